@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# heaptrace - build, install, set-up, tests.  `make help` lists the targets.
+
+VERSION := 0.1.0
+DEPTH ?= 8
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+LIBDIR := $(PREFIX)/lib/heaptrace
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+CXX ?= g++
+PYTHON := /usr/bin/python3
+
+WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat-security -Wvla \
+	-Wno-unused-parameter
+ifneq ($(WERROR),)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+CFLAGS ?=
+LDFLAGS ?=
+CPPFLAGS_HT := -std=gnu11 -DHT_DEPTH=$(DEPTH) -DHT_VERSION='"$(VERSION)"'
+
+# libbfd is opened at report time by its run-time name (libbfd-2.40-system.so
+# on Debian 12), found from the development link at build time.
+LIBBFD_SONAME := $(notdir $(realpath $(shell $(CC) -print-file-name=libbfd.so 2>/dev/null)))
+ifneq ($(LIBBFD_SONAME),)
+CPPFLAGS_HT += -DHT_LIBBFD='"$(LIBBFD_SONAME)"'
+endif
+
+LIB_SRCS := libheaptrace.c stacktrace.c addrmap.c tmem.c config.c report.c reporter.c \
+	output.c symbols.c ignore.c utils.c
+LIB_OBJS := $(LIB_SRCS:%.c=build/lib/%.o)
+LAUNCHER_SRCS := heaptrace.c utils.c
+LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=build/bin/%.o)
+HEADERS := $(wildcard *.h)
+
+# The library runs inside other programs: position-independent, only the
+# interposed symbols exported (libheaptrace.map), initial-exec TLS, eager
+# binding (no lazy PLT resolution inside a hook), and exceptions may pass
+# through operator new.  libgcc_s is linked before libunwind so that the
+# process's _Unwind_* symbols stay libgcc's, whatever the program links.
+LIB_CFLAGS := $(CPPFLAGS_HT) $(OPT) $(WARN) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fexceptions -fno-omit-frame-pointer -pthread $(CFLAGS)
+LIB_LDFLAGS := -shared -Wl,--version-script=libheaptrace.map -Wl,-z,now -Wl,--no-as-needed \
+	-lgcc_s -lunwind -ldl -pthread $(LDFLAGS)
+BIN_CFLAGS := $(CPPFLAGS_HT) -DHT_LIBDIR='"$(LIBDIR)"' $(OPT) $(WARN) $(CFLAGS)
+
+all: heaptrace libheaptrace.so
+
+# Rebuild everything when DEPTH, CC or the flags change.
+build/flags: FORCE | build/lib build/bin
+	@echo '$(CC) $(LIB_CFLAGS) $(BIN_CFLAGS) $(LIB_LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(LIB_CFLAGS) $(BIN_CFLAGS) $(LIB_LDFLAGS)' > $@
+
+build/lib build/bin build/unit:
+	@mkdir -p $@
+
+build/lib/%.o: %.c $(HEADERS) build/flags | build/lib
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+build/bin/%.o: %.c $(HEADERS) build/flags | build/bin
+	$(CC) $(BIN_CFLAGS) -c -o $@ $<
+
+libheaptrace.so: $(LIB_OBJS) libheaptrace.map
+	$(CC) -o $@ $(LIB_OBJS) $(LIB_LDFLAGS)
+
+heaptrace: $(LAUNCHER_OBJS)
+	$(CC) -o $@ $(LAUNCHER_OBJS) $(LDFLAGS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 755 heaptrace $(DESTDIR)$(BINDIR)/heaptrace
+	install -m 644 libheaptrace.so $(DESTDIR)$(LIBDIR)/libheaptrace.so
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/heaptrace $(DESTDIR)$(LIBDIR)/libheaptrace.so
+	-rmdir $(DESTDIR)$(LIBDIR)
+
+# ------------------------------------------------------------------ set-up
+# Debian packages needed to build and test.  The machine image may carry
+# LLVM's libunwind-14-dev, which conflicts with libunwind-dev: it goes
+# (together with libc++-14-dev, which needs it).
+DEB_PKGS := gcc g++ make libunwind-dev binutils-dev python3-pytest
+DEB_CONFLICTS := libunwind-14-dev
+
+deps:
+	@missing=; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	cmd="apt-get install -y --no-install-recommends$$missing $(DEB_CONFLICTS:%=%-)"; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "heaptrace: missing build dependencies:$$missing" >&2; \
+		echo "run as root: apt-get update && $$cmd" >&2; exit 1; \
+	fi; \
+	echo "heaptrace: installing$$missing" >&2; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	{ apt-get update -qq && $$cmd; } >&2 || { echo "heaptrace: apt-get failed" >&2; exit 1; }
+
+demo: deps
+	$(MAKE) all tests/bin/sample-leak
+	./heaptrace ./tests/bin/sample-leak
+
+# ------------------------------------------------------------------ tests
+TEST_CFLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-inline \
+	-Wall -pthread
+TEST_C := $(wildcard tests/s-*.c) tests/sample-leak.c
+TEST_CXX := $(wildcard tests/s-*.cc)
+TEST_BINS := $(TEST_C:tests/%.c=tests/bin/%) $(TEST_CXX:tests/%.cc=tests/bin/%)
+TEST_LIBS := tests/bin/libctor.so tests/bin/libplugin.so
+UNIT_BINS := build/unit/unit-addrmap build/unit/unit-utils build/unit/unit-stacktrace
+
+tests/bin:
+	@mkdir -p $@
+
+tests/bin/%: tests/%.c | tests/bin
+	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl
+
+tests/bin/%: tests/%.cc | tests/bin
+	$(CXX) $(TEST_CFLAGS) -o $@ $< -ldl
+
+# a shared library whose constructor allocates before heaptrace is set up
+tests/bin/libctor.so: tests/lib-ctor.c | tests/bin
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -o $@ $<
+tests/bin/s-early: tests/s-early.c tests/bin/libctor.so | tests/bin
+	$(CC) $(TEST_CFLAGS) -o $@ $< -Ltests/bin -lctor -Wl,-rpath,'$$ORIGIN'
+tests/bin/libplugin.so: tests/lib-plugin.c | tests/bin
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -o $@ $<
+
+UNIT_CFLAGS := $(CPPFLAGS_HT) -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
+build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) | build/unit
+	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
+
+check-build: all $(TEST_BINS) $(TEST_LIBS) $(UNIT_BINS)
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+test: deps
+	$(MAKE) check-build
+	$(MAKE) unit
+	$(PYTHON) -m pytest -q tests
+
+# ------------------------------------------------------------------ misc
+clean:
+	rm -rf build tests/bin heaptrace libheaptrace.so tests/__pycache__ .pytest_cache
+
+help:
+	@echo 'make            build heaptrace and libheaptrace.so (DEPTH=N: frames per backtrace, default 8)'
+	@echo 'make demo       install missing build dependencies, build, trace a leaking sample'
+	@echo 'make test       install missing dependencies, build, run unit and integration tests'
+	@echo 'make install    install into $$(DESTDIR)$$(PREFIX) (default PREFIX=/usr/local)'
+	@echo 'make deps       install missing Debian build dependencies (root), or print the command'
+	@echo 'make clean      remove what the build made'
+
+.PHONY: all install uninstall deps demo test unit check-build clean help FORCE
+.DELETE_ON_ERROR:

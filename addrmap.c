@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * addrmap.c - address -> (backtrace id, size) for every live traced block.
+ * Runs on the hot path under a shard lock: no allocation but tmem on growth,
+ * no syscalls but mmap on growth, no output.  Linear probing with
+ * backward-shift deletion keeps probes short without tombstones.
+ */
+#include <string.h>
+
+#include "addrmap.h"
+#include "tmem.h"
+
+#define AM_MIN_SLOTS 64
+#define AM_SIZE_BIG 0xffffffffu
+
+struct am_big {
+	uintptr_t key;
+	uint64_t size;
+};
+
+struct am_shard am_shards[AM_SHARDS];
+
+static inline uint32_t slot_of(const struct am_shard *s, uint64_t h)
+{
+	return (uint32_t)(h >> 8) & s->mask;
+}
+
+static inline uint64_t pack(uint32_t id, uint64_t size)
+{
+	uint64_t sz = size < AM_SIZE_BIG ? size : AM_SIZE_BIG;
+
+	return sz << 32 | id;
+}
+
+/* ---------------------------------------------------- blocks of 4 GiB and more */
+
+static struct am_big *big_find(struct am_shard *s, uintptr_t key)
+{
+	for (uint32_t i = 0; i < s->nbig; i++)
+		if (s->big[i].key == key)
+			return &s->big[i];
+	return NULL;
+}
+
+/* Make room for one more big record, so that big_add() cannot fail. */
+static bool big_reserve(struct am_shard *s)
+{
+	uint32_t cap;
+	struct am_big *nb;
+
+	if (s->nbig < s->capbig)
+		return true;
+	cap = s->capbig ? s->capbig * 2 : 4;
+	nb = tmem_alloc(cap * sizeof(*nb));
+	if (!nb)
+		return false;
+	if (s->nbig)
+		memcpy(nb, s->big, s->nbig * sizeof(*nb));
+	tmem_free(s->big, s->capbig * sizeof(*nb));
+	s->big = nb;
+	s->capbig = cap;
+	return true;
+}
+
+static void big_add(struct am_shard *s, uintptr_t key, uint64_t size)
+{
+	s->big[s->nbig++] = (struct am_big){ key, size };
+}
+
+/* Remove key's big record and return its size. */
+static uint64_t big_take(struct am_shard *s, uintptr_t key)
+{
+	struct am_big *b = big_find(s, key);
+	uint64_t size;
+
+	if (!b)
+		return AM_SIZE_BIG;
+	size = b->size;
+	*b = s->big[--s->nbig];
+	return size;
+}
+
+static void unpack(struct am_shard *s, const struct am_slot *slot, struct am_rec *out)
+{
+	out->id = (uint32_t)slot->val;
+	out->size = slot->val >> 32;
+	if (out->size == AM_SIZE_BIG)
+		out->size = big_take(s, slot->key);
+}
+
+/* ---------------------------------------------------- table */
+
+static bool grow(struct am_shard *s)
+{
+	uint32_t cap = s->mask ? (s->mask + 1) * 2 : AM_MIN_SLOTS;
+	struct am_slot *slots, *old = s->slots;
+	uint32_t old_cap = s->mask ? s->mask + 1 : 0;
+
+	if (cap == 0) /* 2^32 slots in one shard: refuse rather than wrap */
+		return false;
+	slots = tmem_alloc((size_t)cap * sizeof(*slots));
+	if (!slots)
+		return false;
+	s->slots = slots;
+	s->mask = cap - 1;
+	for (uint32_t i = 0; i < old_cap; i++) {
+		uint32_t j;
+
+		if (!old[i].key)
+			continue;
+		j = slot_of(s, am_hash(old[i].key));
+		while (slots[j].key)
+			j = (j + 1) & s->mask;
+		slots[j] = old[i];
+	}
+	tmem_free(old, (size_t)old_cap * sizeof(*old));
+	return true;
+}
+
+enum am_result am_insert(struct am_shard *s, uint64_t h, uintptr_t key, const struct am_rec *rec,
+			 struct am_rec *old)
+{
+	bool big = rec->size >= AM_SIZE_BIG;
+	uint32_t i;
+
+	/* keep the load at or under 3/4 */
+	if (!s->mask || (uint64_t)(s->used + 1) * 4 > (uint64_t)(s->mask + 1) * 3)
+		if (!grow(s))
+			return AM_NOMEM;
+	if (big && !big_reserve(s))
+		return AM_NOMEM;
+	for (i = slot_of(s, h); s->slots[i].key; i = (i + 1) & s->mask) {
+		if (s->slots[i].key != key)
+			continue;
+		unpack(s, &s->slots[i], old);
+		if (big)
+			big_add(s, key, rec->size);
+		s->slots[i].val = pack(rec->id, rec->size);
+		return AM_REPLACED;
+	}
+	if (big)
+		big_add(s, key, rec->size);
+	s->slots[i].key = key;
+	s->slots[i].val = pack(rec->id, rec->size);
+	s->used++;
+	return AM_INSERTED;
+}
+
+/* Close the hole at i by shifting back later members of its probe run. */
+static void backshift(struct am_shard *s, uint32_t i)
+{
+	uint32_t j = i;
+
+	for (;;) {
+		uint32_t home;
+
+		j = (j + 1) & s->mask;
+		if (!s->slots[j].key)
+			break;
+		home = slot_of(s, am_hash(s->slots[j].key));
+		/* j may move to i only if its home is not in the cyclic range (i, j] */
+		if (((j - home) & s->mask) < ((j - i) & s->mask))
+			continue;
+		s->slots[i] = s->slots[j];
+		i = j;
+	}
+	s->slots[i].key = 0;
+	s->slots[i].val = 0;
+}
+
+bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out)
+{
+	if (!s->mask)
+		return false;
+	for (uint32_t i = slot_of(s, h); s->slots[i].key; i = (i + 1) & s->mask) {
+		if (s->slots[i].key != key)
+			continue;
+		unpack(s, &s->slots[i], out);
+		backshift(s, i);
+		s->used--;
+		return true;
+	}
+	return false;
+}
+
+uint64_t am_count(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < AM_SHARDS; i++)
+		n += __atomic_load_n(&am_shards[i].used, __ATOMIC_RELAXED);
+	return n;
+}
+
+uint64_t am_bytes(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < AM_SHARDS; i++) {
+		uint32_t mask = __atomic_load_n(&am_shards[i].mask, __ATOMIC_RELAXED);
+
+		n += mask ? (uint64_t)(mask + 1) * sizeof(struct am_slot) : 0;
+	}
+	return n;
+}
+
+void am_fork_prepare(void)
+{
+	for (int i = 0; i < AM_SHARDS; i++)
+		spin_lock(&am_shards[i].lock);
+}
+
+void am_fork_parent(void)
+{
+	for (int i = AM_SHARDS - 1; i >= 0; i--)
+		spin_unlock(&am_shards[i].lock);
+}
+
+void am_fork_child(void)
+{
+	for (int i = 0; i < AM_SHARDS; i++)
+		spin_reset(&am_shards[i].lock);
+	ht_self.locks -= AM_SHARDS;
+}

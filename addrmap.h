@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * addrmap.h - the map from a live block's address to its backtrace id and
+ * requested size: 16 bytes a slot, open addressing with linear probing,
+ * split into AM_SHARDS independently locked and resized shards so threads
+ * rarely meet.
+ *
+ * Contract: the caller locks the shard of a key (am_shard_of(am_hash(key)))
+ * around am_insert()/am_remove() and may update counters while holding it;
+ * nothing else may be called with a shard lock held but tmem.  Key 0 is
+ * never stored.  Entries are owned by the map; am_remove() copies them out.
+ */
+#ifndef HEAPTRACE_ADDRMAP_H
+#define HEAPTRACE_ADDRMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guard.h"
+
+#define AM_SHARDS 256
+
+struct am_slot {
+	uintptr_t key;
+	uint64_t val; /* backtrace id in the low 32 bits, size (or AM_BIG) above */
+};
+
+struct am_big; /* sizes that do not fit in 32 bits, per shard */
+
+struct am_shard {
+	spinlock_t lock;
+	uint32_t mask; /* capacity - 1, or 0 before the first insert */
+	uint32_t used;
+	struct am_slot *slots;
+	struct am_big *big;
+	uint32_t nbig, capbig;
+} __attribute__((aligned(CACHELINE)));
+
+struct am_rec {
+	uint32_t id;
+	uint64_t size;
+};
+
+enum am_result { AM_NOMEM = -1, AM_INSERTED = 0, AM_REPLACED = 1 };
+
+extern struct am_shard am_shards[AM_SHARDS];
+
+/* A 64-bit finalizer: addresses are aligned and clustered, so mix well. */
+static inline uint64_t am_hash(uintptr_t key)
+{
+	uint64_t h = key;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static inline struct am_shard *am_shard_of(uint64_t h)
+{
+	return &am_shards[h & (AM_SHARDS - 1)];
+}
+
+/*
+ * Insert key.  If it is present already (its free was never seen: a free
+ * made from a signal handler inside a hook, or a block released behind our
+ * back), the old record is returned in *old and replaced: AM_REPLACED.
+ * AM_NOMEM when the table cannot grow; nothing changed then.
+ */
+enum am_result am_insert(struct am_shard *s, uint64_t h, uintptr_t key, const struct am_rec *rec,
+			 struct am_rec *old);
+
+/* Remove key; false when it is not in the map. */
+bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out);
+
+/* Live records in all shards (approximate while other threads run). */
+uint64_t am_count(void);
+/* Bytes the map holds, for tests of the per-block overhead. */
+uint64_t am_bytes(void);
+
+void am_fork_prepare(void);
+void am_fork_parent(void);
+void am_fork_child(void);
+
+#endif

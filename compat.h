@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * compat.h - everything that differs between compilers, C libraries,
+ * architectures and binutils versions, so that the rest of the code does not
+ * carry #ifdefs.  Only macros and tiny inline functions live here.
+ */
+#ifndef HEAPTRACE_COMPAT_H
+#define HEAPTRACE_COMPAT_H
+
+#include <malloc.h>
+#include <stddef.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define NOINLINE __attribute__((noinline))
+
+/*
+ * Thread-local state of the library must be initial-exec: the general
+ * dynamic model may call __tls_get_addr, which can allocate and take the
+ * loader lock, from inside malloc.
+ */
+#define HT_TLS __thread __attribute__((tls_model("initial-exec")))
+
+#define CACHELINE 64
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#else
+	__asm__ volatile("" ::: "memory");
+#endif
+}
+
+/* The letter size_t takes in Itanium C++ mangled names. */
+#if __SIZEOF_SIZE_T__ == 8 && !defined(__APPLE__)
+#define CXX_SIZE "m"
+#else
+#define CXX_SIZE "j"
+#endif
+
+/* mallinfo2 (glibc 2.33) reports size_t fields; older glibc has only int. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#define HAVE_MALLINFO2 1
+#endif
+
+struct ht_mallinfo {
+	size_t arena;    /* bytes obtained with brk, all arenas */
+	size_t hblkhd;   /* bytes in mmapped chunks */
+	size_t uordblks; /* bytes in use in the arenas */
+};
+
+static inline struct ht_mallinfo ht_mallinfo(void)
+{
+#ifdef HAVE_MALLINFO2
+	struct mallinfo2 mi = mallinfo2();
+#else
+	struct mallinfo mi = mallinfo();
+#endif
+	return (struct ht_mallinfo){ (size_t)mi.arena, (size_t)mi.hblkhd, (size_t)mi.uordblks };
+}
+
+#endif

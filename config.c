@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * config.c - reads the HEAPTRACE_* variables named in options.h into
+ * ht_cfg, one table entry per variable.  Runs in the library constructor:
+ * getenv and tmem only, and the strings it keeps are copied, because the
+ * program may change its environment later.  A bad value costs one warning
+ * line and the default; it never stops the program.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tmem.h"
+#include "utils.h"
+
+struct ht_config ht_cfg;
+
+#define HT_OPTION_NAME(id, var, def) [HT_OPT_##id] = { var, def },
+static const struct {
+	const char *var, *def;
+} vars[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_NAME) };
+#undef HT_OPTION_NAME
+
+static const char *copy_string(const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *p = tmem_alloc(len);
+
+	if (p)
+		memcpy(p, s, len);
+	return p;
+}
+
+/* Each parser sets its field from s and returns NULL, or an error text. */
+static const char *set_top(const char *s)
+{
+	return ht_parse_ulong(s, HT_TOP_MAX, &ht_cfg.top);
+}
+
+static const char *set_sort(const char *s)
+{
+	return ht_parse_sort(s, ht_cfg.sorts, &ht_cfg.nsorts);
+}
+
+static const char *set_flame_graph(const char *s)
+{
+	return ht_parse_bool(s, &ht_cfg.flame_graph);
+}
+
+static const char *set_path(const char *s, const char **field)
+{
+	if (!*s) {
+		*field = NULL;
+		return NULL;
+	}
+	*field = copy_string(s);
+	return *field ? NULL : "cannot be stored (out of memory)";
+}
+
+static const char *set_outfile(const char *s)
+{
+	return set_path(s, &ht_cfg.outfile);
+}
+
+static const char *set_ignore(const char *s)
+{
+	return set_path(s, &ht_cfg.ignore);
+}
+
+static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
+	[HT_OPT_TOP] = set_top,
+	[HT_OPT_SORT] = set_sort,
+	[HT_OPT_FLAME_GRAPH] = set_flame_graph,
+	[HT_OPT_OUTFILE] = set_outfile,
+	[HT_OPT_IGNORE] = set_ignore,
+};
+
+static void load_root_pid(void)
+{
+	const char *s = getenv(HT_ENV_ROOT_PID);
+	unsigned long pid;
+
+	if (s && !ht_parse_ulong(s, 0x7fffffff, &pid) && pid > 0) {
+		ht_cfg.root_pid = (pid_t)pid;
+		return;
+	}
+	/* Preloaded by hand: this process is the root of the traced tree. */
+	ht_cfg.root_pid = getpid();
+}
+
+void config_load(void)
+{
+	for (int i = 0; i < HT_OPT_COUNT; i++) {
+		const char *s = getenv(vars[i].var);
+		const char *err;
+
+		if (!s)
+			s = vars[i].def;
+		err = setters[i](s);
+		if (!err)
+			continue;
+		ht_warn("%s='%s' %s; using the default '%s'", vars[i].var, s, err, vars[i].def);
+		setters[i](vars[i].def);
+	}
+	load_root_pid();
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * config.h - the library's view of the HEAPTRACE_* variables, read once at
+ * start-up by config_load() and read-only afterwards.
+ */
+#ifndef HEAPTRACE_CONFIG_H
+#define HEAPTRACE_CONFIG_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "options.h"
+
+struct ht_config {
+	unsigned long top; /* 0: every backtrace */
+	enum ht_sort sorts[HT_MAX_SORTS];
+	int nsorts;
+	bool flame_graph;
+	const char *outfile; /* NULL: stderr (report) or stdout (flame graph) */
+	const char *ignore;  /* NULL: no ignore file */
+	pid_t root_pid;      /* the process that writes outfile itself */
+};
+
+extern struct ht_config ht_cfg;
+
+/* Parse the environment; warn once per bad value and keep its default. */
+void config_load(void);
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * guard.h - per-thread tracer state and the tracer's spinlock.
+ *
+ * A thread is "busy" while it runs tracer code: a hook between entry and
+ * return, the reporter, a fork handler.  Allocations made while busy (by the
+ * unwinder, libbfd, the real operator new calling malloc, ...) belong to the
+ * tracer and are forwarded untraced.  "locks" counts tracer locks held: a
+ * free() that arrives while it is non-zero (a signal handler interrupting a
+ * table update) must not take a lock again and is forwarded untraced.
+ * Everything here is async-signal-safe and never allocates.
+ */
+#ifndef HEAPTRACE_GUARD_H
+#define HEAPTRACE_GUARD_H
+
+#include <sched.h>
+#include <stdbool.h>
+
+#include "compat.h"
+
+struct ht_thread {
+	unsigned busy;
+	unsigned locks;
+	void *freeing; /* the block an outer hook is releasing right now */
+};
+
+extern HT_TLS struct ht_thread ht_self;
+
+/* Paired: if (!guard_enter()) return forward(...); ... guard_exit(); */
+static inline bool guard_enter(void)
+{
+	return ht_self.busy++ == 0;
+}
+
+static inline void guard_exit(void)
+{
+	ht_self.busy--;
+}
+
+/* For __attribute__((cleanup)): a throwing operator new leaves its hook
+ * through the unwinder, and the guard must still be released. */
+struct guard_scope {
+	bool owned;
+};
+
+static inline void guard_scope_exit(struct guard_scope *g)
+{
+	(void)g;
+	guard_exit();
+}
+
+#define GUARD_SCOPE(g) \
+	struct guard_scope g __attribute__((cleanup(guard_scope_exit), unused)) = { guard_enter() }
+
+/*
+ * Test-and-test-and-set spinlock.  Critical sections are a few dozen
+ * instructions and never call out (no allocation, no unwinding, no I/O),
+ * so spinning is cheaper than a futex; a waiter that spins long yields,
+ * which only happens when the holder was preempted.
+ */
+typedef struct {
+	int v;
+} spinlock_t;
+
+static inline void spin_lock(spinlock_t *l)
+{
+	ht_self.locks++;
+	for (unsigned n = 0; __atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE); ) {
+		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED)) {
+			if (++n < 256)
+				cpu_relax();
+			else
+				sched_yield();
+		}
+	}
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+	ht_self.locks--;
+}
+
+/* After fork() the child's copy of a lock held by the parent's handler. */
+static inline void spin_reset(spinlock_t *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELAXED);
+}
+
+#endif

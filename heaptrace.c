@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * heaptrace.c - the launcher: turns options into HEAPTRACE_* variables (names
+ * and defaults from options.h), preloads libheaptrace.so and execs the
+ * program, whose exit status thus stays its own.  It shares nothing else with
+ * the library.  Bad input is one line on stderr and exit status 2.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "utils.h"
+
+#ifndef HT_VERSION
+#define HT_VERSION "0"
+#endif
+#ifndef HT_LIBDIR
+#define HT_LIBDIR "/usr/local/lib/heaptrace"
+#endif
+
+#define EXIT_USAGE 2
+#define EXIT_NOEXEC 126
+#define EXIT_NOTFOUND 127
+
+static char value_buf[PATH_MAX + 1];
+
+/* Each checker validates an option's value and returns what the library
+ * gets (possibly rewritten, e.g. made absolute), or NULL after *err is set. */
+typedef const char *(*check_fn)(const char *arg, const char **err);
+
+static const char *check_top(const char *arg, const char **err)
+{
+	unsigned long v;
+
+	*err = ht_parse_ulong(arg, HT_TOP_MAX, &v);
+	return *err ? NULL : arg;
+}
+
+static const char *check_sort(const char *arg, const char **err)
+{
+	enum ht_sort keys[HT_MAX_SORTS];
+	int n;
+
+	*err = ht_parse_sort(arg, keys, &n);
+	return *err ? NULL : arg;
+}
+
+static const char *check_flag(const char *arg, const char **err)
+{
+	(void)arg;
+	*err = NULL;
+	return "1";
+}
+
+/* The program may chdir: the library gets absolute paths. */
+static const char *absolute(const char *path, const char **err)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/')
+		return path;
+	if (!getcwd(cwd, sizeof(cwd)) ||
+	    snprintf(value_buf, sizeof(value_buf), "%s/%s", cwd, path) >= (int)sizeof(value_buf)) {
+		*err = "is too long a path";
+		return NULL;
+	}
+	return value_buf;
+}
+
+static const char *check_outfile(const char *arg, const char **err)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(arg, '/');
+	struct stat st;
+
+	*err = NULL;
+	if (!*arg) {
+		*err = "is empty";
+		return NULL;
+	}
+	if (!stat(arg, &st) && S_ISDIR(st.st_mode)) {
+		*err = "is a directory";
+		return NULL;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - arg) + 1 : 1, slash ? arg : ".");
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		*err = "is in a directory that does not exist";
+		return NULL;
+	}
+	return absolute(arg, err);
+}
+
+/* The library reads the file again at start-up; refuse what it would. */
+static const char *check_ignore(const char *arg, const char **err)
+{
+	char buf[65536];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	*err = NULL;
+	if (!*arg) {
+		*err = "is empty";
+		return NULL;
+	}
+	fd = open(arg, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*err = errno == ENOENT ? "does not exist" : "cannot be read";
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		*err = "is not a regular file";
+	else if (st.st_size > (64 << 20))
+		*err = "is larger than 64 MB";
+	while (!*err && (n = read(fd, buf, sizeof(buf))) > 0)
+		if (memchr(buf, '\0', (size_t)n))
+			*err = "is not a text file";
+	close(fd);
+	return *err ? NULL : absolute(arg, err);
+}
+
+static const struct lopt {
+	const char *name;
+	int has_arg;
+	int short_name;
+	enum ht_option var;
+	check_fn check;
+	const char *arg, *help;
+} lopts[] = {
+	{ "top", required_argument, 0, HT_OPT_TOP, check_top, "NUM",
+	  "show the NUM biggest backtraces per section (default 10, 0: all)" },
+	{ "sort", required_argument, 's', HT_OPT_SORT, check_sort, "KEY[,KEY...]",
+	  "sort by size, count, peak or age; one section per key (default size)" },
+	{ "flame-graph", no_argument, 0, HT_OPT_FLAME_GRAPH, check_flag, NULL,
+	  "print live bytes as folded stacks for flamegraph.pl (to stdout)" },
+	{ "outfile", required_argument, 0, HT_OPT_OUTFILE, check_outfile, "FILE",
+	  "write reports to FILE (FILE.PID for child processes)" },
+	{ "ignore", required_argument, 0, HT_OPT_IGNORE, check_ignore, "FILE",
+	  "hide backtraces matching a glob pattern of FILE (one per line)" },
+	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, "print this help and exit" },
+	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, "print the version and exit" },
+};
+
+#define HT_OPTION_VAR(id, var, def) [HT_OPT_##id] = var,
+static const char *const env_names[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_VAR) };
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: heaptrace [OPTION...] PROGRAM [ARG...]\n"
+		   "Trace the heap allocations of PROGRAM and report, per backtrace, the memory\n"
+		   "still allocated when it exits (and on SIGUSR1: by size, SIGUSR2: by count).\n\n");
+	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", lopts[i].short_name ? "-" : "",
+			 lopts[i].short_name ? lopts[i].short_name : ' ',
+			 lopts[i].short_name ? ", " : "  ", lopts[i].name, lopts[i].arg ? "=" : "",
+			 lopts[i].arg ? lopts[i].arg : "");
+		fprintf(f, "  %-26s %s\n", left + (lopts[i].short_name ? 0 : 1), lopts[i].help);
+	}
+	fprintf(f, "\nEach option sets a HEAPTRACE_* environment variable (see README.md).\n");
+}
+
+static void die_usage(const char *fmt, const char *a, const char *b)
+{
+	fputs("heaptrace: ", stderr);
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	exit(EXIT_USAGE);
+}
+
+static void set_option(const struct lopt *o, const char *arg)
+{
+	const char *err = NULL;
+	const char *value = o->check(arg ? arg : "", &err);
+
+	if (!value) {
+		fprintf(stderr, "heaptrace: --%s: '%s' %s\n", o->name, arg ? arg : "", err);
+		exit(EXIT_USAGE);
+	}
+	if (setenv(env_names[o->var], value, 1))
+		die_usage("cannot set %s%s", env_names[o->var], "");
+}
+
+static int parse_options(int argc, char **argv)
+{
+	struct option longs[ARRAY_SIZE(lopts) + 1] = { { 0 } };
+	char shorts[2 * ARRAY_SIZE(lopts) + 3] = "+:";
+	size_t ns = strlen(shorts);
+	int c, idx;
+
+	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++) {
+		longs[i] = (struct option){ lopts[i].name, lopts[i].has_arg, NULL, (int)(256 + i) };
+		if (lopts[i].short_name) {
+			shorts[ns++] = (char)lopts[i].short_name;
+			if (lopts[i].has_arg)
+				shorts[ns++] = ':';
+		}
+	}
+	shorts[ns] = '\0';
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shorts, longs, &idx)) != -1) {
+		const struct lopt *o = NULL;
+
+		if (c == '?')
+			die_usage("unknown option '%s' (see heaptrace --help)", argv[optind - 1], "");
+		if (c == ':')
+			die_usage("option '%s' needs a value", argv[optind - 1], "");
+		for (size_t i = 0; i < ARRAY_SIZE(lopts); i++)
+			if (c == (int)(256 + i) || c == lopts[i].short_name)
+				o = &lopts[i];
+		if (o->short_name == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (o->short_name == 'V') {
+			printf("heaptrace %s (backtrace depth %d)\n", HT_VERSION, HT_DEPTH);
+			exit(0);
+		}
+		set_option(o, optarg);
+	}
+	return optind;
+}
+
+/* libheaptrace.so beside our real path (build tree), else in the install
+ * tree relative to it, else where make install put it; never from ".". */
+static const char *find_library(void)
+{
+	static char path[PATH_MAX + 64];
+	char self[PATH_MAX];
+	char *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		*slash = '\0';
+		snprintf(path, sizeof(path), "%s/libheaptrace.so", self);
+		if (!access(path, R_OK))
+			return path;
+		snprintf(path, sizeof(path), "%s/../lib/heaptrace/libheaptrace.so", self);
+		if (!access(path, R_OK) && realpath(path, self))
+			return strcpy(path, self);
+	}
+	snprintf(path, sizeof(path), "%s/libheaptrace.so", HT_LIBDIR);
+	if (!access(path, R_OK))
+		return path;
+	die_usage("cannot find libheaptrace.so next to the launcher or in %s%s", HT_LIBDIR, "");
+	return NULL;
+}
+
+static void set_preload(void)
+{
+	const char *lib = find_library();
+	const char *old = getenv("LD_PRELOAD");
+	char *value;
+
+	if (strpbrk(lib, " :"))
+		die_usage("cannot preload '%s': its path contains a space or a colon%s", lib, "");
+	if (old && *old) {
+		if (asprintf(&value, "%s:%s", lib, old) < 0)
+			die_usage("out of memory%s%s", "", "");
+	} else {
+		value = strdup(lib);
+	}
+	if (!value || setenv("LD_PRELOAD", value, 1))
+		die_usage("cannot set LD_PRELOAD%s%s", "", "");
+	free(value);
+}
+
+/* execvp(3)'s look-up, with the shell's messages and exit statuses. */
+static const char *find_program(const char *name, const char **why, int *status)
+{
+	static char path[PATH_MAX];
+	const char *dirs = getenv("PATH");
+	bool denied = false;
+	struct stat st;
+
+	*status = EXIT_NOEXEC;
+	if (strchr(name, '/')) {
+		if (stat(name, &st)) {
+			*why = strerror(errno);
+			*status = errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+		} else if (S_ISDIR(st.st_mode)) {
+			*why = "Is a directory";
+		} else if (access(name, X_OK)) {
+			*why = "Permission denied";
+		} else {
+			return name;
+		}
+		return NULL;
+	}
+	if (!dirs)
+		dirs = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *d = dirs;; d++) {
+		size_t len = strcspn(d, ":");
+
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(len ? len : 1), len ? d : ".", name);
+		if (!stat(path, &st) && S_ISREG(st.st_mode)) {
+			if (!access(path, X_OK))
+				return path;
+			denied = true;
+		}
+		d += len;
+		if (!*d)
+			break;
+	}
+	*why = denied ? "Permission denied" : "command not found";
+	*status = denied ? EXIT_NOEXEC : EXIT_NOTFOUND;
+	return NULL;
+}
+
+static void set_root_pid(void)
+{
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv(HT_ENV_ROOT_PID, pid, 1);
+}
+
+int main(int argc, char **argv)
+{
+	const char *prog, *why = NULL;
+	int first, status;
+
+	first = parse_options(argc, argv);
+	if (first >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	prog = find_program(argv[first], &why, &status);
+	if (!prog) {
+		fprintf(stderr, "heaptrace: %s: %s\n", argv[first], why);
+		return status;
+	}
+	set_preload();
+	set_root_pid();
+	execv(prog, argv + first);
+	if (errno == ENOEXEC) { /* a script without #!: what execvp does */
+		argv[first - 1] = (char *)"/bin/sh";
+		argv[first] = (char *)prog;
+		execv("/bin/sh", argv + first - 1);
+	}
+	fprintf(stderr, "heaptrace: %s: %s\n", argv[first], strerror(errno));
+	return errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * libheaptrace.c - the interposers, their bootstrap, and the library's
+ * start-up, fork handlers and exit report.
+ *
+ * Every hook has one shape: enter the guard (a nested call, made by the
+ * tracer or by the real function, is forwarded untouched), call the real
+ * function, record what succeeded, leave the guard, return the real result.
+ * A release removes its record *before* the real free, because the address
+ * may be handed to another thread the moment it is freed.  Hooks never
+ * format, print, lock globally or call the program's allocator; errno is
+ * left exactly as the real function left it.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addrmap.h"
+#include "config.h"
+#include "guard.h"
+#include "ignore.h"
+#include "output.h"
+#include "report.h"
+#include "reporter.h"
+#include "stacktrace.h"
+#include "tmem.h"
+#include "utils.h"
+
+HT_TLS struct ht_thread ht_self;
+
+/* ---------------------------------------------------------------- hooks' names */
+
+/*
+ * The C++ operators are defined here in C under their mangled names, one
+ * line each.  align_val_t is passed as size_t, nothrow_t by reference.
+ */
+#define NT const void * /* const std::nothrow_t & */
+#define CXX_DECL(id, sym, ret, args) EXPORT ret id args __asm__(sym);
+#define CXX_OPS(X)                                                                  \
+	X(op_new, "_Znw" CXX_SIZE, void *, (size_t))                                \
+	X(op_new_arr, "_Zna" CXX_SIZE, void *, (size_t))                            \
+	X(op_new_nt, "_Znw" CXX_SIZE "RKSt9nothrow_t", void *, (size_t, NT))        \
+	X(op_new_arr_nt, "_Zna" CXX_SIZE "RKSt9nothrow_t", void *, (size_t, NT))    \
+	X(op_new_al, "_Znw" CXX_SIZE "St11align_val_t", void *, (size_t, size_t))   \
+	X(op_new_arr_al, "_Zna" CXX_SIZE "St11align_val_t", void *, (size_t, size_t)) \
+	X(op_new_al_nt, "_Znw" CXX_SIZE "St11align_val_tRKSt9nothrow_t", void *,    \
+	  (size_t, size_t, NT))                                                     \
+	X(op_new_arr_al_nt, "_Zna" CXX_SIZE "St11align_val_tRKSt9nothrow_t", void *, \
+	  (size_t, size_t, NT))                                                     \
+	X(op_del, "_ZdlPv", void, (void *))                                         \
+	X(op_del_arr, "_ZdaPv", void, (void *))                                     \
+	X(op_del_sz, "_ZdlPv" CXX_SIZE, void, (void *, size_t))                     \
+	X(op_del_arr_sz, "_ZdaPv" CXX_SIZE, void, (void *, size_t))                 \
+	X(op_del_nt, "_ZdlPvRKSt9nothrow_t", void, (void *, NT))                    \
+	X(op_del_arr_nt, "_ZdaPvRKSt9nothrow_t", void, (void *, NT))                \
+	X(op_del_al, "_ZdlPvSt11align_val_t", void, (void *, size_t))               \
+	X(op_del_arr_al, "_ZdaPvSt11align_val_t", void, (void *, size_t))           \
+	X(op_del_sz_al, "_ZdlPv" CXX_SIZE "St11align_val_t", void, (void *, size_t, size_t)) \
+	X(op_del_arr_sz_al, "_ZdaPv" CXX_SIZE "St11align_val_t", void,              \
+	  (void *, size_t, size_t))                                                 \
+	X(op_del_al_nt, "_ZdlPvSt11align_val_tRKSt9nothrow_t", void, (void *, size_t, NT)) \
+	X(op_del_arr_al_nt, "_ZdaPvSt11align_val_tRKSt9nothrow_t", void, (void *, size_t, NT))
+
+CXX_OPS(CXX_DECL)
+
+EXPORT size_t malloc_usable_size(void *p);
+
+#define C_FUNCS(X)                                                                  \
+	X(malloc, "malloc", , )                                                     \
+	X(free, "free", , )                                                         \
+	X(calloc, "calloc", , )                                                     \
+	X(realloc, "realloc", , )                                                   \
+	X(reallocarray, "reallocarray", , )                                         \
+	X(memalign, "memalign", , )                                                 \
+	X(posix_memalign, "posix_memalign", , )                                     \
+	X(aligned_alloc, "aligned_alloc", , )                                       \
+	X(valloc, "valloc", , )                                                     \
+	X(pvalloc, "pvalloc", , )                                                   \
+	X(malloc_usable_size, "malloc_usable_size", , )
+
+/* ---------------------------------------------------------------- real functions */
+
+#define REAL_ID(id, sym, ret, args) R_##id,
+enum real_id { C_FUNCS(REAL_ID) CXX_OPS(REAL_ID) R_COUNT };
+#define REAL_SYM(id, sym, ret, args) sym,
+static const char *const real_syms[R_COUNT] = { C_FUNCS(REAL_SYM) CXX_OPS(REAL_SYM) };
+
+static void *reals[R_COUNT];
+static HT_TLS bool resolving; /* this thread is inside dlsym */
+
+/*
+ * The one place that resolves the next definitions.  dlsym may allocate;
+ * while it runs, this thread's allocations come from the boot arena.
+ * C++ operators resolve on first use, as libstdc++ may be dlopen'ed late.
+ */
+static NOINLINE void *resolve(enum real_id id)
+{
+	void *p;
+
+	if (resolving)
+		return NULL;
+	resolving = true;
+	p = dlsym(RTLD_NEXT, real_syms[id]);
+	resolving = false;
+	__atomic_store_n(&reals[id], p, __ATOMIC_RELEASE);
+	return p;
+}
+
+static inline void *real_get(enum real_id id)
+{
+	void *p = __atomic_load_n(&reals[id], __ATOMIC_ACQUIRE);
+
+	return likely(p != NULL) ? p : resolve(id);
+}
+
+/* The next definition of hook fn, typed like fn itself. */
+#define REAL(fn) ((__typeof__(&fn))real_get(R_##fn))
+
+static NOINLINE void *missing(enum real_id id)
+{
+	ht_warn("no next definition of '%s' to forward to", real_syms[id]);
+	abort();
+}
+
+/* C++ operators have no bootstrap path: their real one must exist. */
+#define REAL_CXX(fn) ((__typeof__(&fn))(real_get(R_##fn) ?: missing(R_##fn)))
+
+/* ---------------------------------------------------------------- boot arena */
+
+/*
+ * Before dlsym has returned, allocations are served from this arena: each
+ * block has its size in the 8 bytes before it; memory is never reused.
+ * free() recognizes arena blocks by address and ignores them.
+ */
+#define BOOT_SIZE (256 * 1024)
+static char boot[BOOT_SIZE] __attribute__((aligned(4096)));
+static size_t boot_used;
+
+static inline bool is_boot(const void *p)
+{
+	return (const char *)p >= boot && (const char *)p < boot + BOOT_SIZE;
+}
+
+static void *boot_alloc(size_t size, size_t align)
+{
+	size_t old = __atomic_load_n(&boot_used, __ATOMIC_RELAXED), start, end;
+
+	if (align < 16)
+		align = 16;
+	if (align & (align - 1) || align > BOOT_SIZE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	do {
+		start = (old + 16 + align - 1) & ~(align - 1);
+		if (__builtin_add_overflow(start, size, &end) || end > BOOT_SIZE) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	} while (!__atomic_compare_exchange_n(&boot_used, &old, end, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	((size_t *)(void *)(boot + start))[-1] = size;
+	return boot + start;
+}
+
+static size_t boot_size(const void *p)
+{
+	return ((const size_t *)p)[-1];
+}
+
+static void *boot_calloc(size_t n, size_t m)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n, m, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return boot_alloc(bytes, 16); /* static memory, never reused: zero */
+}
+
+/* Grow an arena block into a real one (or a bigger arena block). */
+static void *boot_realloc(void *old, size_t size)
+{
+	void *p = malloc(size);
+
+	if (p && old)
+		memcpy(p, old, boot_size(old) < size ? boot_size(old) : size);
+	return p;
+}
+
+static int boot_posix_memalign(void **memptr, size_t align, size_t size)
+{
+	void *p;
+
+	if (align < sizeof(void *) || align & (align - 1))
+		return EINVAL;
+	p = boot_alloc(size, align);
+	if (!p)
+		return ENOMEM;
+	*memptr = p;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- hook bodies */
+
+/* Record p with the stack of the hook this is inlined into. */
+static inline __attribute__((always_inline)) void note(void *p, size_t size)
+{
+	void *frames[HT_CAPTURE_MAX];
+	int saved = errno;
+	int n = bt_capture(frames);
+
+	acct_alloc(p, size, frames, n);
+	errno = saved;
+}
+
+/* Forget p before it is released, unless an outer hook already did, or
+ * this thread holds a tracer lock (a signal handler inside a hook). */
+static inline void untrack(void *p)
+{
+	if (p && p != ht_self.freeing && !ht_self.locks)
+		acct_free(p, NULL);
+}
+
+/* Allocation hooks: forward; record the result of an outermost call. */
+#define TRACE_ALLOC(call, size)                                                     \
+	do {                                                                        \
+		GUARD_SCOPE(g_);                                                    \
+		void *p_ = (call);                                                  \
+		if (g_.owned && p_)                                                 \
+			note(p_, (size));                                           \
+		return p_;                                                          \
+	} while (0)
+
+/* Release hooks: forget the block, then forward; nested releases of the
+ * same block (operator delete calling free) are recognized by ht_self.freeing. */
+#define TRACE_RELEASE(p, call)                                                      \
+	do {                                                                        \
+		GUARD_SCOPE(g_);                                                    \
+		void *outer_ = ht_self.freeing;                                     \
+		untrack(p);                                                         \
+		ht_self.freeing = (p);                                              \
+		call;                                                               \
+		ht_self.freeing = outer_;                                           \
+	} while (0)
+
+/*
+ * realloc and reallocarray: the old record goes before the call (the old
+ * address may be reused at once by another thread) and comes back if the
+ * call fails.  realloc(p, 0) frees p and returns NULL in glibc: no restore.
+ */
+#define TRACE_REALLOC(old, size, call)                                              \
+	do {                                                                        \
+		GUARD_SCOPE(g_);                                                    \
+		struct acct_block b_;                                               \
+		bool had_;                                                          \
+		void *p_;                                                           \
+		if (!g_.owned)                                                      \
+			return (call);                                              \
+		had_ = (old) && !ht_self.locks && acct_free((old), &b_);            \
+		p_ = (call);                                                        \
+		if (p_)                                                             \
+			note(p_, (size));                                           \
+		else if (had_ && (size))                                            \
+			restore((old), &b_);                                        \
+		return p_;                                                          \
+	} while (0)
+
+static NOINLINE void restore(void *old, const struct acct_block *b)
+{
+	int saved = errno;
+
+	acct_restore(old, b);
+	errno = saved;
+}
+
+/* ---------------------------------------------------------------- C hooks */
+
+EXPORT void *malloc(size_t size)
+{
+	if (unlikely(!real_get(R_malloc)))
+		return boot_alloc(size, 16);
+	TRACE_ALLOC(REAL(malloc)(size), size);
+}
+
+EXPORT void free(void *p)
+{
+	if (unlikely(is_boot(p) || !real_get(R_free)))
+		return;
+	TRACE_RELEASE(p, REAL(free)(p));
+}
+
+EXPORT void *calloc(size_t n, size_t m)
+{
+	if (unlikely(!real_get(R_calloc)))
+		return boot_calloc(n, m);
+	TRACE_ALLOC(REAL(calloc)(n, m), n * m); /* on overflow calloc fails: no record */
+}
+
+EXPORT void *realloc(void *old, size_t size)
+{
+	if (unlikely(is_boot(old) || !real_get(R_realloc)))
+		return boot_realloc(old, size);
+	TRACE_REALLOC(old, size, REAL(realloc)(old, size));
+}
+
+EXPORT void *reallocarray(void *old, size_t n, size_t m)
+{
+	size_t size;
+	bool overflow = __builtin_mul_overflow(n, m, &size);
+
+	if (unlikely(is_boot(old) || !real_get(R_reallocarray))) {
+		if (overflow) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return boot_realloc(old, size);
+	}
+	if (overflow) /* fails with ENOMEM and leaves old alone */
+		return REAL(reallocarray)(old, n, m);
+	TRACE_REALLOC(old, size, REAL(reallocarray)(old, n, m));
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	if (unlikely(!real_get(R_memalign)))
+		return boot_alloc(size, align);
+	TRACE_ALLOC(REAL(memalign)(align, size), size);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (unlikely(!real_get(R_aligned_alloc)))
+		return boot_alloc(size, align);
+	TRACE_ALLOC(REAL(aligned_alloc)(align, size), size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	if (unlikely(!real_get(R_valloc)))
+		return boot_alloc(size, 4096);
+	TRACE_ALLOC(REAL(valloc)(size), size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	if (unlikely(!real_get(R_pvalloc)))
+		return boot_alloc((size + 4095) & ~(size_t)4095, 4096);
+	TRACE_ALLOC(REAL(pvalloc)(size), size);
+}
+
+/* POSIX: on failure *memptr is not modified and errno is not set. */
+EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
+{
+	if (unlikely(!real_get(R_posix_memalign)))
+		return boot_posix_memalign(memptr, align, size);
+	{
+		GUARD_SCOPE(g);
+		int r = REAL(posix_memalign)(memptr, align, size);
+
+		if (g.owned && r == 0 && *memptr)
+			note(*memptr, size);
+		return r;
+	}
+}
+
+/* Only arena blocks need us; glibc answers for its own. */
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (unlikely(is_boot(p)))
+		return boot_size(p);
+	return real_get(R_malloc_usable_size) ? REAL(malloc_usable_size)(p) : 0;
+}
+
+/* ---------------------------------------------------------------- C++ hooks */
+
+/* Throwing forms: the real operator runs the new-handler and throws
+ * std::bad_alloc; the guard is released by the cleanup as it unwinds. */
+void *op_new(size_t n) { TRACE_ALLOC(REAL_CXX(op_new)(n), n); }
+void *op_new_arr(size_t n) { TRACE_ALLOC(REAL_CXX(op_new_arr)(n), n); }
+void *op_new_nt(size_t n, NT t) { TRACE_ALLOC(REAL_CXX(op_new_nt)(n, t), n); }
+void *op_new_arr_nt(size_t n, NT t) { TRACE_ALLOC(REAL_CXX(op_new_arr_nt)(n, t), n); }
+void *op_new_al(size_t n, size_t a) { TRACE_ALLOC(REAL_CXX(op_new_al)(n, a), n); }
+void *op_new_arr_al(size_t n, size_t a) { TRACE_ALLOC(REAL_CXX(op_new_arr_al)(n, a), n); }
+void *op_new_al_nt(size_t n, size_t a, NT t) { TRACE_ALLOC(REAL_CXX(op_new_al_nt)(n, a, t), n); }
+void *op_new_arr_al_nt(size_t n, size_t a, NT t)
+{
+	TRACE_ALLOC(REAL_CXX(op_new_arr_al_nt)(n, a, t), n);
+}
+
+void op_del(void *p) { TRACE_RELEASE(p, REAL_CXX(op_del)(p)); }
+void op_del_arr(void *p) { TRACE_RELEASE(p, REAL_CXX(op_del_arr)(p)); }
+void op_del_sz(void *p, size_t n) { TRACE_RELEASE(p, REAL_CXX(op_del_sz)(p, n)); }
+void op_del_arr_sz(void *p, size_t n) { TRACE_RELEASE(p, REAL_CXX(op_del_arr_sz)(p, n)); }
+void op_del_nt(void *p, NT t) { TRACE_RELEASE(p, REAL_CXX(op_del_nt)(p, t)); }
+void op_del_arr_nt(void *p, NT t) { TRACE_RELEASE(p, REAL_CXX(op_del_arr_nt)(p, t)); }
+void op_del_al(void *p, size_t a) { TRACE_RELEASE(p, REAL_CXX(op_del_al)(p, a)); }
+void op_del_arr_al(void *p, size_t a) { TRACE_RELEASE(p, REAL_CXX(op_del_arr_al)(p, a)); }
+void op_del_sz_al(void *p, size_t n, size_t a) { TRACE_RELEASE(p, REAL_CXX(op_del_sz_al)(p, n, a)); }
+void op_del_arr_sz_al(void *p, size_t n, size_t a)
+{
+	TRACE_RELEASE(p, REAL_CXX(op_del_arr_sz_al)(p, n, a));
+}
+void op_del_al_nt(void *p, size_t a, NT t) { TRACE_RELEASE(p, REAL_CXX(op_del_al_nt)(p, a, t)); }
+void op_del_arr_al_nt(void *p, size_t a, NT t)
+{
+	TRACE_RELEASE(p, REAL_CXX(op_del_arr_al_nt)(p, a, t));
+}
+
+/* ---------------------------------------------------------------- fork */
+
+/*
+ * Every tracer lock is held across fork(), so the child never inherits a
+ * table in mid-update; the forking thread is busy meanwhile, so the other
+ * atfork handlers that run after ours may allocate without taking our locks.
+ */
+static void fork_prepare(void)
+{
+	guard_enter();
+	report_fork_prepare();
+	bt_fork_prepare();
+	am_fork_prepare();
+	tmem_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	tmem_fork_parent();
+	am_fork_parent();
+	bt_fork_parent();
+	report_fork_parent();
+	guard_exit();
+}
+
+static void fork_child(void)
+{
+	tmem_fork_child();
+	am_fork_child();
+	bt_fork_child();
+	report_fork_child();
+	out_fork_child();
+	reporter_fork_child();
+	guard_exit();
+}
+
+/* ---------------------------------------------------------------- start and exit */
+
+static void set_root_pid(void)
+{
+	char pid[16];
+
+	if (getenv(HT_ENV_ROOT_PID))
+		return;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv(HT_ENV_ROOT_PID, pid, 0); /* so that children know who the root is */
+}
+
+__attribute__((constructor)) static void heaptrace_init(void)
+{
+	guard_enter();
+	for (int id = 0; id < R_COUNT; id++)
+		real_get(id);
+	config_load();
+	set_root_pid();
+	ignore_load(ht_cfg.ignore);
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	reporter_start();
+	guard_exit();
+}
+
+__attribute__((destructor)) static void heaptrace_fini(void)
+{
+	guard_enter();
+	report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
+	guard_exit();
+}

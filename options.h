@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * options.h - the HEAPTRACE_* environment variables: their names, defaults
+ * and value grammar.  This is the only contract between the launcher and the
+ * library; both include it, and nothing else is shared but utils.c's parsers.
+ */
+#ifndef HEAPTRACE_OPTIONS_H
+#define HEAPTRACE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * X(ID, variable, default): one line per option.  The launcher turns each
+ * command-line option into its variable; the library reads them all once at
+ * start-up (libheaptrace.c) and warns about any value it cannot parse.
+ */
+#define HT_OPTIONS(X)                                                   \
+	X(TOP, "HEAPTRACE_TOP", "10")                                   \
+	X(SORT, "HEAPTRACE_SORT", "size")                               \
+	X(FLAME_GRAPH, "HEAPTRACE_FLAME_GRAPH", "0")                    \
+	X(OUTFILE, "HEAPTRACE_OUTFILE", "")                             \
+	X(IGNORE, "HEAPTRACE_IGNORE", "")
+
+#define HT_OPTION_ID(id, var, def) HT_OPT_##id,
+enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
+#undef HT_OPTION_ID
+
+/*
+ * Set by the launcher (or by the first traced process when the library is
+ * preloaded by hand) to the pid of the process it traces: that process
+ * writes --outfile FILE, every other process of its tree writes FILE.PID.
+ */
+#define HT_ENV_ROOT_PID "HEAPTRACE_ROOT_PID"
+
+/* Sort keys: each one selected prints its own section of the report. */
+#define HT_SORT_KEYS(X)                                                 \
+	X(SIZE, "size", "live bytes, largest first")                    \
+	X(COUNT, "count", "live blocks, most first")                    \
+	X(PEAK, "peak", "peak live bytes, largest first")               \
+	X(AGE, "age", "time since first seen, oldest first")
+
+#define HT_SORT_ID(id, name, help) HT_SORT_##id,
+enum ht_sort { HT_SORT_KEYS(HT_SORT_ID) HT_SORT_NKEYS };
+#undef HT_SORT_ID
+
+/* Most sections one report can hold: every key once. */
+#define HT_MAX_SORTS HT_SORT_NKEYS
+
+/* Frames kept per backtrace: make DEPTH=N. */
+#ifndef HT_DEPTH
+#define HT_DEPTH 8
+#endif
+
+/* Largest --top accepted; 0 means "every backtrace". */
+#define HT_TOP_MAX 1000000000UL
+
+/* Parsers shared by both sides (utils.c); each returns 0 or an error text. */
+const char *ht_parse_ulong(const char *s, unsigned long max, unsigned long *out);
+const char *ht_parse_bool(const char *s, bool *out);
+const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n);
+const char *ht_sort_name(enum ht_sort key);
+
+#endif

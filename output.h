@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * output.h - where a report goes and how it gets there: a buffered writer
+ * over a file descriptor opened for one report and closed after it, so the
+ * tracer keeps no descriptor open in the program between reports.
+ */
+#ifndef HEAPTRACE_OUTPUT_H
+#define HEAPTRACE_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "utils.h"
+
+struct out {
+	int fd;
+	bool own; /* opened by us: close it */
+	size_t len;
+	char buf[32768];
+};
+
+/*
+ * Open the destination of one report: --outfile (FILE for the traced
+ * process, FILE.PID for the others of its tree; truncated by a process's
+ * first report, appended to by later ones), else fallback_fd.  If the file
+ * cannot be written, one warning and the report goes to stderr.
+ */
+void out_open(struct out *o, int fallback_fd);
+void out_write(struct out *o, const char *s, size_t n);
+void out_puts(struct out *o, const char *s);
+void out_sbuf(struct out *o, struct sbuf *sb); /* write and empty sb */
+void out_close(struct out *o);
+
+/* After fork: the child's first report starts its own file. */
+void out_fork_child(void);
+
+#endif

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * report.c - writes reports from the backtrace table: the text report of the
+ * original heaptrace (sections per sort key, one summary) and the folded
+ * stacks flamegraph.pl reads.  Runs at exit or in the reporter thread with
+ * the caller marked busy; it reads the table while other threads keep
+ * allocating, takes a consistent copy of each entry's counters and works on
+ * that.  Nothing here runs inside a hook.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "config.h"
+#include "ignore.h"
+#include "output.h"
+#include "report.h"
+#include "stacktrace.h"
+#include "symbols.h"
+#include "tmem.h"
+
+#define SEPARATOR "=================================================================\n"
+
+/* A copy of one live backtrace's counters. */
+struct item {
+	uint32_t id;
+	uint64_t live_count, live_bytes, peak_count, peak_bytes, first_ns;
+};
+
+struct snapshot {
+	struct item *items;
+	size_t n, cap;
+	uint64_t now_ns;
+	uint64_t total_count, total_bytes;   /* allocations since start, all */
+	uint64_t live_count, live_bytes;     /* visible */
+	uint64_t hidden_bts, hidden_count, hidden_bytes;
+};
+
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct out out;  /* under report_lock */
+static struct sym sym;  /* under report_lock */
+
+/* ------------------------------------------------------------ snapshot */
+
+static bool hidden(const struct bt *b)
+{
+	for (int i = 0; i < b->depth; i++) {
+		sym_resolve(b->frames[i], &sym);
+		if (ignore_match(sym.func, sym.obj))
+			return true;
+	}
+	return false;
+}
+
+static void take(struct snapshot *s, const struct bt *b)
+{
+	struct item it = {
+		.id = b->id,
+		.live_count = __atomic_load_n(&b->st.live_count, __ATOMIC_RELAXED),
+		.live_bytes = __atomic_load_n(&b->st.live_bytes, __ATOMIC_RELAXED),
+		.peak_count = __atomic_load_n(&b->st.peak_count, __ATOMIC_RELAXED),
+		.peak_bytes = __atomic_load_n(&b->st.peak_bytes, __ATOMIC_RELAXED),
+		.first_ns = b->first_ns,
+	};
+
+	s->total_count += __atomic_load_n(&b->st.total_count, __ATOMIC_RELAXED);
+	s->total_bytes += __atomic_load_n(&b->st.total_bytes, __ATOMIC_RELAXED);
+	if (!it.live_count)
+		return;
+	if (ignore_active() && hidden(b)) {
+		s->hidden_bts++;
+		s->hidden_count += it.live_count;
+		s->hidden_bytes += it.live_bytes;
+		return;
+	}
+	s->live_count += it.live_count;
+	s->live_bytes += it.live_bytes;
+	if (s->n < s->cap)
+		s->items[s->n++] = it;
+}
+
+static bool snapshot_take(struct snapshot *s)
+{
+	uint32_t count = bt_count();
+
+	memset(s, 0, sizeof(*s));
+	s->now_ns = ht_now_ns();
+	s->cap = count ? count : 1;
+	s->items = tmem_alloc(s->cap * sizeof(struct item));
+	if (!s->items)
+		return false;
+	for (uint32_t id = 0; id < count; id++)
+		take(s, bt_get(id));
+	return true;
+}
+
+static void snapshot_free(struct snapshot *s)
+{
+	tmem_free(s->items, s->cap * sizeof(struct item));
+}
+
+/* ------------------------------------------------------------ sorting */
+
+static uint64_t age_of(const struct item *it, uint64_t now)
+{
+	return now > it->first_ns ? now - it->first_ns : 0;
+}
+
+#define CMP_DESC(a, b) ((a) > (b) ? -1 : (a) < (b) ? 1 : 0)
+
+/* Key first; ties by bytes, count, then first seen: stable across runs. */
+static int compare(const void *pa, const void *pb, void *arg)
+{
+	const struct item *a = pa, *b = pb;
+	enum ht_sort key = *(const enum ht_sort *)arg;
+	int c = 0;
+
+	switch (key) {
+	case HT_SORT_SIZE:
+		c = CMP_DESC(a->live_bytes, b->live_bytes);
+		break;
+	case HT_SORT_COUNT:
+		c = CMP_DESC(a->live_count, b->live_count);
+		break;
+	case HT_SORT_PEAK:
+		c = CMP_DESC(a->peak_bytes, b->peak_bytes);
+		break;
+	case HT_SORT_AGE:
+		c = CMP_DESC(b->first_ns, a->first_ns); /* oldest first */
+		break;
+	default:
+		break;
+	}
+	if (!c)
+		c = CMP_DESC(a->live_bytes, b->live_bytes);
+	if (!c)
+		c = CMP_DESC(a->live_count, b->live_count);
+	if (!c)
+		c = CMP_DESC(b->id, a->id);
+	return c;
+}
+
+/* ------------------------------------------------------------ text report */
+
+static void read_proc(const char *name, char *buf, size_t cap)
+{
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void put_frame(struct sbuf *sb, int i, void *addr)
+{
+	char hex[24];
+
+	snprintf(hex, sizeof(hex), "%#lx", (unsigned long)(uintptr_t)addr);
+	sym_resolve(addr, &sym);
+	sb_printf(sb, "%2d [%14s] ", i, hex);
+	if (sym.func[0])
+		sb_printf(sb, "%s +%#lx (%s +%#lx)\n", sym.func, (unsigned long)sym.func_off,
+			  sym.obj, (unsigned long)sym.obj_off);
+	else if (sym.obj[0])
+		sb_printf(sb, "%s (+%#lx)\n", sym.obj, (unsigned long)sym.obj_off);
+	else
+		sb_puts(sb, "??\n");
+}
+
+static void put_backtrace(const struct snapshot *s, const struct item *it, size_t rank)
+{
+	const struct bt *b = bt_get(it->id);
+	char line[SYM_NAME_MAX + SYM_PATH_MAX + 128];
+	struct sbuf sb = SBUF_INIT(line);
+
+	sb_printf(&sb, "=== backtrace #%zu === [count/peak: %llu/%llu] [size/peak: ", rank,
+		  (unsigned long long)it->live_count, (unsigned long long)it->peak_count);
+	ht_fmt_bytes(&sb, it->live_bytes);
+	sb_putc(&sb, '/');
+	ht_fmt_bytes(&sb, it->peak_bytes);
+	sb_puts(&sb, "] [age: ");
+	ht_fmt_duration(&sb, age_of(it, s->now_ns));
+	sb_puts(&sb, "]\n");
+	out_sbuf(&out, &sb);
+	for (int i = 0; i < b->depth; i++) {
+		put_frame(&sb, i, b->frames[i]);
+		out_sbuf(&out, &sb);
+	}
+	if (b->truncated) {
+		sb_printf(&sb, "   ... more frames (the backtrace was cut at DEPTH=%d)\n", HT_DEPTH);
+		out_sbuf(&out, &sb);
+	}
+	out_puts(&out, "\n");
+}
+
+static void put_section(struct snapshot *s, enum ht_sort key, const char *comm)
+{
+	char line[512];
+	struct sbuf sb = SBUF_INIT(line);
+	size_t n = s->n;
+
+	sb_printf(&sb, "[heaptrace] dump allocation sorted by '%s' for /proc/%d/maps (%s)\n",
+		  ht_sort_name(key), (int)getpid(), comm);
+	out_sbuf(&out, &sb);
+	qsort_r(s->items, s->n, sizeof(struct item), compare, &key);
+	if (ht_cfg.top && n > ht_cfg.top)
+		n = ht_cfg.top;
+	for (size_t i = 0; i < n; i++)
+		put_backtrace(s, &s->items[i], i + 1);
+}
+
+static void put_label(struct sbuf *sb, const char *label)
+{
+	sb_printf(sb, "[heaptrace] %-29s: ", label);
+}
+
+static void put_summary(const struct snapshot *s)
+{
+	char line[512], statm[128];
+	struct sbuf sb = SBUF_INIT(line);
+	struct ht_mallinfo mi = ht_mallinfo();
+	unsigned long long vss = 0, rss = 0, shared = 0;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	put_label(&sb, "heap traced num of backtrace");
+	sb_printf(&sb, "%zu\n", s->n);
+	put_label(&sb, "heap traced allocation size");
+	ht_fmt_bytes(&sb, s->live_bytes);
+	sb_printf(&sb, " in %llu blocks\n", (unsigned long long)s->live_count);
+	out_sbuf(&out, &sb);
+	if (s->hidden_bts) {
+		put_label(&sb, "hidden by --ignore");
+		sb_printf(&sb, "%llu backtraces, ", (unsigned long long)s->hidden_bts);
+		ht_fmt_bytes(&sb, s->hidden_bytes);
+		sb_printf(&sb, " in %llu blocks\n", (unsigned long long)s->hidden_count);
+		out_sbuf(&out, &sb);
+	}
+	put_label(&sb, "allocator info (virtual)");
+	ht_fmt_bytes(&sb, mi.arena + mi.hblkhd);
+	sb_putc(&sb, '\n');
+	put_label(&sb, "allocator info (in-use)");
+	ht_fmt_bytes(&sb, mi.uordblks + mi.hblkhd);
+	sb_putc(&sb, '\n');
+	out_sbuf(&out, &sb);
+	read_proc("/proc/self/statm", statm, sizeof(statm));
+	sscanf(statm, "%llu %llu %llu", &vss, &rss, &shared);
+	put_label(&sb, "statm info (VSS/RSS/shared)");
+	ht_fmt_bytes(&sb, vss * page);
+	sb_puts(&sb, " / ");
+	ht_fmt_bytes(&sb, rss * page);
+	sb_puts(&sb, " / ");
+	ht_fmt_bytes(&sb, shared * page);
+	sb_putc(&sb, '\n');
+	put_label(&sb, "allocations since start");
+	sb_printf(&sb, "%llu calls, ", (unsigned long long)s->total_count);
+	ht_fmt_bytes(&sb, s->total_bytes);
+	sb_putc(&sb, '\n');
+	put_label(&sb, "tracer memory");
+	ht_fmt_bytes(&sb, tmem_bytes());
+	sb_putc(&sb, '\n');
+	out_sbuf(&out, &sb);
+	if (acct_untracked()) {
+		put_label(&sb, "not tracked");
+		sb_printf(&sb, "%llu allocations were not tracked (tracer out of memory)\n",
+			  (unsigned long long)acct_untracked());
+		out_sbuf(&out, &sb);
+	}
+}
+
+static void write_text(struct snapshot *s, const enum ht_sort *keys, int nkeys)
+{
+	char comm[64];
+
+	read_proc("/proc/self/comm", comm, sizeof(comm));
+	out_open(&out, STDERR_FILENO);
+	out_puts(&out, SEPARATOR);
+	for (int k = 0; k < nkeys; k++)
+		put_section(s, keys[k], comm);
+	put_summary(s);
+	out_puts(&out, SEPARATOR);
+	out_close(&out);
+}
+
+/* ------------------------------------------------------------ flame graph */
+
+/* Function name only, so that call sites in one function merge. */
+static void put_flame_frame(struct sbuf *sb, void *addr)
+{
+	size_t start = sb->len;
+
+	sym_resolve(addr, &sym);
+	if (sym.func[0])
+		sb_puts(sb, sym.func);
+	else if (sym.obj[0])
+		sb_printf(sb, "%s+%#lx", sym.obj, (unsigned long)sym.obj_off);
+	else
+		sb_printf(sb, "%#lx", (unsigned long)(uintptr_t)addr);
+	/* ';' separates frames and a line ends a stack: keep both out of names */
+	for (size_t i = start; i < sb->len; i++) {
+		if (sb->buf[i] == ';')
+			sb->buf[i] = ':';
+		else if (sb->buf[i] == '\n' || sb->buf[i] == '\r' || sb->buf[i] == '\t')
+			sb->buf[i] = ' ';
+	}
+}
+
+static void write_flame(const struct snapshot *s)
+{
+	static char line[HT_DEPTH * (SYM_NAME_MAX + 1) + 64];
+	struct sbuf sb = SBUF_INIT(line);
+
+	out_open(&out, STDOUT_FILENO);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct bt *b = bt_get(s->items[i].id);
+
+		if (b->truncated)
+			sb_puts(&sb, "[truncated];");
+		for (int f = b->depth - 1; f >= 0; f--) {
+			put_flame_frame(&sb, b->frames[f]);
+			if (f)
+				sb_putc(&sb, ';');
+		}
+		sb_printf(&sb, " %llu\n", (unsigned long long)s->items[i].live_bytes);
+		out_sbuf(&out, &sb);
+	}
+	out_close(&out);
+}
+
+/* ------------------------------------------------------------ entry */
+
+void report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
+{
+	struct snapshot s;
+
+	pthread_mutex_lock(&report_lock);
+	if (!snapshot_take(&s)) {
+		ht_warn("no memory for a report");
+		goto out;
+	}
+	if (when == REPORT_AT_EXIT && s.n == 0)
+		goto done;
+	if (ht_cfg.flame_graph)
+		write_flame(&s);
+	else
+		write_text(&s, keys, nkeys);
+done:
+	snapshot_free(&s);
+out:
+	pthread_mutex_unlock(&report_lock);
+}
+
+void report_fork_prepare(void)
+{
+	pthread_mutex_lock(&report_lock);
+}
+
+void report_fork_parent(void)
+{
+	pthread_mutex_unlock(&report_lock);
+}
+
+void report_fork_child(void)
+{
+	pthread_mutex_init(&report_lock, NULL);
+}

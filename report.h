@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * report.h - the report: a snapshot of the backtrace table, filtered by the
+ * ignore patterns, sorted, symbolized and written as text or folded stacks.
+ * Normal context only (exit, or the reporter thread), never a hook.
+ */
+#ifndef HEAPTRACE_REPORT_H
+#define HEAPTRACE_REPORT_H
+
+#include <stdbool.h>
+
+#include "options.h"
+
+enum report_when {
+	REPORT_AT_EXIT, /* silent when nothing is live */
+	REPORT_ON_SIGNAL,
+};
+
+/* One report with a section per key (the caller is busy: see guard.h). */
+void report_write(enum report_when when, const enum ht_sort *keys, int nkeys);
+
+/* Reports are serialized; fork() waits for one in progress. */
+void report_fork_prepare(void);
+void report_fork_parent(void);
+void report_fork_child(void);
+
+#endif

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * reporter.c - dumps on signals.  The handler only records which report was
+ * asked for and posts a semaphore (both async-signal-safe): no lock, no
+ * allocation, no output in signal context, so a signal that interrupts a
+ * thread inside malloc cannot deadlock.  A thread of ours, with every signal
+ * blocked so the program's signals still reach the program's threads, waits
+ * on the semaphore and writes the report.  Many signals in a row may be
+ * folded into one report per key; each report written is complete.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <string.h>
+
+#include "guard.h"
+#include "report.h"
+#include "reporter.h"
+#include "utils.h"
+
+static const struct {
+	int signo;
+	enum ht_sort key;
+} triggers[] = {
+	{ SIGUSR1, HT_SORT_SIZE },
+	{ SIGUSR2, HT_SORT_COUNT },
+};
+
+static sem_t wake;
+static unsigned pending; /* bit i: triggers[i] was received */
+
+static void on_signal(int signo)
+{
+	int saved = errno;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
+		if (triggers[i].signo == signo)
+			__atomic_or_fetch(&pending, 1u << i, __ATOMIC_RELAXED);
+	sem_post(&wake);
+	errno = saved;
+}
+
+static void *reporter_main(void *arg)
+{
+	(void)arg;
+	guard_enter(); /* for good: everything this thread allocates is ours */
+	for (;;) {
+		unsigned bits;
+
+		if (sem_wait(&wake) && errno == EINTR)
+			continue;
+		bits = __atomic_exchange_n(&pending, 0, __ATOMIC_RELAXED);
+		for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
+			if (bits & (1u << i))
+				report_write(REPORT_ON_SIGNAL, &triggers[i].key, 1);
+	}
+	return NULL;
+}
+
+static void start_thread(void)
+{
+	sigset_t all, old;
+	pthread_t th;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits it */
+	err = pthread_create(&th, NULL, reporter_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		ht_warn("cannot start the reporter thread: %s; signals will not dump",
+			strerror(err));
+		return;
+	}
+	pthread_setname_np(th, "heaptrace");
+	pthread_detach(th);
+}
+
+/* Take a signal only if the program left it at its default. */
+static void install(int signo)
+{
+	struct sigaction sa, old;
+
+	if (sigaction(signo, NULL, &old) || old.sa_handler != SIG_DFL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(signo, &sa, NULL);
+}
+
+void reporter_start(void)
+{
+	sem_init(&wake, 0, 0);
+	start_thread();
+	for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
+		install(triggers[i].signo);
+}
+
+void reporter_fork_child(void)
+{
+	pending = 0;
+	sem_init(&wake, 0, 0);
+	start_thread();
+}

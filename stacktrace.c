@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * stacktrace.c - the table of unique backtraces and the accounting of blocks
+ * against it.  Everything here runs inside allocation hooks: no malloc (tmem
+ * only, and only when a table grows), no syscalls, no formatting, no lock
+ * held while unwinding.
+ *
+ * The backtrace table is an open-addressing array of pointers to entries.
+ * Look-ups read it without a lock; inserts take bt_lock, and growth
+ * publishes a new array while readers may still walk the old one (which is
+ * kept: a reader that misses there retries under the lock).  Entries live in
+ * chunks addressed by id and are never freed, so a report may read them at
+ * any time.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+#include <time.h>
+
+#include "addrmap.h"
+#include "guard.h"
+#include "stacktrace.h"
+#include "tmem.h"
+
+#define BT_CHUNK_SHIFT 8
+#define BT_CHUNK (1u << BT_CHUNK_SHIFT)
+#define BT_MAX_CHUNKS (1u << 16) /* 16M unique backtraces */
+#define BT_MIN_SLOTS 1024
+
+struct bt_slots {
+	uint32_t mask;
+	uint32_t used;
+	struct bt *slot[];
+};
+
+static struct {
+	spinlock_t lock;
+	struct bt_slots *slots; /* read with acquire, replaced under lock */
+	uint32_t count;         /* entries 0..count-1 are published */
+	uint64_t untracked;
+	struct bt *chunks[BT_MAX_CHUNKS];
+} tab;
+
+uint64_t ht_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t hash_frames(void *const *frames, int n, bool truncated)
+{
+	uint64_t h = (uint64_t)n << 1 | truncated;
+
+	for (int i = 0; i < n; i++) {
+		h ^= (uintptr_t)frames[i];
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 31;
+	}
+	return h ^ (h >> 29);
+}
+
+uint32_t bt_count(void)
+{
+	return __atomic_load_n(&tab.count, __ATOMIC_ACQUIRE);
+}
+
+struct bt *bt_get(uint32_t id)
+{
+	return &tab.chunks[id >> BT_CHUNK_SHIFT][id & (BT_CHUNK - 1)];
+}
+
+uint64_t acct_untracked(void)
+{
+	return __atomic_load_n(&tab.untracked, __ATOMIC_RELAXED);
+}
+
+static void count_untracked(void)
+{
+	__atomic_add_fetch(&tab.untracked, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------ the table */
+
+static inline bool same(const struct bt *b, uint64_t h, void *const *frames, int n, bool trunc)
+{
+	return b->hash == h && b->depth == n && b->truncated == trunc &&
+	       !memcmp(b->frames, frames, (size_t)n * sizeof(frames[0]));
+}
+
+static struct bt *lookup(const struct bt_slots *t, uint64_t h, void *const *frames, int n,
+			 bool trunc)
+{
+	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
+		struct bt *b = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
+
+		if (!b)
+			return NULL;
+		if (same(b, h, frames, n, trunc))
+			return b;
+	}
+}
+
+static void place(struct bt_slots *t, struct bt *b)
+{
+	uint32_t i = (uint32_t)b->hash & t->mask;
+
+	while (t->slot[i])
+		i = (i + 1) & t->mask;
+	__atomic_store_n(&t->slot[i], b, __ATOMIC_RELEASE);
+	t->used++;
+}
+
+/* Keep the load under 1/2; the old array stays readable for racing readers. */
+static bool reserve_slot(void)
+{
+	struct bt_slots *old = tab.slots, *t;
+	uint32_t cap;
+
+	if (old && (uint64_t)(old->used + 1) * 2 <= (uint64_t)old->mask + 1)
+		return true;
+	cap = old ? (old->mask + 1) * 2 : BT_MIN_SLOTS;
+	t = tmem_alloc(sizeof(*t) + (size_t)cap * sizeof(t->slot[0]));
+	if (!t)
+		return false;
+	t->mask = cap - 1;
+	for (uint32_t i = 0; old && i <= old->mask; i++)
+		if (old->slot[i])
+			place(t, old->slot[i]);
+	__atomic_store_n(&tab.slots, t, __ATOMIC_RELEASE);
+	return true;
+}
+
+static struct bt *new_entry(uint64_t h, void *const *frames, int n, bool trunc)
+{
+	uint32_t id = tab.count;
+	struct bt **chunk = &tab.chunks[id >> BT_CHUNK_SHIFT];
+	struct bt *b;
+
+	if (id >> BT_CHUNK_SHIFT >= BT_MAX_CHUNKS)
+		return NULL;
+	if (!*chunk && !(*chunk = tmem_alloc(BT_CHUNK * sizeof(struct bt))))
+		return NULL;
+	b = &(*chunk)[id & (BT_CHUNK - 1)];
+	b->hash = h;
+	b->first_ns = ht_now_ns();
+	b->id = id;
+	b->depth = (uint16_t)n;
+	b->truncated = trunc;
+	memcpy(b->frames, frames, (size_t)n * sizeof(frames[0]));
+	return b;
+}
+
+static struct bt *insert(uint64_t h, void *const *frames, int n, bool trunc)
+{
+	struct bt *b;
+
+	if (!reserve_slot())
+		return NULL;
+	b = new_entry(h, frames, n, trunc);
+	if (!b)
+		return NULL;
+	place(tab.slots, b);
+	__atomic_store_n(&tab.count, tab.count + 1, __ATOMIC_RELEASE);
+	return b;
+}
+
+static struct bt *bt_intern(void *const *frames, int n, bool trunc)
+{
+	uint64_t h = hash_frames(frames, n, trunc);
+	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
+	struct bt *b = t ? lookup(t, h, frames, n, trunc) : NULL;
+
+	if (likely(b))
+		return b;
+	spin_lock(&tab.lock);
+	b = tab.slots ? lookup(tab.slots, h, frames, n, trunc) : NULL;
+	if (!b)
+		b = insert(h, frames, n, trunc);
+	spin_unlock(&tab.lock);
+	return b;
+}
+
+/* ------------------------------------------------------------ accounting */
+
+static inline void raise_to(uint64_t *peak, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(peak, __ATOMIC_RELAXED);
+
+	while (v > cur &&
+	       !__atomic_compare_exchange_n(peak, &cur, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* The values add_fetch returns are the counter's successive states, so
+ * their maximum is the exact peak even under concurrency. */
+static inline void stats_add(struct bt_stats *st, uint64_t size, bool fresh)
+{
+	raise_to(&st->peak_count, __atomic_add_fetch(&st->live_count, 1, __ATOMIC_RELAXED));
+	raise_to(&st->peak_bytes, __atomic_add_fetch(&st->live_bytes, size, __ATOMIC_RELAXED));
+	if (fresh) {
+		__atomic_add_fetch(&st->total_count, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&st->total_bytes, size, __ATOMIC_RELAXED);
+	}
+}
+
+static inline void stats_sub(struct bt_stats *st, uint64_t size)
+{
+	__atomic_sub_fetch(&st->live_count, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&st->live_bytes, size, __ATOMIC_RELAXED);
+}
+
+/*
+ * Counters change while the block's shard lock is held, so that fork(),
+ * which takes every shard lock, never copies a half-done update.
+ */
+static void record(void *ptr, uint32_t id, uint64_t size, bool fresh)
+{
+	uint64_t h = am_hash((uintptr_t)ptr);
+	struct am_shard *s = am_shard_of(h);
+	struct am_rec rec = { id, size }, old;
+	enum am_result r;
+
+	spin_lock(&s->lock);
+	r = am_insert(s, h, (uintptr_t)ptr, &rec, &old);
+	if (r != AM_NOMEM)
+		stats_add(&bt_get(id)->st, size, fresh);
+	if (r == AM_REPLACED)
+		stats_sub(&bt_get(old.id)->st, old.size);
+	spin_unlock(&s->lock);
+	if (r == AM_NOMEM)
+		count_untracked();
+}
+
+void acct_alloc(void *ptr, size_t size, void **frames, int n)
+{
+	bool trunc = n > HT_DEPTH;
+	struct bt *b;
+
+	if (n < 0)
+		n = 0;
+	if (trunc)
+		n = HT_DEPTH;
+	b = bt_intern(frames, n, trunc);
+	if (unlikely(!b)) {
+		count_untracked();
+		return;
+	}
+	record(ptr, b->id, size, true);
+}
+
+bool acct_free(void *ptr, struct acct_block *out)
+{
+	uint64_t h = am_hash((uintptr_t)ptr);
+	struct am_shard *s = am_shard_of(h);
+	struct am_rec rec;
+	bool found;
+
+	spin_lock(&s->lock);
+	found = am_remove(s, h, (uintptr_t)ptr, &rec);
+	if (found)
+		stats_sub(&bt_get(rec.id)->st, rec.size);
+	spin_unlock(&s->lock);
+	if (found && out)
+		*out = (struct acct_block){ rec.id, rec.size };
+	return found;
+}
+
+void acct_restore(void *ptr, const struct acct_block *b)
+{
+	record(ptr, b->id, b->size, false);
+}
+
+/* ------------------------------------------------------------ fork */
+
+void bt_fork_prepare(void)
+{
+	spin_lock(&tab.lock);
+}
+
+void bt_fork_parent(void)
+{
+	spin_unlock(&tab.lock);
+}
+
+void bt_fork_child(void)
+{
+	spin_reset(&tab.lock);
+	ht_self.locks--;
+}

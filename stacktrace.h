@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * stacktrace.h - backtrace capture, the table of unique backtraces with their
+ * statistics, and the accounting of each allocation and free against them.
+ *
+ * The hot path is capture (unwinding, before any lock), bt_intern (lock-free
+ * when the backtrace is known) and acct_* (one shard lock of the address map
+ * and a few atomic operations).  Reports read the table through bt_get()
+ * while the program runs on; entries are never freed or moved.
+ */
+#ifndef HEAPTRACE_STACKTRACE_H
+#define HEAPTRACE_STACKTRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "compat.h"
+#include "options.h"
+
+#if HT_DEPTH < 1 || HT_DEPTH > 256
+#error "DEPTH must be between 1 and 256"
+#endif
+
+/* Statistics of one backtrace; updated with atomic operations only. */
+struct bt_stats {
+	uint64_t live_count, live_bytes;
+	uint64_t peak_count, peak_bytes;
+	uint64_t total_count, total_bytes; /* since start: calls, requested bytes */
+};
+
+struct bt {
+	/* written on every event: a cache line of its own */
+	struct bt_stats st __attribute__((aligned(CACHELINE)));
+	/* immutable once published */
+	uint64_t hash __attribute__((aligned(CACHELINE)));
+	uint64_t first_ns; /* CLOCK_MONOTONIC when first seen */
+	uint32_t id;
+	uint16_t depth;
+	bool truncated; /* the stack went on beyond HT_DEPTH frames */
+	void *frames[HT_DEPTH]; /* frames[0] is the hook the program called */
+};
+
+/*
+ * Capture the stack of the hook this is inlined into: frames[0] is the
+ * hook itself.  Returns up to HT_DEPTH + 1 frames; one more than HT_DEPTH
+ * means the stack was cut (the extra frame is only a marker).
+ */
+#define HT_CAPTURE_MAX (HT_DEPTH + 1)
+static inline __attribute__((always_inline)) int bt_capture(void **frames)
+{
+	return unw_backtrace(frames, HT_CAPTURE_MAX);
+}
+
+/* Record a successful allocation: ptr of size bytes, stack from bt_capture(). */
+void acct_alloc(void *ptr, size_t size, void **frames, int n);
+
+/* Remove ptr's record before it is released; false if it was not traced. */
+struct acct_block {
+	uint32_t id;
+	uint64_t size;
+};
+bool acct_free(void *ptr, struct acct_block *out);
+/* Put back a record taken by acct_free() (a realloc that failed). */
+void acct_restore(void *ptr, const struct acct_block *b);
+
+/* The table, for reports. */
+uint32_t bt_count(void);
+struct bt *bt_get(uint32_t id);
+
+/* Allocations that could not be recorded for want of tracer memory. */
+uint64_t acct_untracked(void);
+
+void bt_fork_prepare(void);
+void bt_fork_parent(void);
+void bt_fork_child(void);
+
+/* Monotonic clock in nanoseconds (vDSO, no syscall). */
+uint64_t ht_now_ns(void);
+
+#endif

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * symbols.h - turning a return address into names for the report.
+ * Runs only in the report path (reporter thread or exit), never in a hook.
+ */
+#ifndef HEAPTRACE_SYMBOLS_H
+#define HEAPTRACE_SYMBOLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SYM_NAME_MAX 512
+#define SYM_PATH_MAX 4096
+
+struct sym {
+	char func[SYM_NAME_MAX]; /* demangled; "" when unknown */
+	uintptr_t func_off;      /* addr - start of func */
+	char obj[SYM_PATH_MAX];  /* object path; "" when unknown */
+	uintptr_t obj_off;       /* addr - load bias: what addr2line -e obj takes */
+};
+
+void sym_resolve(void *addr, struct sym *out);
+
+#endif

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * tmem.c - the tracer's memory: mmap for page-sized requests, and power-of-two
+ * classes from 64 to 2048 bytes carved out of 64 KiB regions for small ones.
+ * Callers pass the size back to tmem_free(), so no headers are needed.
+ * Nothing here may call malloc; the lock is only ever taken last (callers may
+ * hold a table lock, never the other way round).
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "tmem.h"
+
+#define SMALL_MIN_SHIFT 6  /* 64 bytes */
+#define SMALL_MAX_SHIFT 11 /* 2048 bytes */
+#define SMALL_CLASSES (SMALL_MAX_SHIFT - SMALL_MIN_SHIFT + 1)
+#define REGION (64 * 1024)
+
+struct free_block {
+	struct free_block *next;
+};
+
+static struct {
+	spinlock_t lock;
+	struct free_block *free[SMALL_CLASSES];
+	char *region, *region_end; /* the region small blocks are carved from */
+	size_t bytes;              /* mapped, all kinds */
+} tm;
+
+static void *map_pages(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	__atomic_add_fetch(&tm.bytes, size, __ATOMIC_RELAXED);
+	return p;
+}
+
+static size_t page_round(size_t size)
+{
+	size_t page = 4096;
+
+	return (size + page - 1) & ~(page - 1);
+}
+
+static unsigned size_class(size_t size)
+{
+	unsigned shift = SMALL_MIN_SHIFT;
+
+	while (((size_t)1 << shift) < size)
+		shift++;
+	return shift - SMALL_MIN_SHIFT;
+}
+
+static void *small_alloc(unsigned cls)
+{
+	size_t size = (size_t)1 << (cls + SMALL_MIN_SHIFT);
+	struct free_block *b;
+	void *p = NULL;
+
+	spin_lock(&tm.lock);
+	b = tm.free[cls];
+	if (b) {
+		tm.free[cls] = b->next;
+		memset(b, 0, size);
+		p = b;
+	} else {
+		if (tm.region_end - tm.region < (ptrdiff_t)size) {
+			/* the rest of the old region is lost: at most 2 KiB per 64 KiB */
+			tm.region = map_pages(REGION);
+			tm.region_end = tm.region ? tm.region + REGION : NULL;
+		}
+		if (tm.region) {
+			p = tm.region;
+			tm.region += size;
+		}
+	}
+	spin_unlock(&tm.lock);
+	return p;
+}
+
+void *tmem_alloc(size_t size)
+{
+	if (size == 0)
+		size = 1;
+	if (size <= ((size_t)1 << SMALL_MAX_SHIFT))
+		return small_alloc(size_class(size));
+	if (size > SIZE_MAX - 4096)
+		return NULL;
+	return map_pages(page_round(size));
+}
+
+void tmem_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size == 0)
+		size = 1;
+	if (size <= ((size_t)1 << SMALL_MAX_SHIFT)) {
+		unsigned cls = size_class(size);
+		struct free_block *b = p;
+
+		spin_lock(&tm.lock);
+		b->next = tm.free[cls];
+		tm.free[cls] = b;
+		spin_unlock(&tm.lock);
+		return;
+	}
+	size = page_round(size);
+	munmap(p, size);
+	__atomic_sub_fetch(&tm.bytes, size, __ATOMIC_RELAXED);
+}
+
+size_t tmem_bytes(void)
+{
+	return __atomic_load_n(&tm.bytes, __ATOMIC_RELAXED);
+}
+
+void tmem_fork_prepare(void)
+{
+	spin_lock(&tm.lock);
+}
+
+void tmem_fork_parent(void)
+{
+	spin_unlock(&tm.lock);
+}
+
+void tmem_fork_child(void)
+{
+	spin_reset(&tm.lock);
+	ht_self.locks--;
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * utils.c - helpers shared by the launcher and the library: the parsers of
+ * the HEAPTRACE_* values (one grammar for both sides), number formatting and
+ * diagnostics.  No malloc, no stdio streams: the library calls these from
+ * its report path and from start-up, where the program's allocator and
+ * stdio are not ours to use.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "utils.h"
+
+/* ------------------------------------------------------------ parsers */
+
+const char *ht_parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!s || !*s)
+		return "is empty";
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return "is not a non-negative integer";
+		if (__builtin_mul_overflow(v, 10UL, &v) ||
+		    __builtin_add_overflow(v, (unsigned long)(*p - '0'), &v))
+			return "is too large";
+	}
+	if (v > max)
+		return "is too large";
+	*out = v;
+	return NULL;
+}
+
+const char *ht_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (s && !strcasecmp(s, yes[i])) {
+			*out = true;
+			return NULL;
+		}
+		if (s && !strcasecmp(s, no[i])) {
+			*out = false;
+			return NULL;
+		}
+	}
+	return "is not a boolean (use 1 or 0)";
+}
+
+#define HT_SORT_NAME(id, name, help) name,
+static const char *const sort_names[] = { HT_SORT_KEYS(HT_SORT_NAME) };
+#undef HT_SORT_NAME
+
+const char *ht_sort_name(enum ht_sort key)
+{
+	return key < HT_SORT_NKEYS ? sort_names[key] : "?";
+}
+
+static int sort_lookup(const char *s, size_t len)
+{
+	for (int k = 0; k < HT_SORT_NKEYS; k++)
+		if (strlen(sort_names[k]) == len && !strncmp(s, sort_names[k], len))
+			return k;
+	return -1;
+}
+
+/* "size,count": each key once, at most one of each, none empty. */
+const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n)
+{
+	int count = 0;
+
+	if (!s || !*s)
+		return "is empty";
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		int k = sort_lookup(s, len);
+
+		if (k < 0)
+			return "has an unknown sort key (use size, count, peak or age)";
+		for (int i = 0; i < count; i++)
+			if (keys[i] == (enum ht_sort)k)
+				return "names a sort key twice";
+		keys[count++] = k;
+		if (!s[len])
+			break;
+		s += len + 1;
+	}
+	*n = count;
+	return NULL;
+}
+
+/* ------------------------------------------------------------ sbuf */
+
+void sb_putn(struct sbuf *sb, const char *s, size_t n)
+{
+	size_t room = sb->cap - sb->len;
+
+	if (sb->cap == 0)
+		return;
+	if (room <= 1)
+		return;
+	if (n > room - 1)
+		n = room - 1;
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+void sb_puts(struct sbuf *sb, const char *s)
+{
+	sb_putn(sb, s, strlen(s));
+}
+
+void sb_putc(struct sbuf *sb, char c)
+{
+	sb_putn(sb, &c, 1);
+}
+
+void sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = sb->cap - sb->len;
+	int n;
+
+	if (room <= 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(sb->buf + sb->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	sb->len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+const char *sb_str(struct sbuf *sb)
+{
+	if (sb->cap && sb->len == 0)
+		sb->buf[0] = '\0';
+	return sb->buf;
+}
+
+/* ------------------------------------------------------------ formats */
+
+/* value / unit with three truncated decimals: 4034000 -> "4.034" */
+static void fmt_fixed3(struct sbuf *sb, uint64_t v, uint64_t unit, const char *name)
+{
+	sb_printf(sb, "%llu.%03llu %s", (unsigned long long)(v / unit),
+		  (unsigned long long)(v % unit / (unit / 1000)), name);
+}
+
+void ht_fmt_bytes(struct sbuf *sb, uint64_t bytes)
+{
+	if (bytes < 1000)
+		sb_printf(sb, "%llu bytes", (unsigned long long)bytes);
+	else if (bytes < 1000000)
+		fmt_fixed3(sb, bytes, 1000, "KB");
+	else if (bytes < 1000000000)
+		fmt_fixed3(sb, bytes, 1000000, "MB");
+	else
+		fmt_fixed3(sb, bytes, 1000000000, "GB");
+}
+
+void ht_fmt_duration(struct sbuf *sb, uint64_t ns)
+{
+	if (ns < 1000)
+		sb_printf(sb, "%llu ns", (unsigned long long)ns);
+	else if (ns < 1000000)
+		fmt_fixed3(sb, ns, 1000, "us");
+	else if (ns < 1000000000)
+		fmt_fixed3(sb, ns, 1000000, "ms");
+	else
+		fmt_fixed3(sb, ns, 1000000000, "s");
+}
+
+/* ------------------------------------------------------------ output */
+
+int ht_write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void ht_warn(const char *fmt, ...)
+{
+	char line[1024];
+	struct sbuf sb = SBUF_INIT(line);
+	int saved = errno;
+	va_list ap;
+	int n;
+
+	sb_puts(&sb, "heaptrace: ");
+	va_start(ap, fmt);
+	n = vsnprintf(sb.buf + sb.len, sb.cap - sb.len - 1, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sb.len += (size_t)n < sb.cap - sb.len - 1 ? (size_t)n : sb.cap - sb.len - 2;
+	sb.buf[sb.len++] = '\n';
+	ht_write_all(STDERR_FILENO, sb.buf, sb.len);
+	errno = saved;
+}

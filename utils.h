@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * utils.h - small pure helpers: number and time formatting, a bounded string
+ * builder, diagnostics through one write(2).  Nothing here allocates, so any
+ * of it may run in the library's report path; none of it belongs on the
+ * allocation hot path except ht_warn() on a failure.
+ */
+#ifndef HEAPTRACE_UTILS_H
+#define HEAPTRACE_UTILS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A string builder over a caller-owned buffer; output past cap is dropped. */
+struct sbuf {
+	char *buf;
+	size_t len, cap;
+};
+
+#define SBUF_INIT(b) { .buf = (b), .len = 0, .cap = sizeof(b) }
+
+void sb_puts(struct sbuf *sb, const char *s);
+void sb_putn(struct sbuf *sb, const char *s, size_t n);
+void sb_putc(struct sbuf *sb, char c);
+void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *sb_str(struct sbuf *sb);
+
+/* "999 bytes", "4.034 MB": decimal units up to GB, three digits, truncated. */
+void ht_fmt_bytes(struct sbuf *sb, uint64_t bytes);
+/* "850 ns", "6.236 ms", "12.000 s" */
+void ht_fmt_duration(struct sbuf *sb, uint64_t ns);
+
+/* One line "heaptrace: ...\n" on stderr with a single write(2). */
+void ht_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* write(2) all of buf, retrying on EINTR and short writes; -1 on error. */
+int ht_write_all(int fd, const char *buf, size_t len);
+
+#endif
