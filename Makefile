@@ -107,7 +107,7 @@ demo: deps
 	./heaptrace ./tests/bin/sample-leak
 
 # ------------------------------------------------------------------ tests
-TEST_CFLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-inline \
+TEST_CFLAGS := -O0 -g -rdynamic -fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-inline \
 	-Wall -pthread
 TEST_C := $(wildcard tests/s-*.c) tests/sample-leak.c
 TEST_CXX := $(wildcard tests/s-*.cc)

@@ -461,6 +461,41 @@ static void set_root_pid(void)
 	setenv(HT_ENV_ROOT_PID, pid, 0); /* so that children know who the root is */
 }
 
+/*
+ * The exit report must come after every destructor that frees memory.  Our
+ * own ELF destructor would run before those of libraries initialized
+ * earlier, and atexit() from a library is tied to its destructor; on_exit()
+ * has no owner, and registered here (before __libc_start_main registers the
+ * loader's destructor pass) it runs after all of them.
+ */
+/*
+ * What the C and C++ runtimes keep until the process ends is not the
+ * program's leak: libstdc++'s emergency exception pool is released as
+ * valgrind does, with __gnu_cxx::__freeres(); the buffers of the standard
+ * streams are only forgotten, as libc still flushes them after us.
+ */
+static void release_runtime_memory(void)
+{
+	void (*cxx_freeres)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
+	FILE *streams[] = { stdin, stdout, stderr };
+
+	if (cxx_freeres)
+		cxx_freeres();
+	for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
+		if (streams[i] && streams[i]->_IO_buf_base)
+			acct_free(streams[i]->_IO_buf_base, NULL);
+}
+
+static void heaptrace_exit(int status, void *arg)
+{
+	(void)status;
+	(void)arg;
+	guard_enter();
+	release_runtime_memory();
+	report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
+	guard_exit();
+}
+
 __attribute__((constructor)) static void heaptrace_init(void)
 {
 	guard_enter();
@@ -472,12 +507,6 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	reporter_start();
-	guard_exit();
-}
-
-__attribute__((destructor)) static void heaptrace_fini(void)
-{
-	guard_enter();
-	report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
+	on_exit(heaptrace_exit, NULL);
 	guard_exit();
 }

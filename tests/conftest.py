@@ -1,0 +1,198 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared helpers of the integration tests: running programs under heaptrace
+and parsing its text report into plain Python objects, so tests can assert
+exact counts, sizes, function names and order."""
+
+import os
+import pathlib
+import re
+import subprocess
+from dataclasses import dataclass, field
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+HEAPTRACE = ROOT / "heaptrace"
+LIB = ROOT / "libheaptrace.so"
+BIN = ROOT / "tests" / "bin"
+SEPARATOR = "=" * 65
+
+
+def clean_env(extra=None):
+    """The environment of a traced run: no HEAPTRACE_* or LD_PRELOAD leaking
+    in from the caller."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HEAPTRACE_") and k != "LD_PRELOAD"}
+    env.update(extra or {})
+    return env
+
+
+def run(argv, env=None, timeout=120, **kw):
+    """Run argv; return the CompletedProcess with text stdout/stderr."""
+    return subprocess.run([str(a) for a in argv], env=clean_env(env), timeout=timeout,
+                          capture_output=True, text=True, errors="replace", **kw)
+
+
+def trace(prog, *args, opts=(), env=None, timeout=120, **kw):
+    """heaptrace [opts] tests/bin/PROG [args]"""
+    path = prog if "/" in str(prog) else BIN / prog
+    return run([HEAPTRACE, *opts, path, *args], env=env, timeout=timeout, **kw)
+
+
+def preload(prog, *args, env=None, timeout=120, **kw):
+    """LD_PRELOAD=libheaptrace.so tests/bin/PROG [args], without the launcher."""
+    path = prog if "/" in str(prog) else BIN / prog
+    e = {"LD_PRELOAD": str(LIB)}
+    e.update(env or {})
+    return run([path, *args], env=e, timeout=timeout, **kw)
+
+
+def fmt_bytes(n):
+    """The report's size format (utils.c ht_fmt_bytes)."""
+    for unit, name in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB")):
+        if n >= unit:
+            return "%d.%03d %s" % (n // unit, n % unit // (unit // 1000), name)
+    return "%d bytes" % n
+
+
+@dataclass
+class Frame:
+    index: int
+    addr: int
+    func: str = ""      # demangled function, "" when unknown
+    func_off: int = 0
+    obj: str = ""       # object path, "" when unknown
+    obj_off: int = 0
+
+
+@dataclass
+class Backtrace:
+    rank: int
+    count: int
+    peak_count: int
+    size: str
+    peak_size: str
+    age: str
+    frames: list = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def funcs(self):
+        return [f.func for f in self.frames]
+
+
+@dataclass
+class Section:
+    key: str
+    pid: int
+    comm: str
+    backtraces: list = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    sections: list = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+    def section(self, key="size"):
+        return next(s for s in self.sections if s.key == key)
+
+    @property
+    def backtraces(self):
+        return self.sections[0].backtraces
+
+
+HEADER_RE = re.compile(r"^\[heaptrace\] dump allocation sorted by '(\w[\w-]*)' "
+                       r"for /proc/(\d+)/maps \((.*)\)$")
+BT_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/(\d+)\] "
+                   r"\[size/peak: ([^/]+)/([^\]]+)\] \[age: ([^\]]+)\]$")
+FRAME_RE = re.compile(r"^ *(\d+) \[ *0x([0-9a-f]+)\] (.*)$")
+NAMED_RE = re.compile(r"^(.*) \+0x([0-9a-f]+) \((.*) \+0x([0-9a-f]+)\)$")
+UNNAMED_RE = re.compile(r"^(.*) \(\+0x([0-9a-f]+)\)$")
+SUMMARY_RE = re.compile(r"^\[heaptrace\] (.*?) *: (.*)$")
+TRUNC_RE = re.compile(r"^ +\.\.\. more frames")
+
+
+def parse_frame(line):
+    m = FRAME_RE.match(line)
+    if not m:
+        return None
+    f = Frame(int(m.group(1)), int(m.group(2), 16))
+    rest = m.group(3)
+    named = NAMED_RE.match(rest)
+    unnamed = UNNAMED_RE.match(rest)
+    if named:
+        f.func, f.func_off = named.group(1), int(named.group(2), 16)
+        f.obj, f.obj_off = named.group(3), int(named.group(4), 16)
+    elif unnamed:
+        f.obj, f.obj_off = unnamed.group(1), int(unnamed.group(2), 16)
+    else:
+        assert rest == "??", "bad frame line: %r" % line
+    return f
+
+
+def parse_reports(text):
+    """Every report in text (a stream may hold several), strictly: a line
+    inside a report that fits no known shape fails the test."""
+    reports, cur, bt = [], None, None
+    for line in text.splitlines():
+        if line == SEPARATOR:
+            if cur is None:
+                cur = Report()
+            else:
+                reports.append(cur)
+                cur, bt = None, None
+            continue
+        if cur is None:
+            continue
+        m = HEADER_RE.match(line)
+        if m:
+            cur.sections.append(Section(m.group(1), int(m.group(2)), m.group(3)))
+            bt = None
+            continue
+        m = BT_RE.match(line)
+        if m:
+            bt = Backtrace(int(m.group(1)), int(m.group(2)), int(m.group(3)),
+                           m.group(4), m.group(5), m.group(6))
+            cur.sections[-1].backtraces.append(bt)
+            continue
+        if line == "":
+            bt = None
+            continue
+        if bt is not None and TRUNC_RE.match(line):
+            bt.truncated = True
+            continue
+        if bt is not None:
+            f = parse_frame(line)
+            assert f is not None, "bad line in backtrace: %r" % line
+            assert f.index == len(bt.frames), "frame numbers out of order: %r" % line
+            bt.frames.append(f)
+            continue
+        m = SUMMARY_RE.match(line)
+        assert m, "bad line in report: %r" % line
+        cur.summary[m.group(1)] = m.group(2)
+    assert cur is None, "report not terminated by a separator"
+    return reports
+
+
+def one_report(text):
+    reports = parse_reports(text)
+    assert len(reports) == 1, "expected one report, got %d:\n%s" % (len(reports), text)
+    return reports[0]
+
+
+def find_bt(report_or_section, func, key="size"):
+    """The backtrace whose frame 1 (the caller of the hook) is func."""
+    sec = report_or_section.section(key) if isinstance(report_or_section, Report) \
+        else report_or_section
+    hits = [b for b in sec.backtraces if len(b.frames) > 1 and b.frames[1].func == func]
+    assert len(hits) == 1, "expected one backtrace from %s, got %d" % (func, len(hits))
+    return hits[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built():
+    """make check-build has run (make test does it); fail clearly if not."""
+    missing = [p for p in (HEAPTRACE, LIB, BIN) if not p.exists()]
+    if missing:
+        pytest.exit("run 'make check-build' first; missing: %s" % missing, 2)
