@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,8 +29,12 @@
 #include "report.h"
 #include "reporter.h"
 #include "stacktrace.h"
+#include "symbols.h"
 #include "tmem.h"
 #include "utils.h"
+
+/* __gnu_cxx::__freeres(): libstdc++ releases what it keeps for the process */
+#define CXX_FRERES "_ZN9__gnu_cxx9__freeresEv"
 
 HT_TLS struct ht_thread ht_self;
 
@@ -93,11 +98,59 @@ static const char *const real_syms[R_COUNT] = { C_FUNCS(REAL_SYM) CXX_OPS(REAL_S
 static void *reals[R_COUNT];
 static HT_TLS bool resolving; /* this thread is inside dlsym */
 
+struct lookup {
+	const char *sym;
+	void *found;
+};
+
+/* libstdc++'s, found with its operators if it was loaded privately */
+static void (*cxx_freeres)(void);
+
+static bool is_ours(const void *p)
+{
+	Dl_info self, other;
+
+	return dladdr((void *)is_ours, &self) && dladdr(p, &other) &&
+	       self.dli_fbase == other.dli_fbase;
+}
+
+static int lookup_in(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct lookup *l = arg;
+	void *h;
+
+	(void)size;
+	if (!info->dlpi_name || !info->dlpi_name[0])
+		return 0;
+	h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+	if (!h)
+		return 0;
+	l->found = dlsym(h, l->sym);
+	if (l->found && !cxx_freeres)
+		cxx_freeres = (void (*)(void))dlsym(h, CXX_FRERES);
+	dlclose(h);
+	if (l->found && is_ours(l->found))
+		l->found = NULL;
+	return l->found != NULL;
+}
+
 /*
  * The one place that resolves the next definitions.  dlsym may allocate;
  * while it runs, this thread's allocations come from the boot arena.
- * C++ operators resolve on first use, as libstdc++ may be dlopen'ed late.
+ * C++ operators resolve on first use, as libstdc++ may be loaded late; if
+ * it was dlopen'ed privately (RTLD_LOCAL, by a C program's plugin loader)
+ * RTLD_NEXT cannot see it, and the loaded objects are searched one by one.
  */
+/* Never at exit: dlopen() after the loader's destructor pass re-runs
+ * constructors (see symbols.c). */
+static void *find_loaded(const char *sym)
+{
+	struct lookup l = { sym, NULL };
+
+	dl_iterate_phdr(lookup_in, &l);
+	return l.found;
+}
+
 static NOINLINE void *resolve(enum real_id id)
 {
 	void *p;
@@ -106,6 +159,8 @@ static NOINLINE void *resolve(enum real_id id)
 		return NULL;
 	resolving = true;
 	p = dlsym(RTLD_NEXT, real_syms[id]);
+	if (!p && id >= R_op_new)
+		p = find_loaded(real_syms[id]);
 	resolving = false;
 	__atomic_store_n(&reals[id], p, __ATOMIC_RELEASE);
 	return p;
@@ -476,11 +531,13 @@ static void set_root_pid(void)
  */
 static void release_runtime_memory(void)
 {
-	void (*cxx_freeres)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
+	void (*freeres)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, CXX_FRERES);
 	FILE *streams[] = { stdin, stdout, stderr };
 
-	if (cxx_freeres)
-		cxx_freeres();
+	if (!freeres)
+		freeres = cxx_freeres;
+	if (freeres)
+		freeres();
 	for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
 		if (streams[i] && streams[i]->_IO_buf_base)
 			acct_free(streams[i]->_IO_buf_base, NULL);
@@ -488,8 +545,13 @@ static void release_runtime_memory(void)
 
 static void heaptrace_exit(int status, void *arg)
 {
+	static bool done;
+
 	(void)status;
 	(void)arg;
+	if (done)
+		return;
+	done = true;
 	guard_enter();
 	release_runtime_memory();
 	report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
@@ -502,6 +564,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	for (int id = 0; id < R_COUNT; id++)
 		real_get(id);
 	config_load();
+	sym_init();
 	set_root_pid();
 	ignore_load(ht_cfg.ignore);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);

@@ -2,10 +2,12 @@
 /*
  * symbols.c - names for return addresses: the object and symbol from the
  * dynamic loader (dladdr1), C++ names demangled by libbfd.  libbfd is opened
- * with dlopen(RTLD_LOCAL) the first time a name needs demangling, so traced
- * programs that never report do not load it and its symbols never mix with
- * the program's.  Report path only: this file may allocate (the caller is
- * marked busy, so those allocations are the tracer's and go untraced).
+ * with dlopen(RTLD_LOCAL), so its symbols never mix with the program's, and
+ * at start-up: the exit report runs after the loader's destructor pass, and
+ * a dlopen() then would run the constructors of every object in the new
+ * object's scope a second time.  Apart from sym_init(), report path only:
+ * this file may allocate (the caller is busy, so that memory is the
+ * tracer's and goes untraced).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -25,14 +27,11 @@
 
 static char *(*bfd_demangle_fn)(void *abfd, const char *name, int options);
 static void (*free_fn)(void *);
-static int bfd_tried;
 
-static void load_bfd(void)
+void sym_init(void)
 {
-	void *h;
+	void *h = dlopen(HT_LIBBFD, RTLD_NOW | RTLD_LOCAL);
 
-	bfd_tried = 1;
-	h = dlopen(HT_LIBBFD, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		h = dlopen("libbfd.so", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
@@ -58,12 +57,8 @@ static void demangle(const char *name, char *dst, size_t cap)
 {
 	char *d = NULL;
 
-	if (name[0] == '_' && name[1] == 'Z') {
-		if (!bfd_tried)
-			load_bfd();
-		if (bfd_demangle_fn)
-			d = bfd_demangle_fn(NULL, name, DMGL_PARAMS | DMGL_ANSI);
-	}
+	if (name[0] == '_' && name[1] == 'Z' && bfd_demangle_fn)
+		d = bfd_demangle_fn(NULL, name, DMGL_PARAMS | DMGL_ANSI);
 	copy_name(dst, cap, d ? d : name);
 	if (d && free_fn)
 		free_fn(d);

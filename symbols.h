@@ -19,6 +19,8 @@ struct sym {
 	uintptr_t obj_off;       /* addr - load bias: what addr2line -e obj takes */
 };
 
+/* Load libbfd (library start-up: never later, see symbols.c). */
+void sym_init(void);
 void sym_resolve(void *addr, struct sym *out);
 
 #endif

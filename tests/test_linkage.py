@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""How libheaptrace.so sits in the process: what it exports and whose
+_Unwind_* symbols the program's C++ runtime binds to."""
+
+import subprocess
+
+from conftest import LIB, run, HEAPTRACE
+
+INTERPOSED = {
+    "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
+    "aligned_alloc", "valloc", "pvalloc", "malloc_usable_size",
+    "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+    "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
+    "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+    "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
+    "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t",
+    "_ZdaPvmSt11align_val_t", "_ZdlPvSt11align_val_tRKSt9nothrow_t",
+    "_ZdaPvSt11align_val_tRKSt9nothrow_t",
+}
+
+
+def test_exports_only_the_interposers():
+    out = subprocess.run(["nm", "-D", "--defined-only", str(LIB)], capture_output=True,
+                         text=True, check=True).stdout
+    exported = {line.split()[-1] for line in out.splitlines() if line.strip()}
+    assert exported == INTERPOSED
+
+
+def test_unwind_symbols_stay_libgcc(tmp_path):
+    """A C program that dlopens a C++ library: its exceptions must bind to
+    libgcc_s's _Unwind_*, never to libunwind's copies, which libheaptrace.so
+    brings into the process."""
+    (tmp_path / "lib.cc").write_text(
+        '#include <stdexcept>\n'
+        'extern "C" int thrower() {\n'
+        '  try { throw std::runtime_error("x"); } catch (std::exception &) { return 7; }\n'
+        '  return 0;\n}\n')
+    (tmp_path / "main.c").write_text(
+        '#include <dlfcn.h>\n#include <stdio.h>\n'
+        'int main(int c, char **v) { void *h = dlopen(v[1], RTLD_NOW);\n'
+        '  int (*f)(void) = (int (*)(void))dlsym(h, "thrower"); printf("%d\\n", f());\n'
+        '  return 0; }\n')
+    subprocess.run(["g++", "-shared", "-fPIC", "-o", tmp_path / "lib.so", tmp_path / "lib.cc"],
+                   check=True)
+    subprocess.run(["gcc", "-o", tmp_path / "main", tmp_path / "main.c", "-ldl"], check=True)
+    r = run([HEAPTRACE, tmp_path / "main", tmp_path / "lib.so"],
+            env={"LD_DEBUG": "bindings", "LD_DEBUG_OUTPUT": str(tmp_path / "ld")})
+    assert r.returncode == 0 and r.stdout == "7\n"
+    log = "".join(p.read_text() for p in tmp_path.glob("ld.*"))
+    bindings = [l for l in log.splitlines() if "`_Unwind_RaiseException'" in l]
+    assert bindings, "no binding of _Unwind_RaiseException logged"
+    for line in bindings:
+        assert "libgcc_s.so" in line.split(" to ")[1], line
