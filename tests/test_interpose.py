@@ -1,9 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The interposers under real programs: every C allocator, its failures
-and errno.  Each tests/s-*.c program allocates known sizes from known
-functions; the tests assert the exact report."""
+"""The interposers under real programs: every C allocator and every C++
+operator new/delete, their failures and errno.  Each tests/s-*.c(c)
+program allocates known sizes from known functions; the tests assert the
+exact report."""
+
+import re
+import subprocess
+
+import pytest
 
 from conftest import BIN, find_bt, fmt_bytes, one_report, run, trace
+
+# Frame 0 of every backtrace: the hook the program called, as the report
+# spells it (libbfd's demangling of the mangled names the library defines).
+NEW = "operator new(unsigned long)"
+NEW_ARR = "operator new[](unsigned long)"
+NEW_NT = "operator new(unsigned long, std::nothrow_t const&)"
+NEW_ARR_NT = "operator new[](unsigned long, std::nothrow_t const&)"
+NEW_AL = "operator new(unsigned long, std::align_val_t)"
+NEW_ARR_AL = "operator new[](unsigned long, std::align_val_t)"
+NEW_AL_NT = "operator new(unsigned long, std::align_val_t, std::nothrow_t const&)"
+NEW_ARR_AL_NT = "operator new[](unsigned long, std::align_val_t, std::nothrow_t const&)"
 
 ALL_TOP = ("--top=0",)  # every backtrace, whatever the default --top
 
@@ -33,6 +50,22 @@ def one(count, size):
 def funcs1(rep):
     """Frame-1 function of every backtrace in the report."""
     return [b.frames[1].func for b in rep.backtraces if len(b.frames) > 1]
+
+
+def parse_bytes(text):
+    """Inverse of fmt_bytes, exact below 1 MB (three decimals of KB)."""
+    m = re.fullmatch(r"(\d+) bytes|(\d+)\.(\d{3}) KB", text)
+    assert m, "cannot read %r exactly" % text
+    if m.group(1):
+        return int(m.group(1))
+    return int(m.group(2)) * 1000 + int(m.group(3))
+
+
+def since_start(rep):
+    """The summary's "allocations since start" as (calls, bytes)."""
+    m = re.fullmatch(r"(\d+) calls, (.*)", rep.summary["allocations since start"])
+    assert m, rep.summary["allocations since start"]
+    return int(m.group(1)), parse_bytes(m.group(2))
 
 
 def assert_summary(rep, nbt, live_bytes, live_blocks, calls, total_bytes):
@@ -144,3 +177,120 @@ def test_errno_kept_on_success_and_set_on_failure():
     rep = one_report(r.stderr)
     assert funcs1(rep) == ["errno_leak"]
     assert stats(rep.backtraces[0]) == one(1, 77)
+
+
+# ------------------------------------------------------------ C++
+
+# the operator each free_* function of s-new-delete.cc must call
+CXX_RELEASES = {
+    "free_plain_sized": ["_ZdlPvm"],
+    "free_plain_unsized": ["_ZdlPv"],
+    "free_arr_unsized": ["_ZdaPv"],
+    "free_arr_sized": ["_ZdaPvm"],
+    "free_nothrow": ["_ZnwmRKSt9nothrow_t", "_ZdlPvRKSt9nothrow_t"],
+    "free_arr_nothrow": ["_ZnamRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t"],
+    "free_nothrow_new_plain_delete": ["_ZnwmRKSt9nothrow_t", "_ZdlPvm"],
+    "free_aligned": ["_ZnwmSt11align_val_t", "_ZdlPvSt11align_val_t"],
+    "free_arr_aligned": ["_ZnamSt11align_val_t", "_ZdaPvSt11align_val_t"],
+    "free_aligned_sized": ["_ZdlPvmSt11align_val_t"],
+    "free_arr_aligned_sized": ["_ZdaPvmSt11align_val_t"],
+    "free_aligned_nothrow": ["_ZnwmSt11align_val_tRKSt9nothrow_t",
+                             "_ZdlPvSt11align_val_tRKSt9nothrow_t"],
+    "free_arr_aligned_nothrow": ["_ZnamSt11align_val_tRKSt9nothrow_t",
+                                 "_ZdaPvSt11align_val_tRKSt9nothrow_t"],
+    "free_explicit_sized": ["_ZdlPvm", "_ZdaPvm", "_ZdlPvmSt11align_val_t",
+                            "_ZdaPvmSt11align_val_t"],
+}
+
+CXX_LEAKS = [  # frame 1, frame 0, requested size
+    ("leak_new_arr_al_nt()", NEW_ARR_AL_NT, 1728),
+    ("leak_new_al_nt()", NEW_AL_NT, 1600),
+    ("leak_new_arr_al()", NEW_ARR_AL, 1536),
+    ("leak_new_al_explicit()", NEW_AL, 1472),
+    ("leak_new_al()", NEW_AL, 1408),
+    ("leak_new_arr_nt()", NEW_ARR_NT, 1300),
+    ("leak_new_nt()", NEW_NT, 1200),
+    ("leak_new_arr()", NEW_ARR, 1100),
+    ("leak_new()", NEW, 1000),
+    ("leak_new_arr_cookie()", NEW_ARR, 3 * 40 + 8),
+]
+
+# what the free_* functions of s-new-delete.cc allocate (and release)
+CXX_FREED_BYTES = (40 + 41 + 42 + (2 * 40 + 8) + 43 + 44 + 40 + 45 + 2 * 64 + 64
+                   + (2 * 128 + 64) + 46 + 47 + 48 + 49 + 50 + 51)
+CXX_FREED_CALLS = 13 + 4
+
+
+@pytest.fixture(scope="module")
+def cxx_runtime():
+    """(calls, bytes) the C++ runtime itself allocates in a traced program
+    (libstdc++'s emergency exception pool): s-cxx-baseline's total minus its
+    one block.  None of it may be live at exit."""
+    rep, _ = traced("s-cxx-baseline")
+    assert funcs1(rep) == ["leak_one()"]
+    bt = rep.backtraces[0]
+    assert bt.frames[0].func == NEW
+    assert stats(bt) == one(1, 321)
+    assert_summary(rep, 1, 321, 1, *since_start(rep))
+    calls, total = since_start(rep)
+    return calls - 1, total - 321
+
+
+def test_every_new_and_delete_form_is_used():
+    """Each free_* function of s-new-delete.cc calls the operator delete it
+    is meant to test (a compiler choosing another form would leave one
+    untested); the leak_* ones are checked by the report's frame 0."""
+    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(BIN / "s-new-delete")],
+                         capture_output=True, text=True, check=True).stdout
+    calls, func = {}, None
+    for line in dis.splitlines():
+        m = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
+        if m:
+            func = m.group(1)
+            continue
+        m = re.search(r"\bcall\s+[0-9a-f]+ <(\w+)@plt>", line)
+        if m and func:
+            calls.setdefault(func, set()).add(m.group(1))
+    used = set().union(*calls.values())
+    for name, syms in CXX_RELEASES.items():
+        mangled = "_Z%d%sv" % (len(name), name)
+        assert [s for s in syms if s not in calls.get(mangled, ())] == [], name
+    # all 8 forms of new and all 12 of delete
+    assert len({s for s in used if s.startswith(("_Znw", "_Zna"))}) == 8
+    assert len({s for s in used if s.startswith(("_Zdl", "_Zda"))}) == 12
+
+
+def test_new_delete_every_form(cxx_runtime):
+    rep, _ = traced("s-new-delete")
+    untraced("s-new-delete")
+    assert funcs1(rep) == [f for f, _, _ in CXX_LEAKS]
+    for func, hook, size in CXX_LEAKS:
+        bt = find_bt(rep, func)
+        assert bt.frames[0].func == hook, func
+        assert bt.frames[0].obj.endswith("/libheaptrace.so")
+        assert bt.frames[2].func == "main"
+        assert stats(bt) == one(1, size), func
+    # every freed block is gone, and each new is one call (not new + malloc)
+    live = sum(s for _, _, s in CXX_LEAKS)
+    calls, runtime_bytes = cxx_runtime
+    assert_summary(rep, 10, live, 10, 10 + CXX_FREED_CALLS + calls,
+                   live + CXX_FREED_BYTES + runtime_bytes)
+
+
+def test_new_failure_handler_bad_alloc_and_nothrow(cxx_runtime):
+    r = trace("s-new-fail", opts=ALL_TOP)
+    plain = untraced("s-new-fail")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == plain.stdout == "handler=1 caught=4\n"
+    rep = one_report(r.stderr)
+    # tracing goes on after std::bad_alloc passed through the hooks
+    assert funcs1(rep) == ["after_catch_new()", "after_catch_malloc()"]
+    new = find_bt(rep, "after_catch_new()")
+    assert new.frames[0].func == NEW
+    assert stats(new) == one(1, 555)
+    mal = find_bt(rep, "after_catch_malloc()")
+    assert mal.frames[0].func == "malloc"
+    assert stats(mal) == one(1, 444)
+    # the reserve the handler released is gone; failures recorded nothing
+    calls, runtime_bytes = cxx_runtime
+    assert_summary(rep, 2, 999, 2, 3 + calls, 4096 + 999 + runtime_bytes)
