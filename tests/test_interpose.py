@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The interposers under real programs: every C allocator and every C++
-operator new/delete, their failures and errno.  Each tests/s-*.c(c)
+operator new/delete, their failures and errno, allocations made before
+heaptrace's constructor and from a dlopen'ed plugin.  Each tests/s-*.c(c)
 program allocates known sizes from known functions; the tests assert the
 exact report."""
 
@@ -9,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, find_bt, fmt_bytes, one_report, run, trace
+from conftest import BIN, find_bt, fmt_bytes, one_report, preload, run, trace
 
 # Frame 0 of every backtrace: the hook the program called, as the report
 # spells it (libbfd's demangling of the mangled names the library defines).
@@ -74,6 +75,14 @@ def assert_summary(rep, nbt, live_bytes, live_blocks, calls, total_bytes):
         "%s in %d blocks" % (fmt_bytes(live_bytes), live_blocks)
     assert rep.summary["allocations since start"] == \
         "%d calls, %s" % (calls, fmt_bytes(total_bytes))
+
+
+def assert_consistent(rep):
+    """The summary's live totals are the sum of the backtraces listed."""
+    bts = rep.backtraces
+    assert rep.summary["heap traced num of backtrace"] == str(len(bts))
+    assert rep.summary["heap traced allocation size"] == "%s in %d blocks" % (
+        fmt_bytes(sum(parse_bytes(b.size) for b in bts)), sum(b.count for b in bts))
 
 
 # ------------------------------------------------------------ C allocators
@@ -294,3 +303,57 @@ def test_new_failure_handler_bad_alloc_and_nothrow(cxx_runtime):
     # the reserve the handler released is gone; failures recorded nothing
     calls, runtime_bytes = cxx_runtime
     assert_summary(rep, 2, 999, 2, 3 + calls, 4096 + 999 + runtime_bytes)
+
+
+# ------------------------------------------------------------ early, dlopen
+
+EARLY = [  # frame 1 (in libctor.so), frame 0, size
+    ("early_aligned_alloc", "aligned_alloc", 128),
+    ("early_memalign", "memalign", 107),
+    ("early_posix_memalign", "posix_memalign", 106),
+    ("early_reallocarray", "reallocarray", 105),
+    ("early_calloc", "calloc", 102),
+    ("early_malloc", "malloc", 101),
+]
+
+
+def test_early_constructor_runs_before_heaptrace():
+    """The premise of the next test: libctor's constructor runs before
+    heaptrace's (which sets HEAPTRACE_ROOT_PID when preloaded by hand)."""
+    r = preload("s-early")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "before=0 after=1\n"
+    assert untraced("s-early").stdout == "before=0 after=0\n"
+
+
+def test_early_allocations():
+    rep, _ = traced("s-early")
+    assert funcs1(rep) == [f for f, _, _ in EARLY]
+    for func, hook, size in EARLY:
+        bt = find_bt(rep, func)
+        assert bt.frames[0].func == hook, func
+        assert bt.frames[1].obj == str(BIN / "libctor.so")
+        assert stats(bt) == one(1, size), func
+    # freed: 50 (malloc), 999 (memalign); replaced: 52 (reallocarray)
+    assert_summary(rep, 6, 649, 6, 9, 649 + 50 + 999 + 52)
+
+
+def test_dlopen_plugin():
+    rep, _ = traced("s-dlopen")
+    untraced("s-dlopen")
+    leak = find_bt(rep, "plugin_leak")
+    assert leak.frames[0].func == "malloc"
+    assert leak.frames[1].obj == str(BIN / "libplugin.so")
+    assert leak.frames[2].func == "call_plugin"
+    assert stats(leak) == one(3, 777)
+    cal = find_bt(rep, "plugin_calloc_leak")
+    assert cal.frames[0].func == "calloc"
+    assert cal.frames[1].obj == str(BIN / "libplugin.so")
+    assert stats(cal) == one(1, 900)
+    assert stats(find_bt(rep, "main_leak")) == one(1, 64)
+    # everything else live is the dynamic loader's record of the plugin
+    ours = {"plugin_leak", "plugin_calloc_leak", "main_leak"}
+    for bt in rep.backtraces:
+        if bt.frames[1].func not in ours:
+            assert "/ld-linux" in bt.frames[1].obj, bt
+    assert_consistent(rep)
