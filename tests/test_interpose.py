@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The interposers under real programs: every C allocator and every C++
 operator new/delete, their failures and errno, allocations made before
-heaptrace's constructor and from a dlopen'ed plugin.  Each tests/s-*.c(c)
-program allocates known sizes from known functions; the tests assert the
-exact report."""
+heaptrace's constructor and from a dlopen'ed plugin, threads, peaks and the
+DEPTH cut.  Each tests/s-*.c(c) program allocates known sizes from known
+functions; the tests assert the exact report."""
 
 import re
 import subprocess
@@ -357,3 +357,59 @@ def test_dlopen_plugin():
         if bt.frames[1].func not in ours:
             assert "/ld-linux" in bt.frames[1].obj, bt
     assert_consistent(rep)
+
+
+# ------------------------------------------------------------ threads
+
+def test_threads_cross_thread_frees():
+    untraced("s-threads")
+    for _ in range(3):  # a race would not show every time
+        rep, _ = traced("s-threads")
+        work = find_bt(rep, "thread_alloc")
+        assert work.frames[0].func == "malloc"
+        assert work.frames[2].func == "worker"
+        sizes = sum(100 + t for t in range(8))
+        assert stats(work) == (2000, 4000, fmt_bytes(250 * sizes), fmt_bytes(500 * sizes))
+        gone = find_bt(rep, "short_lived_leak")  # its thread exited long ago
+        assert gone.frames[2].func == "short_lived_main"
+        assert stats(gone) == one(3, 333)
+        # the rest is glibc's thread-local storage of cached thread stacks
+        for bt in rep.backtraces:
+            if bt is not work and bt is not gone:
+                assert "_dl_allocate_tls" in bt.funcs, bt
+        assert_consistent(rep)
+
+
+# ------------------------------------------------------------ statistics
+
+def test_peaks_survive_live_count_reaching_zero():
+    rep, _ = traced("s-peaks")
+    untraced("s-peaks")
+    assert stats(find_bt(rep, "site_five_two")) == (2, 5, "80 bytes", "200 bytes")
+    assert stats(find_bt(rep, "site_ten_three")) == (3, 10, "192 bytes", "640 bytes")
+    assert stats(find_bt(rep, "site_mixed")) == (1, 4, "10 bytes", fmt_bytes(1000))
+    assert "site_all_freed" not in funcs1(rep)
+    assert_summary(rep, 3, 80 + 192 + 10, 6, 28, 2140)
+
+
+# ------------------------------------------------------------ DEPTH
+
+def test_backtrace_cut_at_depth():
+    rep, _ = traced("s-deep")
+    untraced("s-deep")
+    deep = find_bt(rep, "deep_leak")
+    assert deep.funcs == ["malloc"] + ["deep_leak"] * 7
+    assert deep.truncated
+    assert stats(deep) == one(1, 2000)
+    # exactly DEPTH frames: nothing was cut
+    shallow = find_bt(rep, "level3")
+    assert shallow.funcs[:5] == ["malloc", "level3", "level2", "level1", "main"]
+    assert shallow.funcs[-1] == "_start"
+    assert len(shallow.frames) == 8
+    assert not shallow.truncated
+    # one frame more than DEPTH: cut
+    deeper = find_bt(rep, "lvl4")
+    assert deeper.funcs[:6] == ["malloc", "lvl4", "lvl3", "lvl2", "lvl1", "main"]
+    assert len(deeper.frames) == 8
+    assert deeper.truncated
+    assert_summary(rep, 3, 2700, 3, 3, 2700)
