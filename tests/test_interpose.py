@@ -305,6 +305,18 @@ def test_new_failure_handler_bad_alloc_and_nothrow(cxx_runtime):
     assert_summary(rep, 2, 999, 2, 3 + calls, 4096 + 999 + runtime_bytes)
 
 
+def test_new_handler_moving_a_block_with_realloc():
+    """A new-handler runs inside the operator new hook.  When it moves a
+    traced block with realloc and the program later frees the new address,
+    the old record must be gone, as it is when the handler calls free."""
+    rep, _ = traced("s-new-handler-realloc")
+    untraced("s-new-handler-realloc")
+    assert funcs1(rep) == ["leak_after()", "keep_fence()"]
+    assert stats(find_bt(rep, "leak_after()")) == one(1, 5000)
+    assert stats(find_bt(rep, "keep_fence()")) == one(1, 16)
+    assert rep.summary["heap traced allocation size"] == "%s in 2 blocks" % fmt_bytes(5016)
+
+
 # ------------------------------------------------------------ early, dlopen
 
 EARLY = [  # frame 1 (in libctor.so), frame 0, size
@@ -413,3 +425,4 @@ def test_backtrace_cut_at_depth():
     assert len(deeper.frames) == 8
     assert deeper.truncated
     assert_summary(rep, 3, 2700, 3, 3, 2700)
+
