@@ -309,6 +309,8 @@ static inline void untrack(void *p)
  * realloc and reallocarray: the old record goes before the call (the old
  * address may be reused at once by another thread) and comes back if the
  * call fails.  realloc(p, 0) frees p and returns NULL in glibc: no restore.
+ * A nested call (a new-handler moving a block) still forgets the old block;
+ * like every nested allocation, its result is not recorded.
  */
 #define TRACE_REALLOC(old, size, call)                                              \
 	do {                                                                        \
@@ -316,13 +318,12 @@ static inline void untrack(void *p)
 		struct acct_block b_;                                               \
 		bool had_;                                                          \
 		void *p_;                                                           \
-		if (!g_.owned)                                                      \
-			return (call);                                              \
-		had_ = (old) && !ht_self.locks && acct_free((old), &b_);            \
+		had_ = (old) && (old) != ht_self.freeing && !ht_self.locks &&       \
+		       acct_free((old), &b_);                                       \
 		p_ = (call);                                                        \
-		if (p_)                                                             \
+		if (p_ && g_.owned)                                                 \
 			note(p_, (size));                                           \
-		else if (had_ && (size))                                            \
+		else if (!p_ && had_ && (size))                                     \
 			restore((old), &b_);                                        \
 		return p_;                                                          \
 	} while (0)
