@@ -152,3 +152,42 @@ def test_perl_reads_what_python_reads(prog):
     assert p.returncode == 0, p.stderr
     expect = "".join("%s\t%s\n" % ("|".join(f), c) for f, c in parse_flame(out))
     assert p.stdout == expect
+
+
+# ------------------------------------------------------------ unnamed frames
+
+STATIC = BIN / "s-flame-static"
+
+
+def check_static(text, exe):
+    lines = parse_flame(text)
+    assert len(lines) == 2, "expected two folded stacks, got %d lines" % len(lines)
+    got = sorted(lines, key=lambda fc: int(fc[1]))
+    (named, n32), (chain, n64) = got
+    assert (int(n32), int(n64)) == (32, 64)
+    assert named[-3:] == ["main", "named_site", "malloc"]
+    assert chain[0] == "[truncated]" and chain[-1] == "malloc"
+    assert len(chain) == 9
+    for f in chain[1:-1]:
+        assert re.fullmatch(re.escape(str(exe)) + r"\+0x[0-9a-f]+", f), f
+    # seven different return addresses in seven static functions
+    assert len(set(chain[1:-1])) == 7
+
+
+def test_static_functions_by_object_and_offset():
+    r = trace("s-flame-static", opts=["--flame-graph"])
+    assert r.returncode == 0 and r.stderr == ""
+    check_static(r.stdout, STATIC)
+
+
+def test_long_object_path_keeps_one_line_per_backtrace(tmp_path):
+    # a program in a deep directory (about 1,100 characters of path), all
+    # of whose frames are named by that path: every backtrace must still be
+    # one whole line ending in its count
+    d = tmp_path.joinpath(*["d" * 200] * 5)
+    d.mkdir(parents=True)
+    exe = d / "s-flame-static"
+    shutil.copy(STATIC, exe)
+    r = trace(exe, opts=["--flame-graph"])
+    assert r.returncode == 0 and r.stderr == ""
+    check_static(r.stdout, exe)
