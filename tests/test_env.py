@@ -65,6 +65,21 @@ def test_warning_for_a_value_with_a_newline_is_one_line():
     assert [s.key for s in rep.sections] == ["size"]
 
 
+@pytest.mark.parametrize("kind", ["missing", "directory", "binary"])
+def test_unusable_ignore_file_one_warning_nothing_hidden(tmp_path, kind):
+    path = {"missing": tmp_path / "no-such-file", "directory": tmp_path,
+            "binary": tmp_path / "binary"}[kind]
+    if kind == "binary":
+        path.write_bytes(b"leak_12\n\0leak_11\n")
+    r = run({"HEAPTRACE_IGNORE": str(path), "HEAPTRACE_TOP": "0"})
+    warn = outside_lines(r.stderr)
+    assert len(warn) == 1, "expected one warning line, got %r" % warn
+    assert warn[0].startswith("heaptrace: ") and str(path) in warn[0]
+    rep = one_report(r.stderr)
+    assert sites(rep.sections[0], EXE) == BY_SIZE
+    assert "hidden by --ignore" not in rep.summary
+
+
 def test_invalid_value_keeps_the_valid_ones():
     r = run({"HEAPTRACE_TOP": "abc", "HEAPTRACE_SORT": "age,count",
              "HEAPTRACE_FLAME_GRAPH": "maybe"})
