@@ -1,0 +1,193 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""--flame-graph: every live backtrace as one folded stack on stdout (or in
+--outfile), frames outermost first joined by ';', a space and the live
+bytes -- checked against the input rules of flamegraph.pl."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BIN, fmt_bytes, one_report, trace
+from reportlib import flame_line, trace_pid
+
+EXE = BIN / "s-flame"
+FLAME_LIVE = 83689
+FLAME_LINES = 18
+
+
+def parse_flame(text):
+    assert text.endswith("\n")
+    return [flame_line(line) for line in text.split("\n")[:-1]]
+
+
+def by_site(lines):
+    """{innermost program function: [(frames, count)]}"""
+    res = {}
+    for frames, count in lines:
+        res.setdefault(frames[-2], []).append((frames, int(count)))
+    return res
+
+
+def check_flame(text, exe):
+    lines = parse_flame(text)
+    assert len(lines) == FLAME_LINES
+    assert sum(int(c) for _, c in lines) == FLAME_LIVE
+    sites = by_site(lines)
+    unnamed = [k for k in sites if k.startswith(str(exe).replace(";", ":") + "+0x")]
+    assert len(unnamed) == 1, sorted(sites)
+    assert re.fullmatch(re.escape(str(exe).replace(";", ":")) + r"\+0x[0-9a-f]+", unnamed[0])
+    assert sorted(sites) == sorted(["flame_%d" % n for n in range(1, 13)] +
+                                   ["two_sites", "calloc_site", "deep_10", "peak_site"] + unnamed)
+    for n in range(1, 13):
+        [(frames, count)] = sites["flame_%d" % n]
+        assert count == 1000 * n
+        assert frames[-3:] == ["main", "flame_%d" % n, "malloc"]
+        assert frames[0] == "_start"
+    # two call sites in one function: two lines, one and the same stack
+    two = sites["two_sites"]
+    assert sorted(c for _, c in two) == [7, 11]
+    assert two[0][0] == two[1][0]
+    assert two[0][0][-3:] == ["main", "two_sites", "malloc"]
+    # live bytes, not the peak
+    [(frames, count)] = sites["peak_site"]
+    assert (frames[-3:], count) == (["main", "peak_site", "malloc"], 250)
+    [(frames, count)] = sites["calloc_site"]
+    assert (frames[-3:], count) == (["main", "calloc_site", "calloc"], 100)
+    # deeper than DEPTH=8: the cut is marked at the outer end
+    [(frames, count)] = sites["deep_10"]
+    assert count == 5000
+    assert frames == ["[truncated]"] + ["deep_%02d" % n for n in range(4, 11)] + ["malloc"]
+    [(frames, count)] = sites[unnamed[0]]
+    assert count == 321 and frames[-3] == "main" and frames[-1] == "malloc"
+    # function names without offsets
+    for frames, _ in lines:
+        for f in frames:
+            assert " +0x" not in f and "(" not in f and "\t" not in f, f
+    return lines
+
+
+def test_folded_stacks_on_stdout():
+    r = trace("s-flame", opts=["--flame-graph"])
+    assert r.returncode == 0
+    assert r.stderr == ""
+    check_flame(r.stdout, EXE)
+
+
+def test_flame_totals_match_the_text_report():
+    # all backtraces (not only --top's ten), and their bytes are the live heap
+    flame = parse_flame(trace("s-flame", opts=["--flame-graph"]).stdout)
+    rep = one_report(trace("s-flame", opts=["--top=0"]).stderr)
+    assert rep.summary["heap traced num of backtrace"] == str(len(flame))
+    assert rep.summary["heap traced allocation size"] == "83.689 KB in 18 blocks"
+    assert len(rep.backtraces) == len(flame)
+    assert sorted(fmt_bytes(int(c)) for _, c in flame) == sorted(b.size for b in rep.backtraces)
+
+
+@pytest.mark.parametrize("top", ["--top=1", "--top=0", "--sort=count,age"])
+def test_top_and_sort_do_not_cut_the_flame_graph(top):
+    r = trace("s-flame", opts=["--flame-graph", top])
+    assert r.stderr == ""
+    check_flame(r.stdout, EXE)
+
+
+def test_cxx_names_keep_flamegraph_rules():
+    r = trace("s-flame-cxx", opts=["--flame-graph"])
+    assert r.returncode == 0 and r.stderr == ""
+    raw = r.stdout.splitlines()
+    assert any("void make_leak<int, 3>();operator new[](unsigned long) 120" in l for l in raw)
+    lines = parse_flame(r.stdout)
+    assert sorted((f[-2:], int(c)) for f, c in lines) == [
+        (["space::Holder::grab(int)", "operator new[](unsigned long)"], 456),
+        (["void make_leak(int, 3)()", "operator new[](unsigned long)"], 120),
+    ]
+
+
+def test_semicolon_in_a_name_cannot_split_a_frame(tmp_path):
+    # the unnamed site is shown by its object path; put a ';' (and a space
+    # followed by digits) into that path
+    d = tmp_path / "odd;dir 12"
+    d.mkdir()
+    exe = d / "s-flame"
+    shutil.copy(EXE, exe)
+    r = trace(exe, opts=["--flame-graph"])
+    assert r.returncode == 0 and r.stderr == ""
+    assert str(d) not in r.stdout
+    check_flame(r.stdout, exe)
+
+
+def test_flame_graph_to_outfile(tmp_path):
+    out = tmp_path / "flame.folded"
+    r = trace("s-flame", opts=["--flame-graph", "--outfile=%s" % out])
+    assert r.returncode == 0
+    assert r.stdout == "" and r.stderr == ""
+    check_flame(out.read_text(), EXE)
+
+
+def test_preload_flame_graph_variable():
+    r = trace_pid("s-flame", launcher=False, env={"HEAPTRACE_FLAME_GRAPH": "1"})
+    assert r.returncode == 0 and r.stderr == ""
+    check_flame(r.stdout, EXE)
+
+
+PERL = r'''
+while (my $line = <STDIN>) {
+    chomp $line;
+    my ($stack, $samples) = ($line =~ /^(.*)\s+?(\d+(?:\.\d*)?)$/);
+    die "ignored: $line\n" unless defined $samples and defined $stack;
+    die "differential: $line\n" if $stack =~ /^(.*)\s+?(\d+(?:\.\d*)?)$/;
+    $stack =~ tr/<>/()/;
+    print join("|", split(";", $stack)), "\t$samples\n";
+}
+'''
+
+
+@pytest.mark.skipif(not shutil.which("perl"), reason="perl is not installed")
+@pytest.mark.parametrize("prog", ["s-flame", "s-flame-cxx"])
+def test_perl_reads_what_python_reads(prog):
+    out = trace(prog, opts=["--flame-graph"]).stdout
+    p = subprocess.run(["perl", "-e", PERL], input=out, capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    expect = "".join("%s\t%s\n" % ("|".join(f), c) for f, c in parse_flame(out))
+    assert p.stdout == expect
+
+
+# ------------------------------------------------------------ unnamed frames
+
+STATIC = BIN / "s-flame-static"
+
+
+def check_static(text, exe):
+    lines = parse_flame(text)
+    assert len(lines) == 2, "expected two folded stacks, got %d lines" % len(lines)
+    got = sorted(lines, key=lambda fc: int(fc[1]))
+    (named, n32), (chain, n64) = got
+    assert (int(n32), int(n64)) == (32, 64)
+    assert named[-3:] == ["main", "named_site", "malloc"]
+    assert chain[0] == "[truncated]" and chain[-1] == "malloc"
+    assert len(chain) == 9
+    for f in chain[1:-1]:
+        assert re.fullmatch(re.escape(str(exe)) + r"\+0x[0-9a-f]+", f), f
+    # seven different return addresses in seven static functions
+    assert len(set(chain[1:-1])) == 7
+
+
+def test_static_functions_by_object_and_offset():
+    r = trace("s-flame-static", opts=["--flame-graph"])
+    assert r.returncode == 0 and r.stderr == ""
+    check_static(r.stdout, STATIC)
+
+
+def test_long_object_path_keeps_one_line_per_backtrace(tmp_path):
+    # a program in a deep directory (about 1,100 characters of path), all
+    # of whose frames are named by that path: every backtrace must still be
+    # one whole line ending in its count
+    d = tmp_path.joinpath(*["d" * 200] * 5)
+    d.mkdir(parents=True)
+    exe = d / "s-flame-static"
+    shutil.copy(STATIC, exe)
+    r = trace(exe, opts=["--flame-graph"])
+    assert r.returncode == 0 and r.stderr == ""
+    check_static(r.stdout, exe)

@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""--outfile FILE: the traced process writes FILE, every other process of
+its tree FILE.PID; a process's first report truncates its file, later ones
+append; a file that cannot be written costs one warning and the report goes
+to stderr, the program's status untouched."""
+
+import os
+import re
+import signal
+
+import pytest
+
+from conftest import BIN, SEPARATOR, one_report, parse_reports, trace
+from reportlib import Running, complete_reports, outside_lines, trace_pid, wait_until
+
+FORK = BIN / "s-fork"
+
+
+def leak_sites(rep):
+    """{function: size} of the program's own sites (frame 1 in s-fork)."""
+    return {b.frames[1].func: b.size for b in rep.sections[0].backtraces
+            if b.frames[1].obj == str(FORK)}
+
+
+def roles(stdout):
+    """{role: pid} from the "ROLE PID" lines s-fork writes."""
+    res = {}
+    for line in stdout.splitlines():
+        role, pid = line.split()
+        assert role not in res
+        res[role] = int(pid)
+    return res
+
+
+def files_of(out):
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(out.name))
+
+
+def test_report_goes_to_the_file(tmp_path):
+    out = tmp_path / "report.txt"
+    r = trace_pid("s-malloc", opts=["--outfile=%s" % out])
+    assert r.returncode == 0
+    assert r.stderr == "" and r.stdout == ""
+    assert files_of(out) == ["report.txt"]
+    text = out.read_text()
+    assert text.startswith(SEPARATOR + "\n") and text.endswith(SEPARATOR + "\n")
+    rep = one_report(text)
+    assert [(s.key, s.pid, s.comm) for s in rep.sections] == [("size", r.pid, "s-malloc")]
+    assert [b.frames[1].func for b in rep.backtraces] == ["leak_big", "leak_three"]
+
+
+def test_relative_outfile_is_made_absolute(tmp_path):
+    # the launcher resolves FILE against its own working directory
+    r = trace("s-malloc", opts=["--outfile=rel.txt"], cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == ""
+    one_report((tmp_path / "rel.txt").read_text())
+
+
+def test_first_report_truncates_an_existing_file(tmp_path):
+    out = tmp_path / "report.txt"
+    out.write_text("stale line that is not a report\n" * 500)
+    r = trace("s-malloc", opts=["--outfile=%s" % out])
+    assert r.returncode == 0 and r.stderr == ""
+    text = out.read_text()
+    assert "stale" not in text
+    assert text.startswith(SEPARATOR + "\n")
+    one_report(text)
+
+
+def test_no_file_when_nothing_is_live(tmp_path):
+    out = tmp_path / "report.txt"
+    r = trace("s-freeall", opts=["--outfile=%s" % out])
+    assert r.returncode == 0 and r.stderr == ""
+    assert files_of(out) == []
+
+
+@pytest.mark.parametrize("mode,child_role,child_sites", [
+    ("fork", "child", {"parent_leak": "300 bytes", "child_leak": "200 bytes"}),
+    ("exec", "leaf", {"leaf_leak": "123 bytes"}),
+    ("system", "leaf", {"leaf_leak": "123 bytes"}),
+])
+def test_children_write_file_dot_pid(tmp_path, mode, child_role, child_sites):
+    out = tmp_path / "heap.out"
+    r = trace_pid("s-fork", mode, opts=["--outfile=%s" % out])
+    assert r.returncode == 0
+    assert r.stderr == ""
+    pids = roles(r.stdout)
+    assert pids["parent"] == r.pid
+    child = pids[child_role]
+    assert child != r.pid
+
+    names = files_of(out)
+    assert "heap.out" in names and "heap.out.%d" % child in names
+    for name in names:
+        m = re.fullmatch(r"heap\.out(?:\.(\d+))?", name)
+        assert m, "unexpected file %s" % name
+        pid = int(m.group(1)) if m.group(1) else r.pid
+        text = (tmp_path / name).read_text()
+        assert text.startswith(SEPARATOR + "\n") and text.endswith(SEPARATOR + "\n")
+        reps = parse_reports(text)
+        assert len(reps) == 1, "%s holds %d reports" % (name, len(reps))
+        assert [s.pid for s in reps[0].sections] == [pid], name
+
+    parent = one_report((tmp_path / "heap.out").read_text())
+    assert parent.sections[0].comm == "s-fork"
+    assert leak_sites(parent) == {"parent_leak": "300 bytes"}
+    kid = one_report((tmp_path / ("heap.out.%d" % child)).read_text())
+    assert leak_sites(kid) == child_sites
+
+
+def test_signal_then_exit_appends(tmp_path):
+    out = tmp_path / "heap.out"
+    out.write_text("stale\n" * 10000)
+    p = Running(tmp_path, "s-signal", opts=["--outfile=%s" % out])
+    try:
+        p.wait_stdout("ready\n")
+        p.kill(signal.SIGUSR1)
+        assert wait_until(lambda: complete_reports(out.read_text()) == 1, 5)
+        text = out.read_text()
+        assert "stale" not in text, "the first report must truncate the file"
+        p.kill(signal.SIGUSR2)
+        assert wait_until(lambda: complete_reports(out.read_text()) == 2, 5)
+        assert p.finish(b"x") == 7
+    finally:
+        p.close()
+    assert p.stderr() == ""
+    assert p.stdout() == "ready\nbye\n"
+    text = out.read_text()
+    assert outside_lines(text) == []
+    reps = parse_reports(text)
+    assert [[(s.key, s.pid) for s in r.sections] for r in reps] == \
+        [[("size", p.pid)], [("count", p.pid)], [("size", p.pid)]]
+    assert files_of(out) == ["heap.out"]
+
+
+def test_forked_child_starts_its_own_file_after_parent_dumped(tmp_path):
+    # the parent has written FILE (so it appends from now on) when it forks;
+    # the child's first report must still truncate FILE.CHILD, into which
+    # the child wrote "stale" itself
+    out = tmp_path / "heap.out"
+    p = Running(tmp_path, "s-fork", "dump-fork", str(out), opts=["--outfile=%s" % out])
+    try:
+        p.wait_stdout("ready\n")
+        p.kill(signal.SIGUSR1)
+        assert wait_until(lambda: complete_reports(out.read_text()) == 1
+                          if out.exists() else False, 5)
+        assert p.finish(b"go") == 0
+    finally:
+        p.close()
+    assert p.stderr() == ""
+    pids = roles(p.stdout().replace("ready\n", ""))
+    child = pids["child"]
+    assert files_of(out) == ["heap.out", "heap.out.%d" % child]
+    reps = parse_reports(out.read_text())
+    assert [[(s.key, s.pid) for s in r.sections] for r in reps] == \
+        [[("size", p.pid)], [("size", p.pid)]]
+    assert all(leak_sites(r) == {"parent_leak": "300 bytes"} for r in reps)
+    text = (tmp_path / ("heap.out.%d" % child)).read_text()
+    assert "stale" not in text
+    kid = one_report(text)
+    assert kid.sections[0].pid == child
+    assert leak_sites(kid) == {"parent_leak": "300 bytes", "child_leak": "200 bytes"}
+
+
+# ------------------------------------------------------------ unwritable files
+
+def check_fallback(stderr, path):
+    """One warning line naming path, then the whole report, on stderr."""
+    warn = outside_lines(stderr)
+    assert len(warn) == 1, "expected one warning line, got %r" % warn
+    assert warn[0].startswith("heaptrace: ")
+    assert str(path) in warn[0]
+    rep = one_report(stderr)
+    assert rep.summary["heap traced num of backtrace"] == "12"
+    return rep
+
+
+def unwritable(tmp_path, kind):
+    if kind == "missing-dir":
+        return tmp_path / "no" / "such" / "dir" / "heap.out"
+    if kind == "dev-full":
+        return "/dev/full"
+    if kind == "directory":
+        d = tmp_path / "a-directory"
+        d.mkdir()
+        return d
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["missing-dir", "dev-full", "directory"])
+def test_unwritable_outfile_falls_back_to_stderr(tmp_path, kind):
+    path = unwritable(tmp_path, kind)
+    r = trace_pid("s-many", launcher=False, env={"HEAPTRACE_OUTFILE": str(path),
+                                                 "HEAPTRACE_TOP": "0"})
+    assert r.returncode == 5
+    assert r.stdout == "s-many: done\n"
+    rep = check_fallback(r.stderr, path)
+    assert rep.sections[0].pid == r.pid
+    assert len(rep.sections[0].backtraces) == 12
+    if kind == "directory":
+        assert os.listdir(path) == []
+
+
+def test_outfile_directory_removed_while_running(tmp_path):
+    # the launcher accepted the file; its directory is gone at report time
+    d = tmp_path / "gone"
+    d.mkdir()
+    out = d / "heap.out"
+    p = Running(tmp_path, "s-signal", opts=["--outfile=%s" % out])
+    try:
+        p.wait_stdout("ready\n")
+        d.rmdir()
+        assert p.finish(b"x") == 7
+    finally:
+        p.close()
+    err = p.stderr()
+    warn = outside_lines(err)
+    assert len(warn) == 1 and warn[0].startswith("heaptrace: ") and str(out) in warn[0]
+    rep = one_report(err)
+    assert rep.sections[0].pid == p.pid
+    assert p.stdout() == "ready\nbye\n"
