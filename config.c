@@ -90,6 +90,15 @@ static void load_root_pid(void)
 	ht_cfg.root_pid = getpid();
 }
 
+static void warn_value(const char *var, const char *value, const char *err, const char *def)
+{
+	char buf[256];
+	struct sbuf sb = SBUF_INIT(buf);
+
+	sb_put_escaped(&sb, value);
+	ht_warn("%s='%s' %s; using the default '%s'", var, sb_str(&sb), err, def);
+}
+
 void config_load(void)
 {
 	for (int i = 0; i < HT_OPT_COUNT; i++) {
@@ -101,7 +110,7 @@ void config_load(void)
 		err = setters[i](s);
 		if (!err)
 			continue;
-		ht_warn("%s='%s' %s; using the default '%s'", vars[i].var, s, err, vars[i].def);
+		warn_value(vars[i].var, s, err, vars[i].def);
 		setters[i](vars[i].def);
 	}
 	load_root_pid();

@@ -183,7 +183,11 @@ static void set_option(const struct lopt *o, const char *arg)
 	const char *value = o->check(arg ? arg : "", &err);
 
 	if (!value) {
-		fprintf(stderr, "heaptrace: --%s: '%s' %s\n", o->name, arg ? arg : "", err);
+		char buf[512];
+		struct sbuf sb = SBUF_INIT(buf);
+
+		sb_put_escaped(&sb, arg ? arg : "");
+		fprintf(stderr, "heaptrace: --%s: '%s' %s\n", o->name, sb_str(&sb), err);
 		exit(EXIT_USAGE);
 	}
 	if (setenv(env_names[o->var], value, 1))

@@ -34,11 +34,11 @@ static char *read_file(const char *path, size_t *size)
 	size_t got = 0;
 
 	if (fd < 0) {
-		ht_warn("cannot read the ignore file '%s': %m; ignoring nothing", path);
+		ht_warn("HEAPTRACE_IGNORE: cannot read '%s': %m; ignoring nothing", path);
 		return NULL;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > IGNORE_MAX_BYTES) {
-		ht_warn("the ignore file '%s' is not a regular file of at most 64 MB; ignoring nothing",
+		ht_warn("HEAPTRACE_IGNORE: '%s' is not a regular file of at most 64 MB; ignoring nothing",
 			path);
 		goto out;
 	}
@@ -54,7 +54,7 @@ static char *read_file(const char *path, size_t *size)
 out:
 	close(fd);
 	if (buf && memchr(buf, '\0', got)) {
-		ht_warn("the ignore file '%s' is not a text file; ignoring nothing", path);
+		ht_warn("HEAPTRACE_IGNORE: '%s' is not a text file; ignoring nothing", path);
 		tmem_free(buf, *size);
 		return NULL;
 	}
@@ -111,7 +111,7 @@ void ignore_load(const char *path)
 	ig.literal = tmem_alloc(lines * sizeof(char *));
 	ig.glob = tmem_alloc(lines * sizeof(char *));
 	if (!ig.literal || !ig.glob) {
-		ht_warn("no memory for the ignore file '%s'; ignoring nothing", path);
+		ht_warn("HEAPTRACE_IGNORE: no memory for '%s'; ignoring nothing", path);
 		return;
 	}
 	collect(ig.text);

@@ -37,7 +37,8 @@ struct snapshot {
 	uint64_t now_ns;
 	uint64_t total_count, total_bytes;   /* allocations since start, all */
 	uint64_t live_count, live_bytes;     /* visible */
-	uint64_t hidden_bts, hidden_count, hidden_bytes;
+	uint64_t hidden_bts, hidden_count, hidden_bytes;    /* by --ignore */
+	uint64_t runtime_count, runtime_bytes;              /* kept by the runtime */
 };
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,6 +46,14 @@ static struct out out;  /* under report_lock */
 static struct sym sym;  /* under report_lock */
 
 /* ------------------------------------------------------------ snapshot */
+
+static bool runtime_owned(const struct bt *b)
+{
+	for (int i = 1; i < b->depth; i++)
+		if (sym_in_runtime(b->frames[i]))
+			return true;
+	return false;
+}
 
 static bool hidden(const struct bt *b)
 {
@@ -71,6 +80,11 @@ static void take(struct snapshot *s, const struct bt *b)
 	s->total_bytes += __atomic_load_n(&b->st.total_bytes, __ATOMIC_RELAXED);
 	if (!it.live_count)
 		return;
+	if (runtime_owned(b)) {
+		s->runtime_count += it.live_count;
+		s->runtime_bytes += it.live_bytes;
+		return;
+	}
 	if (ignore_active() && hidden(b)) {
 		s->hidden_bts++;
 		s->hidden_count += it.live_count;
@@ -241,6 +255,13 @@ static void put_summary(const struct snapshot *s)
 		sb_printf(&sb, " in %llu blocks\n", (unsigned long long)s->hidden_count);
 		out_sbuf(&out, &sb);
 	}
+	if (s->runtime_count) {
+		put_label(&sb, "kept by the C runtime");
+		ht_fmt_bytes(&sb, s->runtime_bytes);
+		sb_printf(&sb, " in %llu blocks (thread control blocks)\n",
+			  (unsigned long long)s->runtime_count);
+		out_sbuf(&out, &sb);
+	}
 	put_label(&sb, "allocator info (virtual)");
 	ht_fmt_bytes(&sb, mi.arena + mi.hblkhd);
 	sb_putc(&sb, '\n');
@@ -312,8 +333,8 @@ static void put_flame_frame(struct sbuf *sb, void *addr)
 
 static void write_flame(const struct snapshot *s)
 {
-	static char line[HT_DEPTH * (SYM_NAME_MAX + 1) + 64];
-	struct sbuf sb = SBUF_INIT(line);
+	char buf[SYM_NAME_MAX + SYM_PATH_MAX + 64];
+	struct sbuf sb = SBUF_INIT(buf);
 
 	out_open(&out, STDOUT_FILENO);
 	for (size_t i = 0; i < s->n; i++) {
@@ -325,6 +346,7 @@ static void write_flame(const struct snapshot *s)
 			put_flame_frame(&sb, b->frames[f]);
 			if (f)
 				sb_putc(&sb, ';');
+			out_sbuf(&out, &sb);
 		}
 		sb_printf(&sb, " %llu\n", (unsigned long long)s->items[i].live_bytes);
 		out_sbuf(&out, &sb);
@@ -343,7 +365,8 @@ void report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 		ht_warn("no memory for a report");
 		goto out;
 	}
-	if (when == REPORT_AT_EXIT && s.n == 0)
+	/* at exit, silence means nothing is live (hidden blocks are live) */
+	if (when == REPORT_AT_EXIT && s.live_count + s.hidden_count == 0)
 		goto done;
 	if (ht_cfg.flame_graph)
 		write_flame(&s);

@@ -28,9 +28,40 @@
 static char *(*bfd_demangle_fn)(void *abfd, const char *name, int options);
 static void (*free_fn)(void *);
 
+/* Code ranges whose allocations belong to the runtime (see symbols.h). */
+static const char *const runtime_funcs[] = { "_dl_allocate_tls" };
+static struct {
+	uintptr_t lo, hi;
+} runtime[sizeof(runtime_funcs) / sizeof(runtime_funcs[0])];
+
+static void find_runtime_ranges(void)
+{
+	for (size_t i = 0; i < sizeof(runtime_funcs) / sizeof(runtime_funcs[0]); i++) {
+		void *p = dlsym(RTLD_DEFAULT, runtime_funcs[i]);
+		const ElfW(Sym) *sym = NULL;
+		Dl_info info;
+
+		if (p && dladdr1(p, &info, (void **)&sym, RTLD_DL_SYMENT) && sym) {
+			runtime[i].lo = (uintptr_t)p;
+			runtime[i].hi = (uintptr_t)p + sym->st_size;
+		}
+	}
+}
+
+bool sym_in_runtime(const void *addr)
+{
+	for (size_t i = 0; i < sizeof(runtime) / sizeof(runtime[0]); i++)
+		if ((uintptr_t)addr > runtime[i].lo && (uintptr_t)addr <= runtime[i].hi)
+			return true;
+	return false;
+}
+
 void sym_init(void)
 {
-	void *h = dlopen(HT_LIBBFD, RTLD_NOW | RTLD_LOCAL);
+	void *h;
+
+	find_runtime_ranges();
+	h = dlopen(HT_LIBBFD, RTLD_NOW | RTLD_LOCAL);
 
 	if (!h)
 		h = dlopen("libbfd.so", RTLD_NOW | RTLD_LOCAL);

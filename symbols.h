@@ -21,6 +21,13 @@ struct sym {
 
 /* Load libbfd (library start-up: never later, see symbols.c). */
 void sym_init(void);
+
+/*
+ * Is addr inside code whose allocations the C runtime keeps for the life of
+ * the process, like the loader's thread control blocks (_dl_allocate_tls),
+ * which glibc caches with the stacks of finished threads?
+ */
+bool sym_in_runtime(const void *addr);
 void sym_resolve(void *addr, struct sym *out);
 
 #endif

@@ -140,6 +140,22 @@ void sb_printf(struct sbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n < room ? (size_t)n : room - 1;
 }
 
+void sb_put_escaped(struct sbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			sb_puts(sb, "\\n");
+		else if (c == '\t')
+			sb_puts(sb, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			sb_printf(sb, "\\x%02x", c);
+		else
+			sb_putc(sb, (char)c);
+	}
+}
+
 const char *sb_str(struct sbuf *sb)
 {
 	if (sb->cap && sb->len == 0)

@@ -28,6 +28,9 @@ void sb_putc(struct sbuf *sb, char c);
 void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sb_str(struct sbuf *sb);
 
+/* s with control characters written as \n, \t or \xNN: one line, always. */
+void sb_put_escaped(struct sbuf *sb, const char *s);
+
 /* "999 bytes", "4.034 MB": decimal units up to GB, three digits, truncated. */
 void ht_fmt_bytes(struct sbuf *sb, uint64_t bytes);
 /* "850 ns", "6.236 ms", "12.000 s" */
