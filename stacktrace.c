@@ -223,10 +223,11 @@ static void record(void *ptr, uint32_t id, uint64_t size, bool fresh)
 
 	spin_lock(&s->lock);
 	r = am_insert(s, h, (uintptr_t)ptr, &rec, &old);
-	if (r != AM_NOMEM)
-		stats_add(&bt_get(id)->st, size, fresh);
+	/* the replaced block goes first: it was never live together with ptr */
 	if (r == AM_REPLACED)
 		stats_sub(&bt_get(old.id)->st, old.size);
+	if (r != AM_NOMEM)
+		stats_add(&bt_get(id)->st, size, fresh);
 	spin_unlock(&s->lock);
 	if (r == AM_NOMEM)
 		count_untracked();
