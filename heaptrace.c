@@ -111,7 +111,7 @@ static const char *check_ignore(const char *arg, const char **err)
 		*err = "is empty";
 		return NULL;
 	}
-	fd = open(arg, O_RDONLY | O_CLOEXEC);
+	fd = open(arg, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
 	if (fd < 0) {
 		*err = errno == ENOENT ? "does not exist" : "cannot be read";
 		return NULL;
@@ -158,13 +158,14 @@ static void usage(FILE *f)
 		   "Trace the heap allocations of PROGRAM and report, per backtrace, the memory\n"
 		   "still allocated when it exits (and on SIGUSR1: by size, SIGUSR2: by count).\n\n");
 	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++) {
-		char left[64];
+		const struct lopt *o = &lopts[i];
+		char left[64], shortname[8] = "";
 
-		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", lopts[i].short_name ? "-" : "",
-			 lopts[i].short_name ? lopts[i].short_name : ' ',
-			 lopts[i].short_name ? ", " : "  ", lopts[i].name, lopts[i].arg ? "=" : "",
-			 lopts[i].arg ? lopts[i].arg : "");
-		fprintf(f, "  %-26s %s\n", left + (lopts[i].short_name ? 0 : 1), lopts[i].help);
+		if (o->short_name)
+			snprintf(shortname, sizeof(shortname), "-%c,", o->short_name);
+		snprintf(left, sizeof(left), "%-4s--%s%s%s", shortname, o->name, o->arg ? "=" : "",
+			 o->arg ? o->arg : "");
+		fprintf(f, "  %-28s %s\n", left, o->help);
 	}
 	fprintf(f, "\nEach option sets a HEAPTRACE_* environment variable (see README.md).\n");
 }
@@ -194,6 +195,24 @@ static void set_option(const struct lopt *o, const char *arg)
 		die_usage("cannot set %s%s", env_names[o->var], "");
 }
 
+/* getopt's complaint, in one line naming the option as the user wrote it. */
+static void bad_option(int c, const char *arg)
+{
+	char name[64];
+
+	if (optopt >= 256) /* a long option: getopt gives its val */
+		snprintf(name, sizeof(name), "--%s", lopts[optopt - 256].name);
+	else if (optopt)
+		snprintf(name, sizeof(name), "-%c", optopt);
+	else
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+	if (c == ':')
+		die_usage("option '%s' needs a value%s", name, "");
+	if (optopt >= 256)
+		die_usage("option '%s' takes no value%s", name, "");
+	die_usage("unknown option '%s' (see heaptrace --help)", name, "");
+}
+
 static int parse_options(int argc, char **argv)
 {
 	struct option longs[ARRAY_SIZE(lopts) + 1] = { { 0 } };
@@ -214,10 +233,8 @@ static int parse_options(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, shorts, longs, &idx)) != -1) {
 		const struct lopt *o = NULL;
 
-		if (c == '?')
-			die_usage("unknown option '%s' (see heaptrace --help)", argv[optind - 1], "");
-		if (c == ':')
-			die_usage("option '%s' needs a value", argv[optind - 1], "");
+		if (c == '?' || c == ':')
+			bad_option(c, argv[optind - 1]);
 		for (size_t i = 0; i < ARRAY_SIZE(lopts); i++)
 			if (c == (int)(256 + i) || c == lopts[i].short_name)
 				o = &lopts[i];

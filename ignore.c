@@ -28,7 +28,7 @@ static struct {
 
 static char *read_file(const char *path, size_t *size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;

@@ -83,6 +83,8 @@ const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n
 		size_t len = strcspn(s, ",");
 		int k = sort_lookup(s, len);
 
+		if (len == 0)
+			return "has an empty sort key";
 		if (k < 0)
 			return "has an unknown sort key (use size, count, peak or age)";
 		for (int i = 0; i < count; i++)
