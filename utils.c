@@ -167,35 +167,37 @@ const char *sb_str(struct sbuf *sb)
 
 /* ------------------------------------------------------------ formats */
 
-/* value / unit with three truncated decimals: 4034000 -> "4.034" */
-static void fmt_fixed3(struct sbuf *sb, uint64_t v, uint64_t unit, const char *name)
+/*
+ * v in the largest of names[1..3] (units of 1e3, 1e6, 1e9) that is not more
+ * than v, with three truncated decimals (4034000 bytes: "4.034 MB"); below
+ * 1000, a whole number of names[0].
+ */
+static void fmt_decimal(struct sbuf *sb, uint64_t v, const char *const names[4])
 {
-	sb_printf(sb, "%llu.%03llu %s", (unsigned long long)(v / unit),
-		  (unsigned long long)(v % unit / (unit / 1000)), name);
+	static const uint64_t units[4] = { 1, 1000, 1000000, 1000000000 };
+	int i = 3;
+
+	while (i > 0 && v < units[i])
+		i--;
+	if (i == 0)
+		sb_printf(sb, "%llu %s", (unsigned long long)v, names[0]);
+	else
+		sb_printf(sb, "%llu.%03llu %s", (unsigned long long)(v / units[i]),
+			  (unsigned long long)(v % units[i] / units[i - 1]), names[i]);
 }
 
 void ht_fmt_bytes(struct sbuf *sb, uint64_t bytes)
 {
-	if (bytes < 1000)
-		sb_printf(sb, "%llu bytes", (unsigned long long)bytes);
-	else if (bytes < 1000000)
-		fmt_fixed3(sb, bytes, 1000, "KB");
-	else if (bytes < 1000000000)
-		fmt_fixed3(sb, bytes, 1000000, "MB");
-	else
-		fmt_fixed3(sb, bytes, 1000000000, "GB");
+	static const char *const names[4] = { "bytes", "KB", "MB", "GB" };
+
+	fmt_decimal(sb, bytes, names);
 }
 
 void ht_fmt_duration(struct sbuf *sb, uint64_t ns)
 {
-	if (ns < 1000)
-		sb_printf(sb, "%llu ns", (unsigned long long)ns);
-	else if (ns < 1000000)
-		fmt_fixed3(sb, ns, 1000, "us");
-	else if (ns < 1000000000)
-		fmt_fixed3(sb, ns, 1000000, "ms");
-	else
-		fmt_fixed3(sb, ns, 1000000000, "s");
+	static const char *const names[4] = { "ns", "us", "ms", "s" };
+
+	fmt_decimal(sb, ns, names);
 }
 
 /* ------------------------------------------------------------ output */
