@@ -568,7 +568,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	sym_init();
 	set_root_pid();
 	ignore_load(ht_cfg.ignore);
-	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	bt_unwinder_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	reporter_start();
 	on_exit(heaptrace_exit, NULL);

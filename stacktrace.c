@@ -14,7 +14,10 @@
  */
 #define _GNU_SOURCE
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addrmap.h"
 #include "guard.h"
@@ -39,6 +42,89 @@ static struct {
 	uint64_t untracked;
 	struct bt *chunks[BT_MAX_CHUNKS];
 } tab;
+
+bool bt_unwinder_ready;
+
+/*
+ * libunwind validates addresses before it reads them on its slow path (a
+ * frame not yet in its per-thread cache): with mincore() and by writing the
+ * byte to a pipe it opens at start-up and keeps.  Those are two descriptors
+ * the program did not open, and a daemon that closes "all" descriptors and
+ * opens new ones under the same numbers would have libunwind read from and
+ * write to its files.  So libunwind gets our memory reader instead, which
+ * checks a page once with process_vm_readv() (no descriptor) and remembers
+ * the last few good pages per thread, as libunwind does.
+ */
+#define GOOD_PAGES 4
+static HT_TLS uintptr_t good_page[GOOD_PAGES];
+static HT_TLS unsigned good_next;
+static pid_t self_pid;
+
+static bool readable(uintptr_t addr, size_t len)
+{
+	uintptr_t page = addr & ~(uintptr_t)4095;
+	char buf[sizeof(unw_word_t)];
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+
+	if (page == 0)
+		return false;
+	for (int i = 0; i < GOOD_PAGES; i++)
+		if (good_page[i] == page)
+			return true;
+	if (process_vm_readv(self_pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return false;
+	good_page[good_next++ % GOOD_PAGES] = page;
+	return true;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
+		      void *arg)
+{
+	(void)as;
+	(void)arg;
+	if (write) {
+		*(unw_word_t *)addr = *val;
+		return 0;
+	}
+	/* an unaligned word may straddle two pages: check both ends */
+	if (!readable(addr, 1) || !readable(addr + sizeof(*val) - 1, 1))
+		return -UNW_EINVAL;
+	*val = *(unw_word_t *)addr;
+	return 0;
+}
+
+/* After fork() the process that reads its own memory has a new pid. */
+static void bt_fork_pid(void)
+{
+	self_pid = getpid();
+}
+
+/*
+ * Set libunwind up, once, at the first allocation (before any thread of
+ * the program exists) or at start-up.  Its initialization opens the pipe
+ * described above: it runs while no descriptor can be opened, so the pipe
+ * stays closed, and with our reader in place libunwind never needs it.
+ */
+void bt_unwinder_init(void)
+{
+	static int started;
+	struct rlimit saved, none;
+
+	if (__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL)) {
+		while (!__atomic_load_n(&bt_unwinder_ready, __ATOMIC_ACQUIRE))
+			cpu_relax();
+		return;
+	}
+	self_pid = getpid();
+	if (getrlimit(RLIMIT_NOFILE, &saved) == 0) {
+		none = (struct rlimit){ 0, saved.rlim_max };
+		setrlimit(RLIMIT_NOFILE, &none);
+	}
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	unw_get_accessors(unw_local_addr_space)->access_mem = access_mem;
+	setrlimit(RLIMIT_NOFILE, &saved);
+	__atomic_store_n(&bt_unwinder_ready, true, __ATOMIC_RELEASE);
+}
 
 uint64_t ht_now_ns(void)
 {
@@ -286,6 +372,7 @@ void bt_fork_parent(void)
 
 void bt_fork_child(void)
 {
+	bt_fork_pid();
 	spin_reset(&tab.lock);
 	ht_self.locks--;
 }

@@ -44,6 +44,10 @@ struct bt {
 	void *frames[HT_DEPTH]; /* frames[0] is the hook the program called */
 };
 
+/* Set libunwind up (once; the first capture does it, see stacktrace.c). */
+extern bool bt_unwinder_ready;
+void bt_unwinder_init(void);
+
 /*
  * Capture the stack of the hook this is inlined into: frames[0] is the
  * hook itself.  Returns up to HT_DEPTH + 1 frames; one more than HT_DEPTH
@@ -52,6 +56,8 @@ struct bt {
 #define HT_CAPTURE_MAX (HT_DEPTH + 1)
 static inline __attribute__((always_inline)) int bt_capture(void **frames)
 {
+	if (unlikely(!__atomic_load_n(&bt_unwinder_ready, __ATOMIC_ACQUIRE)))
+		bt_unwinder_init();
 	return unw_backtrace(frames, HT_CAPTURE_MAX);
 }
 
