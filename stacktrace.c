@@ -13,7 +13,9 @@
  * any time.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -52,8 +54,9 @@ bool bt_unwinder_ready;
  * the program did not open, and a daemon that closes "all" descriptors and
  * opens new ones under the same numbers would have libunwind read from and
  * write to its files.  So libunwind gets our memory reader instead, which
- * checks a page once with process_vm_readv() (no descriptor) and remembers
- * the last few good pages per thread, as libunwind does.
+ * checks a page once with process_vm_readv() (no descriptor; where a
+ * sandbox forbids it, with mincore()) and remembers the last few good pages
+ * per thread, as libunwind does.
  */
 #define GOOD_PAGES 4
 static HT_TLS uintptr_t good_page[GOOD_PAGES];
@@ -71,8 +74,13 @@ static bool readable(uintptr_t addr, size_t len)
 	for (int i = 0; i < GOOD_PAGES; i++)
 		if (good_page[i] == page)
 			return true;
-	if (process_vm_readv(self_pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
-		return false;
+	if (process_vm_readv(self_pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
+		unsigned char vec;
+
+		/* a sandbox may forbid the call: then at least require a mapping */
+		if ((errno != EPERM && errno != ENOSYS) || mincore((void *)page, 1, &vec))
+			return false;
+	}
 	good_page[good_next++ % GOOD_PAGES] = page;
 	return true;
 }
