@@ -16,6 +16,7 @@
 #include <link.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,9 @@ EXPORT size_t malloc_usable_size(void *p);
 	X(aligned_alloc, "aligned_alloc", , )                                       \
 	X(valloc, "valloc", , )                                                     \
 	X(pvalloc, "pvalloc", , )                                                   \
-	X(malloc_usable_size, "malloc_usable_size", , )
+	X(malloc_usable_size, "malloc_usable_size", , )                             \
+	X(sigaction, "sigaction", , )                                               \
+	X(signal, "signal", , )
 
 /* ---------------------------------------------------------------- real functions */
 
@@ -469,6 +472,27 @@ void op_del_arr_al_nt(void *p, size_t a, NT t)
 	TRACE_RELEASE(p, REAL_CXX(op_del_arr_al_nt)(p, a, t));
 }
 
+/* ---------------------------------------------------------------- signals */
+
+/* The program sees its own signal dispositions, not heaptrace's (reporter.c). */
+EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *old)
+{
+	if (unlikely(!real_get(R_sigaction))) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return reporter_sigaction(signo, act, old, REAL(sigaction));
+}
+
+EXPORT sighandler_t signal(int signo, sighandler_t handler)
+{
+	if (unlikely(!real_get(R_signal))) {
+		errno = ENOSYS;
+		return SIG_ERR;
+	}
+	return reporter_signal(signo, handler, REAL(signal));
+}
+
 /* ---------------------------------------------------------------- fork */
 
 /*
@@ -570,7 +594,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	ignore_load(ht_cfg.ignore);
 	bt_unwinder_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	reporter_start();
+	reporter_start(REAL(sigaction));
 	on_exit(heaptrace_exit, NULL);
 	guard_exit();
 }

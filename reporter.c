@@ -20,12 +20,13 @@
 #include "reporter.h"
 #include "utils.h"
 
-static const struct {
+static struct {
 	int signo;
 	enum ht_sort key;
+	bool ours; /* our handler is installed and the program has not replaced it */
 } triggers[] = {
-	{ SIGUSR1, HT_SORT_SIZE },
-	{ SIGUSR2, HT_SORT_COUNT },
+	{ SIGUSR1, HT_SORT_SIZE, false },
+	{ SIGUSR2, HT_SORT_COUNT, false },
 };
 
 static sem_t wake;
@@ -78,26 +79,35 @@ static void start_thread(void)
 	pthread_detach(th);
 }
 
+static int trigger_of(int signo)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
+		if (triggers[i].signo == signo)
+			return (int)i;
+	return -1;
+}
+
 /* Take a signal only if the program left it at its default. */
-static void install(int signo)
+static void install(unsigned i, sigaction_fn real)
 {
 	struct sigaction sa, old;
 
-	if (sigaction(signo, NULL, &old) || old.sa_handler != SIG_DFL)
+	if (real(triggers[i].signo, NULL, &old) || old.sa_handler != SIG_DFL)
 		return;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	sigaction(signo, &sa, NULL);
+	if (real(triggers[i].signo, &sa, NULL) == 0)
+		__atomic_store_n(&triggers[i].ours, true, __ATOMIC_RELEASE);
 }
 
-void reporter_start(void)
+void reporter_start(sigaction_fn real_sigaction)
 {
 	sem_init(&wake, 0, 0);
 	start_thread();
 	for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
-		install(triggers[i].signo);
+		install(i, real_sigaction);
 }
 
 void reporter_fork_child(void)
@@ -105,4 +115,50 @@ void reporter_fork_child(void)
 	pending = 0;
 	sem_init(&wake, 0, 0);
 	start_thread();
+}
+
+/* Is heaptrace's handler what the kernel has for signo right now? */
+static bool ours(int signo)
+{
+	int i = trigger_of(signo);
+
+	return i >= 0 && __atomic_load_n(&triggers[i].ours, __ATOMIC_ACQUIRE);
+}
+
+static void forget(int signo)
+{
+	__atomic_store_n(&triggers[trigger_of(signo)].ours, false, __ATOMIC_RELEASE);
+}
+
+int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction *old,
+		       sigaction_fn real)
+{
+	if (!ours(signo))
+		return real(signo, act, old);
+	if (act) {
+		int r = real(signo, act, NULL);
+
+		if (r)
+			return r;
+		forget(signo);
+	}
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		old->sa_handler = SIG_DFL;
+	}
+	return 0;
+}
+
+sighandler_fn reporter_signal(int signo, sighandler_fn handler,
+			      sighandler_fn (*real)(int, sighandler_fn))
+{
+	sighandler_fn prev;
+
+	if (!ours(signo))
+		return real(signo, handler);
+	prev = real(signo, handler);
+	if (prev == SIG_ERR)
+		return prev;
+	forget(signo);
+	return SIG_DFL;
 }

@@ -6,8 +6,23 @@
 #ifndef HEAPTRACE_REPORTER_H
 #define HEAPTRACE_REPORTER_H
 
+#include <signal.h>
+
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+typedef void (*sighandler_fn)(int);
+
 /* Install the signal handlers and start the thread (library start-up). */
-void reporter_start(void);
+void reporter_start(sigaction_fn real_sigaction);
+
+/*
+ * The program's sigaction() and signal(): while heaptrace's handler holds a
+ * signal, the program sees the disposition it would have without us
+ * (SIG_DFL); a disposition the program sets replaces ours for good.
+ */
+int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction *old,
+		       sigaction_fn real);
+sighandler_fn reporter_signal(int signo, sighandler_fn handler,
+			      sighandler_fn (*real)(int, sighandler_fn));
 /* In a forked child: the thread did not survive fork(); start a new one. */
 void reporter_fork_child(void);
 

@@ -8,7 +8,7 @@ from conftest import LIB, run, HEAPTRACE
 
 INTERPOSED = {
     "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
-    "aligned_alloc", "valloc", "pvalloc", "malloc_usable_size",
+    "aligned_alloc", "valloc", "pvalloc", "malloc_usable_size", "sigaction", "signal",
     "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
     "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
     "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
