@@ -26,7 +26,7 @@ static const struct {
 static const char *copy_string(const char *s)
 {
 	size_t len = strlen(s) + 1;
-	char *p = tmem_alloc(len);
+	char *p = tmem_alloc_scratch(len);
 
 	if (p)
 		memcpy(p, s, len);
@@ -69,12 +69,18 @@ static const char *set_ignore(const char *s)
 	return set_path(s, &ht_cfg.ignore);
 }
 
+static const char *set_max_memory(const char *s)
+{
+	return ht_parse_ulong(s, (unsigned long)-1, &ht_cfg.max_memory);
+}
+
 static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_TOP] = set_top,
 	[HT_OPT_SORT] = set_sort,
 	[HT_OPT_FLAME_GRAPH] = set_flame_graph,
 	[HT_OPT_OUTFILE] = set_outfile,
 	[HT_OPT_IGNORE] = set_ignore,
+	[HT_OPT_MAX_MEMORY] = set_max_memory,
 };
 
 static void load_root_pid(void)

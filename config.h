@@ -18,6 +18,7 @@ struct ht_config {
 	bool flame_graph;
 	const char *outfile; /* NULL: stderr (report) or stdout (flame graph) */
 	const char *ignore;  /* NULL: no ignore file */
+	unsigned long max_memory; /* bytes for the tracer's tables; 0: no limit */
 	pid_t root_pid;      /* the process that writes outfile itself */
 };
 

@@ -44,6 +44,14 @@ static const char *check_top(const char *arg, const char **err)
 	return *err ? NULL : arg;
 }
 
+static const char *check_bytes(const char *arg, const char **err)
+{
+	unsigned long v;
+
+	*err = ht_parse_ulong(arg, (unsigned long)-1, &v);
+	return *err ? NULL : arg;
+}
+
 static const char *check_sort(const char *arg, const char **err)
 {
 	enum ht_sort keys[HT_MAX_SORTS];
@@ -145,6 +153,8 @@ static const struct lopt {
 	  "write reports to FILE (FILE.PID for child processes)" },
 	{ "ignore", required_argument, 0, HT_OPT_IGNORE, check_ignore, "FILE",
 	  "hide backtraces matching a glob pattern of FILE (one per line)" },
+	{ "max-memory", required_argument, 0, HT_OPT_MAX_MEMORY, check_bytes, "BYTES",
+	  "stop recording new blocks when the tables reach BYTES (default 0: no limit)" },
 	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, "print this help and exit" },
 	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, "print the version and exit" },
 };

@@ -42,7 +42,7 @@ static char *read_file(const char *path, size_t *size)
 			path);
 		goto out;
 	}
-	buf = tmem_alloc((size_t)st.st_size + 1);
+	buf = tmem_alloc_scratch((size_t)st.st_size + 1);
 	while (buf && got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 
@@ -108,8 +108,8 @@ void ignore_load(const char *path)
 		return;
 	for (const char *p = ig.text; (p = strchr(p, '\n')); p++)
 		lines++;
-	ig.literal = tmem_alloc(lines * sizeof(char *));
-	ig.glob = tmem_alloc(lines * sizeof(char *));
+	ig.literal = tmem_alloc_scratch(lines * sizeof(char *));
+	ig.glob = tmem_alloc_scratch(lines * sizeof(char *));
 	if (!ig.literal || !ig.glob) {
 		ht_warn("HEAPTRACE_IGNORE: no memory for '%s'; ignoring nothing", path);
 		return;

@@ -13,8 +13,9 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <link.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -548,11 +549,26 @@ static void set_root_pid(void)
  * has no owner, and registered here (before __libc_start_main registers the
  * loader's destructor pass) it runs after all of them.
  */
+/* Threads of the process, from /proc/self/status (0 when unknown). */
+static int thread_count(void)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strstr(buf, "\nThreads:");
+	return p ? atoi(p + 9) : 0;
+}
+
 /*
  * What the C and C++ runtimes keep until the process ends is not the
  * program's leak: libstdc++'s emergency exception pool is released as
- * valgrind does, with __gnu_cxx::__freeres(); the buffers of the standard
- * streams are only forgotten, as libc still flushes them after us.
+ * valgrind does, with __gnu_cxx::__freeres(), but only when no other thread
+ * of the program is left to throw; the buffers of the standard streams are
+ * only forgotten, as libc still flushes them after us.
  */
 static void release_runtime_memory(void)
 {
@@ -561,7 +577,7 @@ static void release_runtime_memory(void)
 
 	if (!freeres)
 		freeres = cxx_freeres;
-	if (freeres)
+	if (freeres && thread_count() == 1 + reporter_threads())
 		freeres();
 	for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
 		if (streams[i] && streams[i]->_IO_buf_base)
@@ -589,6 +605,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	for (int id = 0; id < R_COUNT; id++)
 		real_get(id);
 	config_load();
+	tmem_set_limit(ht_cfg.max_memory);
 	sym_init();
 	set_root_pid();
 	ignore_load(ht_cfg.ignore);

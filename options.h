@@ -20,7 +20,8 @@
 	X(SORT, "HEAPTRACE_SORT", "size")                               \
 	X(FLAME_GRAPH, "HEAPTRACE_FLAME_GRAPH", "0")                    \
 	X(OUTFILE, "HEAPTRACE_OUTFILE", "")                             \
-	X(IGNORE, "HEAPTRACE_IGNORE", "")
+	X(IGNORE, "HEAPTRACE_IGNORE", "")                               \
+	X(MAX_MEMORY, "HEAPTRACE_MAX_MEMORY", "0")
 
 #define HT_OPTION_ID(id, var, def) HT_OPT_##id,
 enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };

@@ -104,7 +104,7 @@ static bool snapshot_take(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 	s->now_ns = ht_now_ns();
 	s->cap = count ? count : 1;
-	s->items = tmem_alloc(s->cap * sizeof(struct item));
+	s->items = tmem_alloc_scratch(s->cap * sizeof(struct item));
 	if (!s->items)
 		return false;
 	for (uint32_t id = 0; id < count; id++)
@@ -288,7 +288,7 @@ static void put_summary(const struct snapshot *s)
 	out_sbuf(&out, &sb);
 	if (acct_untracked()) {
 		put_label(&sb, "not tracked");
-		sb_printf(&sb, "%llu allocations were not tracked (tracer out of memory)\n",
+		sb_printf(&sb, "%llu allocations were not tracked (no memory for the tables)\n",
 			  (unsigned long long)acct_untracked());
 		out_sbuf(&out, &sb);
 	}
@@ -365,8 +365,9 @@ void report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 		ht_warn("no memory for a report");
 		goto out;
 	}
-	/* at exit, silence means nothing is live (hidden blocks are live) */
-	if (when == REPORT_AT_EXIT && s.live_count + s.hidden_count == 0)
+	/* at exit, silence means nothing is live (hidden blocks are live, and
+	 * untracked ones may be) */
+	if (when == REPORT_AT_EXIT && s.live_count + s.hidden_count == 0 && !acct_untracked())
 		goto done;
 	if (ht_cfg.flame_graph)
 		write_flame(&s);

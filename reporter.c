@@ -30,6 +30,7 @@ static struct {
 };
 
 static sem_t wake;
+static int running; /* the reporter thread exists in this process */
 static unsigned pending; /* bit i: triggers[i] was received */
 
 static void on_signal(int signo)
@@ -77,6 +78,7 @@ static void start_thread(void)
 	}
 	pthread_setname_np(th, "heaptrace");
 	pthread_detach(th);
+	running = 1;
 }
 
 static int trigger_of(int signo)
@@ -110,8 +112,14 @@ void reporter_start(sigaction_fn real_sigaction)
 		install(i, real_sigaction);
 }
 
+int reporter_threads(void)
+{
+	return running;
+}
+
 void reporter_fork_child(void)
 {
+	running = 0;
 	pending = 0;
 	sem_init(&wake, 0, 0);
 	start_thread();

@@ -23,6 +23,9 @@ int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction 
 		       sigaction_fn real);
 sighandler_fn reporter_signal(int signo, sighandler_fn handler,
 			      sighandler_fn (*real)(int, sighandler_fn));
+/* Threads of heaptrace's own in this process (0 or 1). */
+int reporter_threads(void);
+
 /* In a forked child: the thread did not survive fork(); start a new one. */
 void reporter_fork_child(void);
 

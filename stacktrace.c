@@ -25,6 +25,7 @@
 #include "guard.h"
 #include "stacktrace.h"
 #include "tmem.h"
+#include "utils.h"
 
 #define BT_CHUNK_SHIFT 8
 #define BT_CHUNK (1u << BT_CHUNK_SHIFT)
@@ -169,9 +170,12 @@ uint64_t acct_untracked(void)
 	return __atomic_load_n(&tab.untracked, __ATOMIC_RELAXED);
 }
 
+/* The tables could not grow: say so once, count every block missed. */
 static void count_untracked(void)
 {
-	__atomic_add_fetch(&tab.untracked, 1, __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&tab.untracked, 1, __ATOMIC_RELAXED) == 1)
+		ht_warn("out of memory for the tracer's tables: allocations are no longer all "
+			"tracked (the report counts them)");
 }
 
 /* ------------------------------------------------------------ the table */

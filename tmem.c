@@ -29,6 +29,7 @@ static struct {
 	struct free_block *free[SMALL_CLASSES];
 	char *region, *region_end; /* the region small blocks are carved from */
 	size_t bytes;              /* mapped, all kinds */
+	size_t limit;              /* for tmem_alloc(); 0: none */
 } tm;
 
 static void *map_pages(size_t size)
@@ -84,7 +85,27 @@ static void *small_alloc(unsigned cls)
 	return p;
 }
 
+void tmem_set_limit(size_t bytes)
+{
+	tm.limit = bytes;
+}
+
+static bool over_limit(size_t size)
+{
+	size_t limit = tm.limit;
+
+	return limit && (size > limit || tmem_bytes() > limit - size);
+}
+
 void *tmem_alloc(size_t size)
+{
+	/* a small block may need a new 64 KiB region */
+	if (over_limit(size > ((size_t)1 << SMALL_MAX_SHIFT) ? size : REGION))
+		return NULL;
+	return tmem_alloc_scratch(size);
+}
+
+void *tmem_alloc_scratch(size_t size)
 {
 	if (size == 0)
 		size = 1;

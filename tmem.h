@@ -9,9 +9,19 @@
 
 #include <stddef.h>
 
-/* Zeroed memory, or NULL when the system refuses it (never aborts). */
+/*
+ * Zeroed memory, or NULL when the system refuses it or the tables would
+ * pass the limit of tmem_set_limit() (never aborts).  tmem_alloc() is for
+ * the tables that grow with the program; tmem_alloc_scratch() ignores the
+ * limit, for start-up settings and report buffers, which must not fail
+ * because the tables filled the budget.
+ */
 void *tmem_alloc(size_t size);
+void *tmem_alloc_scratch(size_t size);
 void tmem_free(void *p, size_t size);
+
+/* HEAPTRACE_MAX_MEMORY: at most this many bytes for tables (0: no limit). */
+void tmem_set_limit(size_t bytes);
 
 /* Bytes the tracer holds right now. */
 size_t tmem_bytes(void);

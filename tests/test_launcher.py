@@ -23,7 +23,7 @@ DEFAULT_LIBDIR = "/usr/local/lib/heaptrace"   # the Makefile's default PREFIX
 PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
-                "--ignore=FILE", "-h, --help", "-V, --version"]
+                "--ignore=FILE", "--max-memory=BYTES", "-h, --help", "-V, --version"]
 
 
 # ------------------------------------------------------------------ helpers
@@ -271,6 +271,7 @@ OPTION_VARIABLES = [
     (["--outfile", "{tmp}/report"], {"OUTFILE": "{tmp}/report"}),
     (["--ignore={tmp}/ign"], {"IGNORE": "{tmp}/ign"}),
     (["--ignore", "{tmp}/ign"], {"IGNORE": "{tmp}/ign"}),
+    (["--max-memory=1000000"], {"MAX_MEMORY": "1000000"}),
     (["--top=7", "-s", "count", "--flame-graph", "--outfile={tmp}/o", "--ignore={tmp}/ign"],
      {"TOP": "7", "SORT": "count", "FLAME_GRAPH": "1", "OUTFILE": "{tmp}/o",
       "IGNORE": "{tmp}/ign"}),
@@ -461,6 +462,11 @@ BAD_OPTIONS = [
     no_value("-s"),
     no_value("--outfile"),
     no_value("--ignore"),
+    no_value("--max-memory"),
+    bad("--max-memory", "", "is empty"),
+    bad("--max-memory", "1M", "is not a non-negative integer"),
+    bad("--max-memory", "-5", "is not a non-negative integer"),
+    bad("--max-memory", "18446744073709551616", "is too large"),
     bad("--top", "abc", "is not a non-negative integer"),
     bad("--top", "-1", "is not a non-negative integer"),
     bad("--top", "+3", "is not a non-negative integer"),
