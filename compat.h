@@ -35,6 +35,20 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* An address inside the function this is inlined into (no label-as-value:
+ * clang refuses to inline a function that takes a label's address). */
+static inline __attribute__((always_inline)) void *ht_current_pc(void)
+{
+	void *pc = NULL;
+
+#if defined(__x86_64__)
+	__asm__ volatile("lea 0(%%rip), %0" : "=r"(pc));
+#elif defined(__aarch64__)
+	__asm__ volatile("adr %0, ." : "=r"(pc));
+#endif
+	return pc;
+}
+
 /* The letter size_t takes in Itanium C++ mangled names. */
 #if __SIZEOF_SIZE_T__ == 8 && !defined(__APPLE__)
 #define CXX_SIZE "m"

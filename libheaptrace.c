@@ -273,9 +273,11 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 {
 	void *frames[HT_CAPTURE_MAX];
 	int saved = errno;
+	bool cut = false;
 	int n = bt_capture(frames);
 
-	acct_alloc(p, size, frames, n);
+	n = bt_at_least_caller(frames, n, ht_current_pc(), __builtin_return_address(0), &cut);
+	acct_alloc(p, size, frames, n, cut);
 	errno = saved;
 }
 

@@ -206,10 +206,11 @@ static void put_backtrace(const struct snapshot *s, const struct item *it, size_
 		put_frame(&sb, i, b->frames[i]);
 		out_sbuf(&out, &sb);
 	}
-	if (b->truncated) {
+	if (b->truncated && b->depth == HT_DEPTH)
 		sb_printf(&sb, "   ... more frames (the backtrace was cut at DEPTH=%d)\n", HT_DEPTH);
-		out_sbuf(&out, &sb);
-	}
+	else if (b->truncated)
+		sb_puts(&sb, "   ... more frames (the unwinder could not read them)\n");
+	out_sbuf(&out, &sb);
 	out_puts(&out, "\n");
 }
 

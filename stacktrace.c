@@ -47,6 +47,7 @@ static struct {
 } tab;
 
 bool bt_unwinder_ready;
+bool bt_sandboxed;
 
 /*
  * libunwind validates addresses before it reads them on its slow path (a
@@ -79,8 +80,13 @@ static bool readable(uintptr_t addr, size_t len)
 		unsigned char vec;
 
 		/* a sandbox may forbid the call: then at least require a mapping */
-		if ((errno != EPERM && errno != ENOSYS) || mincore((void *)page, 1, &vec))
+		if (errno != EPERM && errno != ENOSYS)
 			return false;
+		if (mincore((void *)page, 1, &vec)) {
+			if (errno == EPERM || errno == ENOSYS)
+				__atomic_store_n(&bt_sandboxed, true, __ATOMIC_RELAXED);
+			return false;
+		}
 	}
 	good_page[good_next++ % GOOD_PAGES] = page;
 	return true;
@@ -331,14 +337,14 @@ static void record(void *ptr, uint32_t id, uint64_t size, bool fresh)
 		count_untracked();
 }
 
-void acct_alloc(void *ptr, size_t size, void **frames, int n)
+void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut)
 {
-	bool trunc = n > HT_DEPTH;
+	bool trunc = cut || n > HT_DEPTH;
 	struct bt *b;
 
 	if (n < 0)
 		n = 0;
-	if (trunc)
+	if (n > HT_DEPTH)
 		n = HT_DEPTH;
 	b = bt_intern(frames, n, trunc);
 	if (unlikely(!b)) {

@@ -49,6 +49,13 @@ extern bool bt_unwinder_ready;
 void bt_unwinder_init(void);
 
 /*
+ * A sandbox (seccomp) forbids every call that can tell a readable address:
+ * libunwind's slow path then returns garbage, so no more unwinding in this
+ * process; bt_at_least_caller() keeps the hook and its caller.
+ */
+extern bool bt_sandboxed;
+
+/*
  * Capture the stack of the hook this is inlined into: frames[0] is the
  * hook itself.  Returns up to HT_DEPTH + 1 frames; one more than HT_DEPTH
  * means the stack was cut (the extra frame is only a marker).
@@ -56,13 +63,38 @@ void bt_unwinder_init(void);
 #define HT_CAPTURE_MAX (HT_DEPTH + 1)
 static inline __attribute__((always_inline)) int bt_capture(void **frames)
 {
+	int n;
+
 	if (unlikely(!__atomic_load_n(&bt_unwinder_ready, __ATOMIC_ACQUIRE)))
 		bt_unwinder_init();
-	return unw_backtrace(frames, HT_CAPTURE_MAX);
+	if (unlikely(__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)))
+		return 0;
+	n = unw_backtrace(frames, HT_CAPTURE_MAX);
+	return likely(!__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)) ? n : 0;
 }
 
-/* Record a successful allocation: ptr of size bytes, stack from bt_capture(). */
-void acct_alloc(void *ptr, size_t size, void **frames, int n);
+/*
+ * Record a successful allocation: ptr of size bytes, n frames from
+ * bt_capture() (more than HT_DEPTH: the stack was cut); cut also marks a
+ * stack known to go on beyond its n frames.
+ */
+void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut);
+
+/*
+ * When the unwinder gives less than the hook and its caller (it could not
+ * read memory, e.g. in a sandbox that forbids the calls it validates
+ * addresses with), make do with those two, marked cut.  Returns n.
+ */
+static inline int bt_at_least_caller(void **frames, int n, void *hook_pc, void *caller,
+				     bool *cut)
+{
+	if (likely(n >= 2))
+		return n;
+	frames[0] = hook_pc;
+	frames[1] = caller;
+	*cut = true;
+	return 2;
+}
 
 /* Remove ptr's record before it is released; false if it was not traced. */
 struct acct_block {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../utils.c"
 #include "../tmem.c"
 #include "../addrmap.c"
 #include "../stacktrace.c"
@@ -103,8 +104,8 @@ static void test_intern(void)
 	make_frames(a, NF, 1);
 
 	/* the same stack twice: one entry, two live blocks */
-	acct_alloc(addr(1), 10, a, NF);
-	acct_alloc(addr(2), 20, a, NF);
+	acct_alloc(addr(1), 10, a, NF, false);
+	acct_alloc(addr(2), 20, a, NF, false);
 	CHECK_EQ(bt_count(), 1);
 	ia = find_bt(a, NF, false);
 	CHECK_EQ(ia, next++);
@@ -119,7 +120,7 @@ static void test_intern(void)
 	/* a stack differing in its last frame: a new entry */
 	make_frames(b, NF, 1);
 	b[NF - 1] = (void *)0x999999;
-	acct_alloc(addr(3), 5, b, NF);
+	acct_alloc(addr(3), 5, b, NF, false);
 	CHECK_EQ(bt_count(), next + 1);
 	ib = find_bt(b, NF, false);
 	CHECK_EQ(ib, next++);
@@ -131,7 +132,7 @@ static void test_intern(void)
 	{
 		long ip;
 
-		acct_alloc(addr(4), 7, a, NF - 1);
+		acct_alloc(addr(4), 7, a, NF - 1, false);
 		CHECK_EQ(bt_count(), next + 1);
 		ip = find_bt(a, NF - 1, false);
 		CHECK_EQ(ip, next++);
@@ -142,17 +143,17 @@ static void test_intern(void)
 #endif
 
 	/* an empty stack is a stack; a failed capture (n < 0) is the empty stack */
-	acct_alloc(addr(5), 1, a, 0);
+	acct_alloc(addr(5), 1, a, 0, false);
 	CHECK_EQ(bt_count(), next + 1);
 	iz = find_bt(a, 0, false);
 	CHECK_EQ(iz, next++);
-	acct_alloc(addr(6), 1, a, -1);
+	acct_alloc(addr(6), 1, a, -1, false);
 	CHECK_EQ(bt_count(), next);
 	CHECK_STATS(iz, 2, 2, 2, 2, 2, 2);
 
 	/* HT_DEPTH + 1 frames: cut to HT_DEPTH and marked truncated */
 	make_frames(t, HT_CAPTURE_MAX, 2);
-	acct_alloc(addr(7), 8, t, HT_CAPTURE_MAX);
+	acct_alloc(addr(7), 8, t, HT_CAPTURE_MAX, false);
 	CHECK_EQ(bt_count(), next + 1);
 	it = find_bt(t, HT_DEPTH, true);
 	CHECK_EQ(it, next++);
@@ -161,11 +162,11 @@ static void test_intern(void)
 	CHECK(!memcmp(bt_get(it)->frames, t, HT_DEPTH * sizeof(t[0])));
 	/* the marker frame is not part of the backtrace */
 	t[HT_DEPTH] = (void *)0x1234;
-	acct_alloc(addr(8), 8, t, HT_CAPTURE_MAX);
+	acct_alloc(addr(8), 8, t, HT_CAPTURE_MAX, false);
 	CHECK_EQ(bt_count(), next);
 	CHECK_EQ(id_of(addr(8)), it);
 	/* the same HT_DEPTH frames, complete: another entry */
-	acct_alloc(addr(9), 9, t, HT_DEPTH);
+	acct_alloc(addr(9), 9, t, HT_DEPTH, false);
 	CHECK_EQ(bt_count(), next + 1);
 	iu = find_bt(t, HT_DEPTH, false);
 	CHECK_EQ(iu, next++);
@@ -175,6 +176,21 @@ static void test_intern(void)
 	CHECK_STATS(it, 2, 16, 2, 16, 2, 16);
 	CHECK_STATS(iu, 1, 9, 1, 9, 1, 9);
 
+	/* a stack known to go on (cut) keeps its own frames, marked truncated,
+	 * and is another entry than the same frames complete */
+	if (HT_DEPTH >= 3) {
+		long ic = -1, ia = find_bt(a, 2, false);
+
+		acct_alloc(addr(10), 3, a, 2, true);
+		ic = find_bt(a, 2, true);
+		CHECK(ic >= 0 && ic != ia);
+		CHECK_EQ(bt_get(ic)->depth, 2);
+		CHECK(bt_get(ic)->truncated);
+		CHECK_EQ(id_of(addr(10)), ic);
+		CHECK(acct_free(addr(10), NULL));
+		next = bt_count();
+	}
+
 	/* many stacks: the table grows and entries spill over many chunks */
 	n = bt_count();
 	for (uint64_t i = 0; i < 5000; i++) {
@@ -182,7 +198,7 @@ static void test_intern(void)
 
 		make_frames(f, HT_DEPTH, 1000 + i);
 		f[i % HT_DEPTH] = (void *)(uintptr_t)i; /* differ in a varying position */
-		acct_alloc(addr(1000 + i), i, f, (int)(i % HT_DEPTH) + 1);
+		acct_alloc(addr(1000 + i), i, f, (int)(i % HT_DEPTH) + 1, false);
 	}
 	CHECK_EQ(bt_count(), n + 5000);
 	CHECK(tab.slots->mask + 1 >= 2 * bt_count());
@@ -193,7 +209,7 @@ static void test_intern(void)
 
 		make_frames(f, HT_DEPTH, 1000 + i);
 		f[i % HT_DEPTH] = (void *)(uintptr_t)i;
-		acct_alloc(addr(100000 + i), i, f, d);
+		acct_alloc(addr(100000 + i), i, f, d, false);
 		id = id_of(addr(100000 + i));
 		CHECK_EQ(id, n + i);
 		CHECK_EQ(bt_get((uint32_t)id)->id, id);
@@ -227,7 +243,7 @@ static void test_peaks(void)
 	/* allocate 10, free 7, allocate 2 */
 	make_frames(f, NF, 50);
 	for (uint64_t i = 0; i < 10; i++)
-		acct_alloc(addr(200 + i), 100, f, NF);
+		acct_alloc(addr(200 + i), 100, f, NF, false);
 	id = find_bt(f, NF, false);
 	CHECK(id >= 0);
 	CHECK_STATS(id, 10, 1000, 10, 1000, 10, 1000);
@@ -238,22 +254,22 @@ static void test_peaks(void)
 		CHECK_EQ(blk.size, 100);
 	}
 	CHECK_STATS(id, 3, 300, 10, 1000, 10, 1000);
-	acct_alloc(addr(300), 50, f, NF);
-	acct_alloc(addr(301), 60, f, NF);
+	acct_alloc(addr(300), 50, f, NF, false);
+	acct_alloc(addr(301), 60, f, NF, false);
 	CHECK_STATS(id, 5, 410, 10, 1000, 12, 1110);
 
 	/* the count and the bytes peak at different moments */
 	make_frames(f, NF, 51);
-	acct_alloc(addr(400), 1000, f, NF);
+	acct_alloc(addr(400), 1000, f, NF, false);
 	id2 = find_bt(f, NF, false);
 	CHECK(acct_free(addr(400), &blk));
 	CHECK_EQ(blk.id, id2);
 	CHECK_EQ(blk.size, 1000);
 	for (uint64_t i = 0; i < 3; i++)
-		acct_alloc(addr(401 + i), 10, f, NF);
+		acct_alloc(addr(401 + i), 10, f, NF, false);
 	CHECK_STATS(id2, 3, 30, 3, 1000, 4, 1030);
 	/* a new peak of bytes, none of count */
-	acct_alloc(addr(404), 2000, f, NF);
+	acct_alloc(addr(404), 2000, f, NF, false);
 	CHECK_STATS(id2, 4, 2030, 4, 2030, 5, 3030);
 	CHECK(acct_free(addr(404), NULL));
 	CHECK_STATS(id2, 3, 30, 4, 2030, 5, 3030);
@@ -272,7 +288,7 @@ static void test_peaks(void)
 	CHECK_EQ(am_count(), 8);
 
 	/* blocks of 4 GiB and more keep their size through the map */
-	acct_alloc(addr(500), 5ULL << 30, f, NF);
+	acct_alloc(addr(500), 5ULL << 30, f, NF, false);
 	CHECK_STATS(id2, 4, 30 + (5ULL << 30), 4, 30 + (5ULL << 30), 6, 3030 + (5ULL << 30));
 	CHECK(acct_free(addr(500), &blk));
 	CHECK_EQ(blk.size, 5ULL << 30);
@@ -296,9 +312,9 @@ static void test_restore(void)
 	long id;
 
 	make_frames(f, NF, 60);
-	acct_alloc(addr(600), 64, f, NF);
-	acct_alloc(addr(601), 32, f, NF);
-	acct_alloc(addr(602), 16, f, NF);
+	acct_alloc(addr(600), 64, f, NF, false);
+	acct_alloc(addr(601), 32, f, NF, false);
+	acct_alloc(addr(602), 16, f, NF, false);
 	id = find_bt(f, NF, false);
 	CHECK_STATS(id, 3, 112, 3, 112, 3, 112);
 
@@ -319,7 +335,7 @@ static void test_restore(void)
 	CHECK_EQ(id_of(addr(601)), id);
 
 	/* a big block restored keeps its size */
-	acct_alloc(addr(603), 6ULL << 30, f, NF);
+	acct_alloc(addr(603), 6ULL << 30, f, NF, false);
 	CHECK(acct_free(addr(603), &blk));
 	CHECK_EQ(blk.size, 6ULL << 30);
 	acct_restore(addr(603), &blk);
@@ -342,9 +358,9 @@ static void test_missed_free(void)
 
 	make_frames(x, NF, 70);
 	make_frames(y, NF, 71);
-	acct_alloc(addr(700), 100, x, NF);
+	acct_alloc(addr(700), 100, x, NF, false);
 	ix = find_bt(x, NF, false);
-	acct_alloc(addr(700), 30, y, NF);
+	acct_alloc(addr(700), 30, y, NF, false);
 	iy = find_bt(y, NF, false);
 	CHECK_EQ(am_count(), 1);
 	CHECK_STATS(ix, 0, 0, 1, 100, 1, 100);
@@ -356,11 +372,11 @@ static void test_missed_free(void)
 	CHECK(!acct_free(addr(700), &blk));
 
 	/* big replaced by small and back, across backtraces */
-	acct_alloc(addr(701), 5ULL << 30, x, NF);
-	acct_alloc(addr(701), 7, y, NF);
+	acct_alloc(addr(701), 5ULL << 30, x, NF, false);
+	acct_alloc(addr(701), 7, y, NF, false);
 	CHECK_STATS(ix, 0, 0, 1, 5ULL << 30, 2, 100 + (5ULL << 30));
 	CHECK_STATS(iy, 1, 7, 1, 30, 2, 37);
-	acct_alloc(addr(701), 6ULL << 30, x, NF);
+	acct_alloc(addr(701), 6ULL << 30, x, NF, false);
 	CHECK_STATS(ix, 1, 6ULL << 30, 1, 6ULL << 30, 3, 100 + (11ULL << 30));
 	CHECK_STATS(iy, 0, 0, 1, 30, 2, 37);
 	CHECK(acct_free(addr(701), &blk));
@@ -380,12 +396,12 @@ static void test_missed_free_same_bt(void)
 	long iz;
 
 	make_frames(z, NF, 72);
-	acct_alloc(addr(710), 50, z, NF);
+	acct_alloc(addr(710), 50, z, NF, false);
 	iz = find_bt(z, NF, false);
 	CHECK_STATS(iz, 1, 50, 1, 50, 1, 50);
-	acct_alloc(addr(710), 50, z, NF);
+	acct_alloc(addr(710), 50, z, NF, false);
 	CHECK_STATS(iz, 1, 50, 1, 50, 2, 100);
-	acct_alloc(addr(710), 80, z, NF);
+	acct_alloc(addr(710), 80, z, NF, false);
 	CHECK_STATS(iz, 1, 80, 1, 80, 3, 180);
 	CHECK(acct_free(addr(710), NULL));
 	CHECK_STATS(iz, 0, 0, 1, 80, 3, 180);
@@ -489,7 +505,7 @@ static void *worker(void *arg)
 
 		fresh_frames(f, i);
 		spin_barrier();
-		acct_alloc(taddr(t, 3, i), fresh_size(t), f, HT_DEPTH);
+		acct_alloc(taddr(t, 3, i), fresh_size(t), f, HT_DEPTH, false);
 	}
 	pthread_barrier_wait(&barrier);
 	for (uint64_t i = 0; i < FRESH; i++)
@@ -498,7 +514,7 @@ static void *worker(void *arg)
 	/* allocations only: the live counts climb to their peaks together */
 	pthread_barrier_wait(&barrier);
 	for (uint64_t i = 0; i < CROSS; i++)
-		acct_alloc(taddr(t, 1, i), cross_size(t, i), shared_frames[i % SHARED], HT_DEPTH);
+		acct_alloc(taddr(t, 1, i), cross_size(t, i), shared_frames[i % SHARED], HT_DEPTH, false);
 	pthread_barrier_wait(&barrier);
 
 	/*
@@ -513,7 +529,7 @@ static void *worker(void *arg)
 		int k = (int)(i % SHARED);
 		void *p = taddr(t, 0, i % 8192);
 
-		acct_alloc(p, pair_size(i), shared_frames[k], HT_DEPTH);
+		acct_alloc(p, pair_size(i), shared_frames[k], HT_DEPTH, false);
 		w->errors += !acct_free(p, &b) || b.id != shared_id[k] || b.size != pair_size(i);
 		if (i % (PAIRS / CROSS) == 0 && j < CROSS)
 			w->errors += !free_cross(prev, j++);
@@ -524,7 +540,7 @@ static void *worker(void *arg)
 
 	/* blocks left live at the end */
 	for (uint64_t i = 0; i < LEAVE; i++)
-		acct_alloc(taddr(t, 2, i), leave_size(t, i), shared_frames[i % SHARED], HT_DEPTH);
+		acct_alloc(taddr(t, 2, i), leave_size(t, i), shared_frames[i % SHARED], HT_DEPTH, false);
 	w->locks = ht_self.locks;
 	return NULL;
 }
@@ -540,7 +556,7 @@ static void test_threads(void)
 		fresh_bytes += fresh_size(t);
 	for (int k = 0; k < SHARED; k++) {
 		make_frames(shared_frames[k], HT_DEPTH, 900 + (uint64_t)k);
-		acct_alloc(addr(800), 1, shared_frames[k], HT_DEPTH);
+		acct_alloc(addr(800), 1, shared_frames[k], HT_DEPTH, false);
 		shared_id[k] = (uint32_t)find_bt(shared_frames[k], HT_DEPTH, false);
 		CHECK(acct_free(addr(800), NULL));
 	}
@@ -638,7 +654,7 @@ static void test_fork(void)
 			_exit(2);
 		/* a new stack needs the table lock */
 		make_frames(f, NF, 5555);
-		acct_alloc(addr(5555), 1, f, NF);
+		acct_alloc(addr(5555), 1, f, NF, false);
 		_exit(find_bt(f, NF, false) >= 0 ? 0 : 3);
 	}
 	bt_fork_parent();
