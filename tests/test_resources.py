@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The tracer's own memory runs out: with --max-memory too small for the
+tables to hold every live block of a program that keeps 200,000 blocks,
+the program runs on with its own output and status, stderr gets exactly one
+warning line, and the report counts what could not be tracked: tracked
+plus untracked allocations are the program's allocations, and frees of
+untracked blocks leave the counts of tracked ones alone.  Without the
+limit the same program is tracked completely."""
+
+import re
+import signal
+import subprocess
+
+import pytest
+
+from conftest import BIN, HEAPTRACE, clean_env, fmt_bytes, parse_reports
+from reportlib import Running, complete_reports, wait_until
+
+COUNT = 200000
+CALLS = 10 + COUNT + 50  # keep_early, keep_many, after_limit
+WARNING = ("heaptrace: out of memory for the tracer's tables: allocations are no longer "
+           "all tracked (the report counts them)\n")
+NOT_TRACKED_RE = re.compile(r"^(\d+) allocations were not tracked \(no memory for the tables\)$")
+
+
+def calls(rep):
+    m = re.fullmatch(r"(\d+) calls, .*", rep.summary["allocations since start"])
+    assert m, rep.summary["allocations since start"]
+    return int(m.group(1))
+
+
+def untracked(rep):
+    if "not tracked" not in rep.summary:
+        return 0
+    m = NOT_TRACKED_RE.match(rep.summary["not tracked"])
+    assert m, rep.summary["not tracked"]
+    return int(m.group(1))
+
+
+def sites(rep):
+    """{frame-1 function: (count, peak count, size, peak size)}"""
+    return {b.frames[1].func: (b.count, b.peak_count, b.size, b.peak_size)
+            for b in rep.backtraces if len(b.frames) > 1}
+
+
+EARLY = (10, 10, "480 bytes", "480 bytes")
+LATE = (30, 50, fmt_bytes(3000), fmt_bytes(5000))
+
+
+@pytest.fixture(scope="module")
+def untraced_run():
+    r = subprocess.run([str(BIN / "s-maxmem")], env=clean_env(), capture_output=True,
+                       timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (4, b"phase 1\nphase 2\ndone\n", b"")
+    return r
+
+
+@pytest.mark.parametrize("limit", [1, 200000, 1000000])
+def test_limit_reached_program_runs_on_and_report_counts(tmp_path, untraced_run, limit):
+    """Whatever the limit: the program's output and status, one warning,
+    and tracked + untracked = every allocation the program made."""
+    out = tmp_path / "report"
+    r = subprocess.run([str(HEAPTRACE), "--max-memory=%d" % limit, "--outfile=%s" % out,
+                        str(BIN / "s-maxmem")], env=clean_env(), capture_output=True,
+                       timeout=60)
+    assert (r.returncode, r.stdout) == (untraced_run.returncode, untraced_run.stdout)
+    assert r.stderr.decode() == WARNING
+    reps = parse_reports(out.read_text())
+    assert len(reps) == 1
+    rep = reps[0]
+    assert untracked(rep) > 0
+    assert calls(rep) + untracked(rep) == CALLS
+    # what was tracked is consistent: the listed blocks are the summary's
+    assert rep.summary["heap traced num of backtrace"] == str(len(rep.backtraces))
+    assert "keep_many" not in sites(rep)   # all freed, tracked or not
+    if limit == 1:
+        assert calls(rep) == 0 and rep.backtraces == []
+
+
+def test_limit_dumps_before_and_after_freeing_untracked_blocks(tmp_path):
+    """Under the limit: with all 200,000 blocks live, keep_many holds
+    exactly the blocks that were tracked; after all are freed (most of
+    them untracked) it holds none, keep_early is untouched, and the blocks
+    allocated afterwards are tracked exactly."""
+    out = tmp_path / "report"
+    p = Running(tmp_path, "s-maxmem", "wait",
+                opts=["--max-memory=1000000", "--outfile=%s" % out])
+    try:
+        p.wait_stdout("phase 1\n", timeout=30)
+        p.kill(signal.SIGUSR1)
+        assert wait_until(lambda: out.exists() and complete_reports(out.read_text()) == 1, 10)
+        p.proc.stdin.write(b"x")
+        p.proc.stdin.flush()
+        p.wait_stdout("phase 2\n", timeout=30)
+        p.kill(signal.SIGUSR2)
+        assert wait_until(lambda: complete_reports(out.read_text()) == 2, 10)
+        assert p.finish(b"x") == 4
+    finally:
+        p.close()
+    assert p.stdout() == "phase 1\nphase 2\ndone\n"
+    assert p.stderr() == WARNING
+    full, freed, at_exit = parse_reports(out.read_text())
+
+    tracked = calls(full) - 10
+    lost = untracked(full)
+    assert lost > 0 and tracked > 0
+    assert tracked + lost == COUNT
+    assert sites(full) == {"keep_early": EARLY,
+                           "keep_many": (tracked, tracked, fmt_bytes(32 * tracked),
+                                         fmt_bytes(32 * tracked))}
+
+    assert sites(freed) == {"keep_early": EARLY}
+    assert (calls(freed), untracked(freed)) == (10 + tracked, lost)
+
+    assert sites(at_exit) == {"keep_early": EARLY, "after_limit": LATE}
+    assert (calls(at_exit), untracked(at_exit)) == (10 + tracked + 50, lost)
+    assert at_exit.summary["heap traced allocation size"] == "%s in 40 blocks" % \
+        fmt_bytes(480 + 3000)
+
+
+def test_without_limit_everything_is_tracked(tmp_path):
+    out = tmp_path / "report"
+    p = Running(tmp_path, "s-maxmem", "wait", opts=["--outfile=%s" % out])
+    try:
+        p.wait_stdout("phase 1\n", timeout=30)
+        p.kill(signal.SIGUSR1)
+        assert wait_until(lambda: out.exists() and complete_reports(out.read_text()) == 1, 10)
+        assert p.finish(b"xx") == 4
+    finally:
+        p.close()
+    assert p.stderr() == ""
+    full, at_exit = parse_reports(out.read_text())
+    assert sites(full) == {"keep_early": EARLY,
+                           "keep_many": (COUNT, COUNT, fmt_bytes(32 * COUNT),
+                                         fmt_bytes(32 * COUNT))}
+    assert sites(at_exit) == {"keep_early": EARLY, "after_limit": LATE}
+    for rep in (full, at_exit):
+        assert "not tracked" not in rep.summary
+    assert calls(at_exit) == CALLS
