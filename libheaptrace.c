@@ -90,7 +90,11 @@ EXPORT size_t malloc_usable_size(void *p);
 	X(pvalloc, "pvalloc", , )                                                   \
 	X(malloc_usable_size, "malloc_usable_size", , )                             \
 	X(sigaction, "sigaction", , )                                               \
-	X(signal, "signal", , )
+	X(signal, "signal", , )                                                     \
+	X(sysv_signal, "sysv_signal", , )                                           \
+	X(__sysv_signal, "__sysv_signal", , )                                       \
+	X(bsd_signal, "bsd_signal", , )                                             \
+	X(sigset, "sigset", , )
 
 /* ---------------------------------------------------------------- real functions */
 
@@ -487,14 +491,24 @@ EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *o
 	return reporter_sigaction(signo, act, old, REAL(sigaction));
 }
 
-EXPORT sighandler_t signal(int signo, sighandler_t handler)
-{
-	if (unlikely(!real_get(R_signal))) {
-		errno = ENOSYS;
-		return SIG_ERR;
+/* signal() and its glibc variants return the previous handler. */
+sighandler_t bsd_signal(int signo, sighandler_t handler); /* not declared under _GNU_SOURCE */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* sigset */
+#define SIGNAL_HOOK(fn)                                                             \
+	EXPORT sighandler_t fn(int signo, sighandler_t handler)                     \
+	{                                                                           \
+		if (unlikely(!real_get(R_##fn))) {                                  \
+			errno = ENOSYS;                                             \
+			return SIG_ERR;                                             \
+		}                                                                   \
+		return reporter_signal(signo, handler, REAL(fn));                   \
 	}
-	return reporter_signal(signo, handler, REAL(signal));
-}
+
+SIGNAL_HOOK(signal)
+SIGNAL_HOOK(sysv_signal)
+SIGNAL_HOOK(__sysv_signal)
+SIGNAL_HOOK(bsd_signal)
+SIGNAL_HOOK(sigset)
 
 /* ---------------------------------------------------------------- fork */
 
@@ -503,8 +517,11 @@ EXPORT sighandler_t signal(int signo, sighandler_t handler)
  * table in mid-update; the forking thread is busy meanwhile, so the other
  * atfork handlers that run after ours may allocate without taking our locks.
  */
+static HT_TLS int fork_errno;
+
 static void fork_prepare(void)
 {
+	fork_errno = errno;
 	guard_enter();
 	report_fork_prepare();
 	bt_fork_prepare();
@@ -519,6 +536,7 @@ static void fork_parent(void)
 	bt_fork_parent();
 	report_fork_parent();
 	guard_exit();
+	errno = fork_errno;
 }
 
 static void fork_child(void)
@@ -530,6 +548,7 @@ static void fork_child(void)
 	out_fork_child();
 	reporter_fork_child();
 	guard_exit();
+	errno = fork_errno;
 }
 
 /* ---------------------------------------------------------------- start and exit */
@@ -589,6 +608,7 @@ static void release_runtime_memory(void)
 static void heaptrace_exit(int status, void *arg)
 {
 	static bool done;
+	int saved = errno;
 
 	(void)status;
 	(void)arg;
@@ -599,10 +619,13 @@ static void heaptrace_exit(int status, void *arg)
 	release_runtime_memory();
 	report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
 	guard_exit();
+	errno = saved; /* the program's exit handlers and stdio flush run after us */
 }
 
 __attribute__((constructor)) static void heaptrace_init(void)
 {
+	int saved = errno;
+
 	guard_enter();
 	for (int id = 0; id < R_COUNT; id++)
 		real_get(id);
@@ -616,4 +639,5 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	reporter_start(REAL(sigaction));
 	on_exit(heaptrace_exit, NULL);
 	guard_exit();
+	errno = saved;
 }

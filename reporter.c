@@ -23,13 +23,15 @@
 static struct {
 	int signo;
 	enum ht_sort key;
-	bool ours; /* our handler is installed and the program has not replaced it */
+	bool ours;  /* our handler is installed and the program has not replaced it */
+	int flags;  /* the kernel's sa_flags for it, as we installed it */
 } triggers[] = {
-	{ SIGUSR1, HT_SORT_SIZE, false },
-	{ SIGUSR2, HT_SORT_COUNT, false },
+	{ SIGUSR1, HT_SORT_SIZE, false, 0 },
+	{ SIGUSR2, HT_SORT_COUNT, false, 0 },
 };
 
 static sem_t wake;
+static sigaction_fn real_sigaction;
 static int running; /* the reporter thread exists in this process */
 static unsigned pending; /* bit i: triggers[i] was received */
 
@@ -100,16 +102,19 @@ static void install(unsigned i, sigaction_fn real)
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (real(triggers[i].signo, &sa, NULL) == 0)
-		__atomic_store_n(&triggers[i].ours, true, __ATOMIC_RELEASE);
+	if (real(triggers[i].signo, &sa, NULL) || real(triggers[i].signo, NULL, &old))
+		return;
+	triggers[i].flags = old.sa_flags; /* glibc adds SA_RESTORER */
+	__atomic_store_n(&triggers[i].ours, true, __ATOMIC_RELEASE);
 }
 
-void reporter_start(sigaction_fn real_sigaction)
+void reporter_start(sigaction_fn real)
 {
+	real_sigaction = real;
 	sem_init(&wake, 0, 0);
 	start_thread();
 	for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
-		install(i, real_sigaction);
+		install(i, real);
 }
 
 int reporter_threads(void)
@@ -125,23 +130,51 @@ void reporter_fork_child(void)
 	start_thread();
 }
 
-/* Is heaptrace's handler what the kernel has for signo right now? */
-static bool ours(int signo)
-{
-	int i = trigger_of(signo);
-
-	return i >= 0 && __atomic_load_n(&triggers[i].ours, __ATOMIC_ACQUIRE);
-}
-
 static void forget(int signo)
 {
 	__atomic_store_n(&triggers[trigger_of(signo)].ours, false, __ATOMIC_RELEASE);
 }
 
+/*
+ * Is heaptrace's handler what the kernel has for signo right now?  The
+ * kernel is asked too: sigignore(), siginterrupt() and other glibc calls
+ * set dispositions through glibc's internal sigaction, past our hooks.
+ */
+static bool ours(int signo, struct sigaction *cur)
+{
+	int i = trigger_of(signo);
+
+	if (i < 0 || !__atomic_load_n(&triggers[i].ours, __ATOMIC_ACQUIRE))
+		return false;
+	if (real_sigaction(signo, NULL, cur) == 0 && cur->sa_handler == on_signal)
+		return true;
+	forget(signo);
+	return false;
+}
+
+/*
+ * What the program would see: the default action, with the flags it gave
+ * that action (siginterrupt() changes only the flags, and so of our handler).
+ */
+static void program_view(int signo, const struct sigaction *cur, struct sigaction *old)
+{
+	int flags = triggers[trigger_of(signo)].flags;
+
+	if (cur->sa_flags != flags) {
+		*old = *cur;
+	} else {
+		memset(old, 0, sizeof(*old));
+		sigemptyset(&old->sa_mask);
+	}
+	old->sa_handler = SIG_DFL;
+}
+
 int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction *old,
 		       sigaction_fn real)
 {
-	if (!ours(signo))
+	struct sigaction cur;
+
+	if (!ours(signo, &cur))
 		return real(signo, act, old);
 	if (act) {
 		int r = real(signo, act, NULL);
@@ -150,19 +183,18 @@ int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction 
 			return r;
 		forget(signo);
 	}
-	if (old) {
-		memset(old, 0, sizeof(*old));
-		old->sa_handler = SIG_DFL;
-	}
+	if (old)
+		program_view(signo, &cur, old);
 	return 0;
 }
 
 sighandler_fn reporter_signal(int signo, sighandler_fn handler,
 			      sighandler_fn (*real)(int, sighandler_fn))
 {
+	struct sigaction cur;
 	sighandler_fn prev;
 
-	if (!ours(signo))
+	if (!ours(signo, &cur))
 		return real(signo, handler);
 	prev = real(signo, handler);
 	if (prev == SIG_ERR)
