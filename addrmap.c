@@ -168,6 +168,25 @@ static void backshift(struct am_shard *s, uint32_t i)
 	s->slots[i].val = 0;
 }
 
+bool am_find(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out)
+{
+	if (!s->mask)
+		return false;
+	for (uint32_t i = slot_of(s, h); s->slots[i].key; i = (i + 1) & s->mask) {
+		if (s->slots[i].key != key)
+			continue;
+		out->id = (uint32_t)s->slots[i].val;
+		out->size = s->slots[i].val >> 32;
+		if (out->size == AM_SIZE_BIG) {
+			struct am_big *b = big_find(s, key);
+
+			out->size = b ? b->size : AM_SIZE_BIG;
+		}
+		return true;
+	}
+	return false;
+}
+
 bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out)
 {
 	if (!s->mask)

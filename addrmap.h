@@ -72,6 +72,9 @@ static inline struct am_shard *am_shard_of(uint64_t h)
 enum am_result am_insert(struct am_shard *s, uint64_t h, uintptr_t key, const struct am_rec *rec,
 			 struct am_rec *old);
 
+/* Copy key's record out, leaving it in place; false when absent. */
+bool am_find(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out);
+
 /* Remove key; false when it is not in the map. */
 bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out);
 

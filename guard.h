@@ -21,7 +21,8 @@
 struct ht_thread {
 	unsigned busy;
 	unsigned locks;
-	void *freeing; /* the block an outer hook is releasing right now */
+	unsigned tracer; /* running heaptrace's own code (start-up, reports, fork) */
+	void *freeing;   /* the block an outer hook is releasing right now */
 };
 
 extern HT_TLS struct ht_thread ht_self;
@@ -35,6 +36,23 @@ static inline bool guard_enter(void)
 static inline void guard_exit(void)
 {
 	ht_self.busy--;
+}
+
+/*
+ * Paired, around heaptrace's own code that calls into libc and libbfd:
+ * start-up, reports, fork handlers.  Allocations made there come from the
+ * tracer's memory, not the program's heap (libheaptrace.c).
+ */
+static inline void tracer_enter(void)
+{
+	guard_enter();
+	ht_self.tracer++;
+}
+
+static inline void tracer_exit(void)
+{
+	ht_self.tracer--;
+	guard_exit();
 }
 
 /* For __attribute__((cleanup)): a throwing operator new leaves its hook

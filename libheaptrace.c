@@ -285,12 +285,89 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 	errno = saved;
 }
 
-/* Forget p before it is released, unless an outer hook already did, or
- * this thread holds a tracer lock (a signal handler inside a hook). */
-static inline void untrack(void *p)
+/* ---------------------------------------------------------------- the tracer's blocks */
+
+/*
+ * heaptrace's own code (start-up, reports, libbfd, fork handlers) calls
+ * malloc too.  Those blocks come from tracer memory, not the program's
+ * heap, so the program's heap is laid out as it would be without us and
+ * the report's allocator figures are the program's.  Each is kept in the
+ * address map under ACCT_TRACER_ID, so free() knows it with the look-up it
+ * makes anyway.  If the map cannot hold one, it comes from the real
+ * allocator instead, untraced.
+ */
+static void *tracer_alloc(size_t size)
 {
-	if (p && p != ht_self.freeing && !ht_self.locks)
-		acct_free(p, NULL);
+	void *p = tmem_alloc_scratch(size);
+
+	if (p && acct_tracer_block(p, size))
+		return p;
+	tmem_free(p, size);
+	return REAL(malloc)(size);
+}
+
+static void *tracer_calloc(size_t n, size_t m)
+{
+	size_t size;
+
+	if (__builtin_mul_overflow(n, m, &size)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return tracer_alloc(size); /* tracer memory is zeroed */
+}
+
+/* Move a block of ours that is being reallocated into dst (NULL: just free it). */
+static void *tracer_move(void *old, const struct acct_block *b, void *dst, size_t size)
+{
+	if (dst)
+		memcpy(dst, old, b->size < size ? b->size : size);
+	tmem_free(old, b->size);
+	return dst;
+}
+
+static void *tracer_realloc(void *old, size_t size)
+{
+	struct acct_block b;
+	void *p;
+
+	if (!old)
+		return tracer_alloc(size);
+	if (!acct_free(old, &b))
+		return REAL(realloc)(old, size);
+	if (b.id != ACCT_TRACER_ID) { /* a program block: hand it back, untraced */
+		p = REAL(realloc)(old, size);
+		if (!p && size)
+			acct_restore(old, &b);
+		return p;
+	}
+	if (size == 0)
+		return tracer_move(old, &b, NULL, 0);
+	p = tracer_alloc(size);
+	if (!p) {
+		acct_tracer_block(old, b.size);
+		return NULL;
+	}
+	return tracer_move(old, &b, p, size);
+}
+
+/* ---------------------------------------------------------------- hook bodies */
+
+/*
+ * Forget p before it is released, unless an outer hook already did, or
+ * this thread holds a tracer lock (a signal handler inside a hook).  True
+ * when p was a block of the tracer's, which is then freed here.
+ */
+static inline bool untrack(void *p)
+{
+	struct acct_block b;
+
+	if (!p || p == ht_self.freeing || ht_self.locks || !acct_free(p, &b))
+		return false;
+	if (likely(b.id != ACCT_TRACER_ID))
+		return false;
+	tracer_move(p, &b, NULL, 0);
+	return true;
 }
 
 /* Allocation hooks: forward; record the result of an outermost call. */
@@ -309,7 +386,8 @@ static inline void untrack(void *p)
 	do {                                                                        \
 		GUARD_SCOPE(g_);                                                    \
 		void *outer_ = ht_self.freeing;                                     \
-		untrack(p);                                                         \
+		if (untrack(p))                                                     \
+			break;                                                      \
 		ht_self.freeing = (p);                                              \
 		call;                                                               \
 		ht_self.freeing = outer_;                                           \
@@ -320,7 +398,8 @@ static inline void untrack(void *p)
  * address may be reused at once by another thread) and comes back if the
  * call fails.  realloc(p, 0) frees p and returns NULL in glibc: no restore.
  * A nested call (a new-handler moving a block) still forgets the old block;
- * like every nested allocation, its result is not recorded.
+ * like every nested allocation, its result is not recorded.  A block of the
+ * tracer's that the program reallocates becomes the program's.
  */
 #define TRACE_REALLOC(old, size, call)                                              \
 	do {                                                                        \
@@ -330,9 +409,14 @@ static inline void untrack(void *p)
 		void *p_;                                                           \
 		had_ = (old) && (old) != ht_self.freeing && !ht_self.locks &&       \
 		       acct_free((old), &b_);                                       \
-		p_ = (call);                                                        \
+		if (unlikely(had_ && b_.id == ACCT_TRACER_ID))                      \
+			p_ = (size) ? REAL(malloc)(size) : NULL;                    \
+		else                                                                \
+			p_ = (call);                                                \
 		if (p_ && g_.owned)                                                 \
 			note(p_, (size));                                           \
+		if (unlikely(had_ && b_.id == ACCT_TRACER_ID) && (p_ || !(size)))   \
+			tracer_move((old), &b_, p_, (size));                        \
 		else if (!p_ && had_ && (size))                                     \
 			restore((old), &b_);                                        \
 		return p_;                                                          \
@@ -352,6 +436,8 @@ EXPORT void *malloc(size_t size)
 {
 	if (unlikely(!real_get(R_malloc)))
 		return boot_alloc(size, 16);
+	if (unlikely(ht_self.tracer))
+		return tracer_alloc(size);
 	TRACE_ALLOC(REAL(malloc)(size), size);
 }
 
@@ -366,6 +452,8 @@ EXPORT void *calloc(size_t n, size_t m)
 {
 	if (unlikely(!real_get(R_calloc)))
 		return boot_calloc(n, m);
+	if (unlikely(ht_self.tracer))
+		return tracer_calloc(n, m);
 	TRACE_ALLOC(REAL(calloc)(n, m), n * m); /* on overflow calloc fails: no record */
 }
 
@@ -373,6 +461,8 @@ EXPORT void *realloc(void *old, size_t size)
 {
 	if (unlikely(is_boot(old) || !real_get(R_realloc)))
 		return boot_realloc(old, size);
+	if (unlikely(ht_self.tracer))
+		return tracer_realloc(old, size);
 	TRACE_REALLOC(old, size, REAL(realloc)(old, size));
 }
 
@@ -390,6 +480,8 @@ EXPORT void *reallocarray(void *old, size_t n, size_t m)
 	}
 	if (overflow) /* fails with ENOMEM and leaves old alone */
 		return REAL(reallocarray)(old, n, m);
+	if (unlikely(ht_self.tracer))
+		return tracer_realloc(old, size);
 	TRACE_REALLOC(old, size, REAL(reallocarray)(old, n, m));
 }
 
@@ -436,11 +528,15 @@ EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
 	}
 }
 
-/* Only arena blocks need us; glibc answers for its own. */
+/* Arena blocks and the tracer's need us; glibc answers for its own. */
 EXPORT size_t malloc_usable_size(void *p)
 {
+	struct acct_block b;
+
 	if (unlikely(is_boot(p)))
 		return boot_size(p);
+	if (p && acct_lookup(p, &b) && b.id == ACCT_TRACER_ID)
+		return b.size;
 	return real_get(R_malloc_usable_size) ? REAL(malloc_usable_size)(p) : 0;
 }
 
@@ -522,7 +618,7 @@ static HT_TLS int fork_errno;
 static void fork_prepare(void)
 {
 	fork_errno = errno;
-	guard_enter();
+	tracer_enter();
 	report_fork_prepare();
 	bt_fork_prepare();
 	am_fork_prepare();
@@ -535,7 +631,7 @@ static void fork_parent(void)
 	am_fork_parent();
 	bt_fork_parent();
 	report_fork_parent();
-	guard_exit();
+	tracer_exit();
 	errno = fork_errno;
 }
 
@@ -547,7 +643,7 @@ static void fork_child(void)
 	report_fork_child();
 	out_fork_child();
 	reporter_fork_child();
-	guard_exit();
+	tracer_exit();
 	errno = fork_errno;
 }
 
@@ -615,10 +711,10 @@ static void heaptrace_exit(int status, void *arg)
 	if (done)
 		return;
 	done = true;
-	guard_enter();
+	tracer_enter();
 	release_runtime_memory();
 	report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
-	guard_exit();
+	tracer_exit();
 	errno = saved; /* the program's exit handlers and stdio flush run after us */
 }
 
@@ -626,7 +722,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 {
 	int saved = errno;
 
-	guard_enter();
+	tracer_enter();
 	for (int id = 0; id < R_COUNT; id++)
 		real_get(id);
 	config_load();
@@ -638,6 +734,6 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	reporter_start(REAL(sigaction));
 	on_exit(heaptrace_exit, NULL);
-	guard_exit();
+	tracer_exit();
 	errno = saved;
 }

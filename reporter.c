@@ -49,7 +49,7 @@ static void on_signal(int signo)
 static void *reporter_main(void *arg)
 {
 	(void)arg;
-	guard_enter(); /* for good: everything this thread allocates is ours */
+	tracer_enter(); /* for good: everything this thread allocates is ours */
 	for (;;) {
 		unsigned bits;
 

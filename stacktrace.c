@@ -318,7 +318,7 @@ static inline void stats_sub(struct bt_stats *st, uint64_t size)
  * Counters change while the block's shard lock is held, so that fork(),
  * which takes every shard lock, never copies a half-done update.
  */
-static void record(void *ptr, uint32_t id, uint64_t size, bool fresh)
+static bool record(void *ptr, uint32_t id, uint64_t size, bool fresh)
 {
 	uint64_t h = am_hash((uintptr_t)ptr);
 	struct am_shard *s = am_shard_of(h);
@@ -328,13 +328,17 @@ static void record(void *ptr, uint32_t id, uint64_t size, bool fresh)
 	spin_lock(&s->lock);
 	r = am_insert(s, h, (uintptr_t)ptr, &rec, &old);
 	/* the replaced block goes first: it was never live together with ptr */
-	if (r == AM_REPLACED)
+	if (r == AM_REPLACED && old.id != ACCT_TRACER_ID)
 		stats_sub(&bt_get(old.id)->st, old.size);
-	if (r != AM_NOMEM)
+	if (r != AM_NOMEM && id != ACCT_TRACER_ID)
 		stats_add(&bt_get(id)->st, size, fresh);
 	spin_unlock(&s->lock);
-	if (r == AM_NOMEM)
-		count_untracked();
+	return r != AM_NOMEM;
+}
+
+bool acct_tracer_block(void *ptr, size_t size)
+{
+	return record(ptr, ACCT_TRACER_ID, size, false);
 }
 
 void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut)
@@ -347,11 +351,8 @@ void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut)
 	if (n > HT_DEPTH)
 		n = HT_DEPTH;
 	b = bt_intern(frames, n, trunc);
-	if (unlikely(!b)) {
+	if (unlikely(!b || !record(ptr, b->id, size, true)))
 		count_untracked();
-		return;
-	}
-	record(ptr, b->id, size, true);
 }
 
 bool acct_free(void *ptr, struct acct_block *out)
@@ -363,7 +364,7 @@ bool acct_free(void *ptr, struct acct_block *out)
 
 	spin_lock(&s->lock);
 	found = am_remove(s, h, (uintptr_t)ptr, &rec);
-	if (found)
+	if (found && rec.id != ACCT_TRACER_ID)
 		stats_sub(&bt_get(rec.id)->st, rec.size);
 	spin_unlock(&s->lock);
 	if (found && out)
@@ -371,9 +372,25 @@ bool acct_free(void *ptr, struct acct_block *out)
 	return found;
 }
 
+bool acct_lookup(void *ptr, struct acct_block *out)
+{
+	uint64_t h = am_hash((uintptr_t)ptr);
+	struct am_shard *s = am_shard_of(h);
+	struct am_rec rec;
+	bool found;
+
+	spin_lock(&s->lock);
+	found = am_find(s, h, (uintptr_t)ptr, &rec);
+	spin_unlock(&s->lock);
+	if (found)
+		*out = (struct acct_block){ rec.id, rec.size };
+	return found;
+}
+
 void acct_restore(void *ptr, const struct acct_block *b)
 {
-	record(ptr, b->id, b->size, false);
+	if (!record(ptr, b->id, b->size, false))
+		count_untracked();
 }
 
 /* ------------------------------------------------------------ fork */

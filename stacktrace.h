@@ -98,10 +98,21 @@ static inline int bt_at_least_caller(void **frames, int n, void *hook_pc, void *
 
 /* Remove ptr's record before it is released; false if it was not traced. */
 struct acct_block {
-	uint32_t id;
+	uint32_t id; /* ACCT_TRACER_ID: a block of heaptrace's own */
 	uint64_t size;
 };
 bool acct_free(void *ptr, struct acct_block *out);
+/* ptr's record, left in place. */
+bool acct_lookup(void *ptr, struct acct_block *out);
+
+/*
+ * Blocks heaptrace's own code got from malloc (tracer memory, see
+ * libheaptrace.c) are kept in the same map under this id, without
+ * statistics, so that free() knows them at no extra cost.  False when the
+ * map cannot hold one more.
+ */
+#define ACCT_TRACER_ID 0xffffffffu
+bool acct_tracer_block(void *ptr, size_t size);
 /* Put back a record taken by acct_free() (a realloc that failed). */
 void acct_restore(void *ptr, const struct acct_block *b);
 

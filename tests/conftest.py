@@ -75,6 +75,7 @@ class Backtrace:
     age: str
     frames: list = field(default_factory=list)
     truncated: bool = False
+    cut: str = ""       # why truncated: "depth" (DEPTH reached) or "unreadable"
 
     @property
     def funcs(self):
@@ -110,7 +111,8 @@ FRAME_RE = re.compile(r"^ *(\d+) \[ *0x([0-9a-f]+)\] (.*)$")
 NAMED_RE = re.compile(r"^(.*) \+0x([0-9a-f]+) \((.*) \+0x([0-9a-f]+)\)$")
 UNNAMED_RE = re.compile(r"^(.*) \(\+0x([0-9a-f]+)\)$")
 SUMMARY_RE = re.compile(r"^\[heaptrace\] (.*?) *: (.*)$")
-TRUNC_RE = re.compile(r"^ +\.\.\. more frames")
+TRUNC_RE = re.compile(r"^ +\.\.\. more frames \((?:the backtrace was cut at DEPTH=\d+|"
+                      r"the unwinder could not read them)\)$")
 
 
 def parse_frame(line):
@@ -161,6 +163,7 @@ def parse_reports(text):
             continue
         if bt is not None and TRUNC_RE.match(line):
             bt.truncated = True
+            bt.cut = "depth" if "DEPTH=" in line else "unreadable"
             continue
         if bt is not None:
             f = parse_frame(line)
