@@ -42,6 +42,7 @@ struct snapshot {
 };
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool closed; /* the exit report is written: it stays the last */
 static struct out out;  /* under report_lock */
 static struct sym sym;  /* under report_lock */
 
@@ -76,6 +77,12 @@ static void take(struct snapshot *s, const struct bt *b)
 		.first_ns = b->first_ns,
 	};
 
+	/* a thread between its live and its peak update: the peak is at least
+	 * the live value already */
+	if (it.peak_count < it.live_count)
+		it.peak_count = it.live_count;
+	if (it.peak_bytes < it.live_bytes)
+		it.peak_bytes = it.live_bytes;
 	s->total_count += __atomic_load_n(&b->st.total_count, __ATOMIC_RELAXED);
 	s->total_bytes += __atomic_load_n(&b->st.total_bytes, __ATOMIC_RELAXED);
 	if (!it.live_count)
@@ -362,6 +369,10 @@ void report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 	struct snapshot s;
 
 	pthread_mutex_lock(&report_lock);
+	if (closed)
+		goto out;
+	if (when == REPORT_AT_EXIT)
+		closed = true;
 	if (!snapshot_take(&s)) {
 		ht_warn("no memory for a report");
 		goto out;
@@ -392,5 +403,6 @@ void report_fork_parent(void)
 
 void report_fork_child(void)
 {
+	closed = false;
 	pthread_mutex_init(&report_lock, NULL);
 }
