@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -69,12 +70,20 @@ def wait_or_fail(proc, what, timeout=RUN_TIMEOUT):
                     % (what, timeout, where))
 
 
-def start(prog, *args, opts=(), stdout=None):
-    """heaptrace [opts] tests/bin/PROG args, stdin a pipe, stderr a pipe
-    read by the caller after the end (reports go to --outfile)."""
-    return subprocess.Popen([str(HEAPTRACE), *opts, str(BIN / prog), *map(str, args)],
-                            env=clean_env(), stdin=subprocess.PIPE,
-                            stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE)
+def start(prog, *args, opts=()):
+    """heaptrace [opts] tests/bin/PROG args, stdin and stdout pipes, stderr
+    a file that stderr_of() reads (reports go to --outfile)."""
+    err = tempfile.TemporaryFile()
+    p = subprocess.Popen([str(HEAPTRACE), *opts, str(BIN / prog), *map(str, args)],
+                         env=clean_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=err)
+    p.err_file = err
+    return p
+
+
+def stderr_of(p):
+    p.err_file.seek(0)
+    return p.err_file.read().decode(errors="replace")
 
 
 def read_line(proc, what, timeout=20):
@@ -236,7 +245,7 @@ def test_signal_storm_while_threads_allocate(tmp_path, aim):
         p.stdin.write(b"x")
         p.stdin.close()
         status = wait_or_fail(p, "s-sigload after the storm")
-        stdout, stderr = p.stdout.read().decode(), p.stderr.read().decode()
+        stdout, stderr = p.stdout.read().decode(), stderr_of(p)
     finally:
         if p.poll() is None:
             p.kill()
@@ -301,7 +310,7 @@ def test_exit_from_a_thread_while_others_allocate(tmp_path):
         out = tmp_path / ("heap%d.out" % run)
         p = start("s-exitload", opts=["--top=0", "--outfile=%s" % out])
         status = wait_or_fail(p, "s-exitload")
-        stdout, stderr = p.stdout.read().decode(), p.stderr.read().decode()
+        stdout, stderr = p.stdout.read().decode(), stderr_of(p)
         assert status == 3, "run %d ended with %s: %s" % (run, status, stderr)
         assert stdout == "ready %d\n" % p.pid
         assert stderr == ""
@@ -328,17 +337,20 @@ def test_exit_during_a_signal_storm(tmp_path):
         assert wait_until(lambda: len(dump_keys(out)) >= 2, 20), "no dumps during the storm"
         p.stdin.write(b"x")
         p.stdin.close()
-        # read slowly: 64 KiB every 10 ms
-        got = b""
-        deadline = time.monotonic() + RUN_TIMEOUT
-        while time.monotonic() < deadline:
-            chunk = p.stdout.read1(65536)
-            if not chunk:
-                break
-            got += chunk
-            time.sleep(0.01)
+        got = []
+
+        def slow_reader():  # 64 KiB every 10 ms
+            while True:
+                chunk = p.stdout.read1(65536)
+                if not chunk:
+                    break
+                got.append(chunk)
+                time.sleep(0.01)
+        reader = threading.Thread(target=slow_reader, daemon=True)
+        reader.start()
         status = wait_or_fail(p, "s-exitload storm")
-        stderr = p.stderr.read().decode()
+        reader.join(RUN_TIMEOUT)
+        stderr = stderr_of(p)
     finally:
         if p.poll() is None:
             p.kill()
@@ -346,7 +358,7 @@ def test_exit_during_a_signal_storm(tmp_path):
         if k is not None:
             sent = storm_done(k)
     assert status == 3, "s-exitload ended with %s: %s" % (status, stderr)
-    assert got == ("x" * 999 + "\n").encode() * 1000
+    assert b"".join(got) == ("x" * 999 + "\n").encode() * 1000
     assert stderr == ""
     assert sent >= 2
     text = out.read_text()
@@ -402,7 +414,7 @@ def test_fork_while_threads_allocate(tmp_path):
     out = tmp_path / "heap.out"
     p = start("s-forkload", NFORKS, opts=["--top=0", "--outfile=%s" % out])
     status = wait_or_fail(p, "s-forkload")
-    stdout, stderr = p.stdout.read().decode(), p.stderr.read().decode()
+    stdout, stderr = p.stdout.read().decode(), stderr_of(p)
     assert status == 0, "s-forkload ended with %s: %s" % (status, stderr)
     assert stdout == "forked %d failed 0\n" % NFORKS
     assert stderr == ""
@@ -456,7 +468,7 @@ def test_children_of_every_kind_report_separately(tmp_path):
     out = tmp_path / "heap.out"
     p = start("s-spawn", "all", opts=["--top=0", "--outfile=%s" % out])
     status = wait_or_fail(p, "s-spawn all")
-    stdout, stderr = p.stdout.read().decode(), p.stderr.read().decode()
+    stdout, stderr = p.stdout.read().decode(), stderr_of(p)
     assert status == 0, "s-spawn ended with %s: %s" % (status, stderr)
     assert stderr == ""
     pids = roles(stdout)
@@ -510,7 +522,7 @@ def test_exec_of_a_static_program_is_harmless(tmp_path):
     out = tmp_path / "heap.out"
     p = start("s-spawn", "static", exe, opts=["--top=0", "--outfile=%s" % out])
     status = wait_or_fail(p, "s-spawn static")
-    stdout, stderr = p.stdout.read().decode(), p.stderr.read().decode()
+    stdout, stderr = p.stdout.read().decode(), stderr_of(p)
     assert status == 0, "s-spawn static ended with %s: %s" % (status, stderr)
     assert stderr == ""
     lines = stdout.splitlines()
@@ -555,7 +567,7 @@ def test_ten_thousand_short_lived_threads(tmp_path):
     out = tmp_path / "heap.out"
     p = start("s-threadchurn", opts=["--top=0", "--outfile=%s" % out])
     status = wait_or_fail(p, "s-threadchurn")
-    stdout, stderr = p.stdout.read().decode(), p.stderr.read().decode()
+    stdout, stderr = p.stdout.read().decode(), stderr_of(p)
     assert status == 0, "s-threadchurn ended with %s: %s" % (status, stderr)
     assert stdout == "" and stderr == ""
     rep = one_report(out.read_text())
