@@ -10,11 +10,15 @@
  *   s-kill -g N PID [TID...]  the same, but the target may go away meanwhile
  *                             (a program that exits during the storm): ESRCH
  *                             ends the storm without an error
+ *   s-kill -s N PID [TID...]  the same, but the storm also ends when stdin
+ *                             reaches its end (checked every 256 signals), so
+ *                             that a test can stop it when it wants
  * Writes "sent K" (the signals delivered to the kernel) on stdout and exits
  * 0, or 1 with a message on stderr if a send failed (ESRCH without -g: the
  * target died during the storm, which the tests count as a crash). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,13 +44,14 @@ static long number(const char *s)
 int main(int argc, char **argv)
 {
 	int may_go = argc > 1 && !strcmp(argv[1], "-g");
-	int first = 1 + may_go, ntids;
+	int until_eof = argc > 1 && !strcmp(argv[1], "-s");
+	int first = 1 + may_go + until_eof, ntids;
 	long n, sent = 0;
 	pid_t pid, tids[64];
 	int pidfd;
 
 	if (argc < first + 2) {
-		fprintf(stderr, "usage: s-kill [-g] N PID [TID...]\n");
+		fprintf(stderr, "usage: s-kill [-g|-s] N PID [TID...]\n");
 		return 2;
 	}
 	n = number(argv[first]);
@@ -65,9 +70,17 @@ int main(int argc, char **argv)
 	}
 	for (long i = 0; i < n; i++) {
 		int sig = i % 2 ? SIGUSR2 : SIGUSR1;
-		int r = ntids ? (int)syscall(SYS_tgkill, pid, tids[(i / 2) % ntids], sig)
-			      : pidfd_send_signal(pidfd, sig, NULL, 0);
+		int r;
 
+		if (until_eof && i % 256 == 0) {
+			struct pollfd in = { 0, POLLIN, 0 };
+			char c;
+
+			if (poll(&in, 1, 0) > 0 && read(0, &c, 1) <= 0)
+				break;
+		}
+		r = ntids ? (int)syscall(SYS_tgkill, pid, tids[(i / 2) % ntids], sig)
+			  : pidfd_send_signal(pidfd, sig, NULL, 0);
 		if (r) {
 			if (errno == ESRCH && may_go)
 				break;

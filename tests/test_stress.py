@@ -47,14 +47,37 @@ def exact(count, size, peak_count=None, peak_size=None):
             fmt_bytes(size if peak_size is None else peak_size))
 
 
+def descendants(pid):
+    """The processes below pid (a parent may hang waiting for its child)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            kids.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(d))
+    res, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            res.append(k)
+            todo.append(k)
+    return res
+
+
 def stacks(pid):
-    """Every thread's stack of a hung process, for the failure message."""
-    try:
-        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
-                           capture_output=True, text=True, errors="replace", timeout=60)
-        return r.stdout[-20000:]
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return "(no stacks: %s)" % e
+    """Every thread's stack of a hung process and of its descendants, for
+    the failure message."""
+    res = []
+    for p in [pid] + descendants(pid)[:3]:
+        try:
+            r = subprocess.run(["gdb", "-p", str(p), "-batch", "-ex", "thread apply all bt"],
+                               capture_output=True, text=True, errors="replace", timeout=60)
+            res.append("--- process %d\n%s" % (p, r.stdout[-12000:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            res.append("--- process %d: no stacks: %s" % (p, e))
+    return "\n".join(res)
 
 
 def wait_or_fail(proc, what, timeout=RUN_TIMEOUT):
@@ -314,6 +337,7 @@ def test_exit_from_a_thread_while_others_allocate(tmp_path):
         assert status == 3, "run %d ended with %s: %s" % (run, status, stderr)
         assert stdout == "ready %d\n" % p.pid
         assert stderr == ""
+        assert out.exists(), "run %d: no exit report" % run
         text = out.read_text()
         assert outside_lines(text) == []
         check_exitload_report(one_report(text), p.pid)
@@ -583,3 +607,75 @@ def test_ten_thousand_short_lived_threads(tmp_path):
                      rep.summary.get("kept by the C runtime", ""))
     assert m, rep.summary
     assert 1 <= int(m.group(2)) <= 2 * BATCH
+
+
+# ------------------------------------------------------------ dumps of a growing heap
+
+GROW = BIN / "s-grow"
+
+
+def test_dumps_while_a_backtrace_sets_new_peaks(tmp_path):
+    """Dumps asked for as fast as possible while 2 threads allocate from
+    one backtrace without freeing, so that each allocation sets a new peak
+    (twice, with two backtraces).  Every dump must still be consistent
+    (count and size within their peaks, as check_listing requires of any
+    report) and see the growth in order."""
+    out = tmp_path / "heap.out"
+    p = start("s-grow", opts=["--top=0", "--outfile=%s" % out])
+    k = None
+    try:
+        line = read_line(p, "s-grow")
+        assert line == "ready %d\n" % p.pid
+        k = subprocess.Popen([str(KILL), "-s", str(10**9), str(p.pid)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        assert read_line(p, "s-grow", timeout=RUN_TIMEOUT) == "grown\n"
+        sent = storm_done(k)  # closes its stdin: the storm ends
+        p.stdin.close()
+        status = wait_or_fail(p, "s-grow")
+        stderr = stderr_of(p)
+    finally:
+        for q in (p, k):
+            if q is not None and q.poll() is None:
+                q.kill()
+                q.wait()
+    assert status == 0, "s-grow ended with %s: %s" % (status, stderr)
+    assert p.stdout.read() == b""
+    assert stderr == ""
+    text = out.read_text()
+    assert outside_lines(text) == []
+    *dumps, at_exit = parse_reports(text)
+    assert 1 <= len(dumps) <= sent
+    seen = {}  # the first and the second growth: [blocks in each dump]
+    for i, d in enumerate(dumps):
+        assert len(d.sections) == 1 and d.sections[0].pid == p.pid
+        sites = by_site(d.sections[0], GROW)
+        assert set(sites) <= {"grow_block"}
+        counts = {b.frames[2].func_off: b.count for b in sites.get("grow_block", [])}
+        assert all(b.frames[2].func == "grower" for b in sites.get("grow_block", []))
+        for off, n in counts.items():
+            assert n <= 900000
+            seen.setdefault(off, [0] * i)
+        for off in seen:
+            seen[off].append(counts.get(off, 0))
+    assert len(seen) == 2, "expected the two growths' backtraces: %r" % seen.keys()
+    for counts in seen.values():
+        # up while the threads grow, then only down
+        top = counts.index(max(counts))
+        assert counts[:top] == sorted(counts[:top]), "a later dump saw fewer blocks while growing"
+        assert counts[top:] == sorted(counts[top:], reverse=True)
+    bad = []
+    for d in dumps:
+        try:
+            check_listing(d, d.sections[0])
+        except AssertionError as e:
+            bad.append(str(e).splitlines()[0])
+    assert bad == [], "%d of %d dumps inconsistent, e.g. %s" % (len(bad), len(dumps), bad[:3])
+    assert [(s.key, s.pid) for s in at_exit.sections] == [("size", p.pid)]
+    check_listing(at_exit, at_exit.sections[0])
+    sites = by_site(at_exit.sections[0], GROW)
+    assert {f: [stats(b) for b in bs] for f, bs in sites.items()} == {
+        "leak_marker": [exact(1, 77)],
+        "grow_block": [exact(1, 1, 900000, 900000)] * 2,
+    }
