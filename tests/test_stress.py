@@ -215,7 +215,7 @@ SIGLOAD = BIN / "s-sigload"
 RING_SITES = {"ring_malloc", "ring_calloc", "ring_realloc"}
 RING_MAX = 64 + 4  # the ring, and one block in hand per worker
 SIGLOAD_OPTS = ["--top=0", "--sort=size,count"]  # the exit report: 2 sections
-STORMS = 3
+STORMS = 10
 
 
 def check_sigload_dump(rep, pid):
