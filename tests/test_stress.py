@@ -79,6 +79,19 @@ def stacks(pid):
     return "\n".join(res)
 
 
+def kill_hung(proc):
+    """Kill a hung program and the processes it started (a child stuck
+    after fork would outlive the test)."""
+    below = descendants(proc.pid)
+    proc.kill()
+    proc.wait()
+    for pid in below:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+
+
 def wait_or_fail(proc, what, timeout=RUN_TIMEOUT):
     """proc's exit status; a process still running after timeout is a
     hang: fail with its stacks."""
@@ -86,8 +99,7 @@ def wait_or_fail(proc, what, timeout=RUN_TIMEOUT):
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         where = stacks(proc.pid)
-        proc.kill()
-        proc.wait()
+        kill_hung(proc)
         pytest.fail("%s hung (still running after %ss); its threads:\n%s"
                     % (what, timeout, where))
 
@@ -116,7 +128,7 @@ def read_line(proc, what, timeout=20):
     t.join(timeout)
     if not box:
         where = stacks(proc.pid)
-        proc.kill()
+        kill_hung(proc)
         pytest.fail("%s: no line on stdout within %ss; its threads:\n%s" % (what, timeout, where))
     return box[0].decode()
 
