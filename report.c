@@ -4,8 +4,9 @@
  * original heaptrace (sections per sort key, one summary) and the folded
  * stacks flamegraph.pl reads.  Runs at exit or in the reporter thread with
  * the caller marked busy; it reads the table while other threads keep
- * allocating, takes a consistent copy of each entry's counters and works on
- * that.  Nothing here runs inside a hook.
+ * allocating: each counter of an entry is read atomically, but not all of
+ * them at one instant (a count and its bytes may be one event apart), and
+ * the snapshot is worked on from then on.  Nothing here runs inside a hook.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
