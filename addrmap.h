@@ -45,17 +45,17 @@ enum am_result { AM_NOMEM = -1, AM_INSERTED = 0, AM_REPLACED = 1 };
 
 extern struct am_shard am_shards[AM_SHARDS];
 
-/* A 64-bit finalizer: addresses are aligned and clustered, so mix well. */
+/*
+ * Addresses are aligned and clustered: one multiply spreads them into the
+ * high bits, the fold brings those down to where shard and slot are taken.
+ * Invertible (the unit tests build keys for chosen slots from it).
+ */
+#define AM_HASH_MUL 0x9e3779b97f4a7c15ULL
 static inline uint64_t am_hash(uintptr_t key)
 {
-	uint64_t h = key;
+	uint64_t h = (uint64_t)key * AM_HASH_MUL;
 
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	return h ^ (h >> 32);
 }
 
 static inline struct am_shard *am_shard_of(uint64_t h)

@@ -13,6 +13,7 @@
 #ifndef HEAPTRACE_GUARD_H
 #define HEAPTRACE_GUARD_H
 
+#include <errno.h>
 #include <sched.h>
 #include <stdbool.h>
 
@@ -23,9 +24,18 @@ struct ht_thread {
 	unsigned locks;
 	unsigned tracer; /* running heaptrace's own code (start-up, reports, fork) */
 	void *freeing;   /* the block an outer hook is releasing right now */
+	int *errno_at;   /* this thread's errno: __errno_location() is a call */
 };
 
 extern HT_TLS struct ht_thread ht_self;
+
+/* This thread's errno, found once (hooks save and restore it). */
+static inline int *errno_ptr(void)
+{
+	if (unlikely(!ht_self.errno_at))
+		ht_self.errno_at = &errno;
+	return ht_self.errno_at;
+}
 
 /* Paired: if (!guard_enter()) return forward(...); ... guard_exit(); */
 static inline bool guard_enter(void)
@@ -97,6 +107,22 @@ static inline void spin_unlock(spinlock_t *l)
 {
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 	ht_self.locks--;
+}
+
+/*
+ * The same lock for a caller that already holds a counted one (the order
+ * of nesting is fixed, so the inner lock needs no counting of its own).
+ */
+static inline void spin_lock_nested(spinlock_t *l)
+{
+	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED))
+			cpu_relax();
+}
+
+static inline void spin_unlock_nested(spinlock_t *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
 /* After fork() the child's copy of a lock held by the parent's handler. */

@@ -276,13 +276,13 @@ static int boot_posix_memalign(void **memptr, size_t align, size_t size)
 static inline __attribute__((always_inline)) void note(void *p, size_t size)
 {
 	void *frames[HT_CAPTURE_MAX];
-	int saved = errno;
+	int *err = errno_ptr(), saved = *err;
 	bool cut = false;
 	int n = bt_capture(frames);
 
 	n = bt_at_least_caller(frames, n, ht_current_pc(), __builtin_return_address(0), &cut);
 	acct_alloc(p, size, frames, n, cut);
-	errno = saved;
+	*err = saved;
 }
 
 /* ---------------------------------------------------------------- the tracer's blocks */

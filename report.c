@@ -4,9 +4,9 @@
  * original heaptrace (sections per sort key, one summary) and the folded
  * stacks flamegraph.pl reads.  Runs at exit or in the reporter thread with
  * the caller marked busy; it reads the table while other threads keep
- * allocating: each counter of an entry is read atomically, but not all of
- * them at one instant (a count and its bytes may be one event apart), and
- * the snapshot is worked on from then on.  Nothing here runs inside a hook.
+ * allocating: each entry's counters are copied under its lock, so they
+ * agree with each other, and the snapshot is worked on from then on.
+ * Nothing here runs inside a hook.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -67,25 +67,22 @@ static bool hidden(const struct bt *b)
 	return false;
 }
 
-static void take(struct snapshot *s, const struct bt *b)
+static void take(struct snapshot *s, struct bt *b)
 {
-	struct item it = {
+	struct bt_stats st;
+	struct item it;
+
+	bt_stats_read(b, &st);
+	it = (struct item){
 		.id = b->id,
-		.live_count = __atomic_load_n(&b->st.live_count, __ATOMIC_RELAXED),
-		.live_bytes = __atomic_load_n(&b->st.live_bytes, __ATOMIC_RELAXED),
-		.peak_count = __atomic_load_n(&b->st.peak_count, __ATOMIC_RELAXED),
-		.peak_bytes = __atomic_load_n(&b->st.peak_bytes, __ATOMIC_RELAXED),
+		.live_count = st.live_count,
+		.live_bytes = st.live_bytes,
+		.peak_count = st.peak_count,
+		.peak_bytes = st.peak_bytes,
 		.first_ns = b->first_ns,
 	};
-
-	/* a thread between its live and its peak update: the peak is at least
-	 * the live value already */
-	if (it.peak_count < it.live_count)
-		it.peak_count = it.live_count;
-	if (it.peak_bytes < it.live_bytes)
-		it.peak_bytes = it.live_bytes;
-	s->total_count += __atomic_load_n(&b->st.total_count, __ATOMIC_RELAXED);
-	s->total_bytes += __atomic_load_n(&b->st.total_bytes, __ATOMIC_RELAXED);
+	s->total_count += st.total_count;
+	s->total_bytes += st.total_bytes;
 	if (!it.live_count)
 		return;
 	if (runtime_owned(b)) {

@@ -63,20 +63,21 @@ bool bt_sandboxed;
 #define GOOD_PAGES 4
 static HT_TLS uintptr_t good_page[GOOD_PAGES];
 static HT_TLS unsigned good_next;
+static HT_TLS uintptr_t last_page; /* the page access_mem read last */
 static pid_t self_pid;
 
-static bool readable(uintptr_t addr, size_t len)
+/* Check a page the slow way and remember it. */
+static NOINLINE bool page_readable(uintptr_t page)
 {
-	uintptr_t page = addr & ~(uintptr_t)4095;
-	char buf[sizeof(unw_word_t)];
-	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	char buf[1];
+	struct iovec local = { buf, 1 }, remote = { (void *)page, 1 };
 
 	if (page == 0)
 		return false;
 	for (int i = 0; i < GOOD_PAGES; i++)
 		if (good_page[i] == page)
 			return true;
-	if (process_vm_readv(self_pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
+	if (process_vm_readv(self_pid, &local, 1, &remote, 1, 0) != 1) {
 		unsigned char vec;
 
 		/* a sandbox may forbid the call: then at least require a mapping */
@@ -92,18 +93,27 @@ static bool readable(uintptr_t addr, size_t len)
 	return true;
 }
 
+/*
+ * libunwind reads a couple of words per backtrace through here, nearly
+ * always in the page it read last (its own context, on this stack).
+ */
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
 		      void *arg)
 {
+	uintptr_t first = addr & ~(uintptr_t)4095, last = (addr + sizeof(*val) - 1) & ~(uintptr_t)4095;
+
 	(void)as;
 	(void)arg;
 	if (write) {
 		*(unw_word_t *)addr = *val;
 		return 0;
 	}
-	/* an unaligned word may straddle two pages: check both ends */
-	if (!readable(addr, 1) || !readable(addr + sizeof(*val) - 1, 1))
-		return -UNW_EINVAL;
+	if (unlikely(first != last_page || last != first)) {
+		/* an unaligned word may straddle two pages: check both */
+		if (!page_readable(first) || !page_readable(last))
+			return -UNW_EINVAL;
+		last_page = last;
+	}
 	*val = *(unw_word_t *)addr;
 	return 0;
 }
@@ -149,16 +159,31 @@ uint64_t ht_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The innermost frames, where backtraces differ most, get a multiplier
+ * each: the products are independent and run side by side (a serial chain
+ * of multiplies cost more than the rest of the bookkeeping).  Deeper frames
+ * are only folded in by xor and sum, which vectorize: at DEPTH=64 hashing
+ * them all the first way would cost more than unwinding them.  One mix at
+ * the end brings the high bits down.
+ */
+#define HASH_MUL_FRAMES 16
+
 static inline uint64_t hash_frames(void *const *frames, int n, bool truncated)
 {
-	uint64_t h = (uint64_t)n << 1 | truncated;
+	uint64_t h = (uint64_t)n << 1 | truncated, x = 0, sum = 0;
+	int i;
 
-	for (int i = 0; i < n; i++) {
-		h ^= (uintptr_t)frames[i];
-		h *= 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 31;
+	for (i = 0; i < n && i < HASH_MUL_FRAMES; i++)
+		h += (uintptr_t)frames[i] * (0x9e3779b97f4a7c15ULL + 2 * (uint64_t)i);
+	for (; i < n; i++) {
+		x ^= (uintptr_t)frames[i];
+		sum += (uintptr_t)frames[i];
 	}
-	return h ^ (h >> 29);
+	h += x * 0xc2b2ae3d27d4eb4fULL + sum * 0x165667b19e3779f9ULL;
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ULL;
+	return h ^ (h >> 32);
 }
 
 uint32_t bt_count(void)
@@ -188,8 +213,14 @@ static void count_untracked(void)
 
 static inline bool same(const struct bt *b, uint64_t h, void *const *frames, int n, bool trunc)
 {
-	return b->hash == h && b->depth == n && b->truncated == trunc &&
-	       !memcmp(b->frames, frames, (size_t)n * sizeof(frames[0]));
+	if (b->hash != h || b->depth != n || b->truncated != trunc)
+		return false;
+	if (n > HASH_MUL_FRAMES) /* long: memcmp's vector loop wins */
+		return !memcmp(b->frames, frames, (size_t)n * sizeof(frames[0]));
+	for (int i = 0; i < n; i++) /* a few words: cheaper inline than memcmp */
+		if (b->frames[i] != frames[i])
+			return false;
+	return true;
 }
 
 static struct bt *lookup(const struct bt_slots *t, uint64_t h, void *const *frames, int n,
@@ -287,38 +318,47 @@ static struct bt *bt_intern(void *const *frames, int n, bool trunc)
 
 /* ------------------------------------------------------------ accounting */
 
-static inline void raise_to(uint64_t *peak, uint64_t v)
-{
-	uint64_t cur = __atomic_load_n(peak, __ATOMIC_RELAXED);
+/* Stores a report may read at any time: whole words, never torn. */
+#define SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 
-	while (v > cur &&
-	       !__atomic_compare_exchange_n(peak, &cur, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-}
-
-/* The values add_fetch returns are the counter's successive states, so
- * their maximum is the exact peak even under concurrency. */
+/* Called with the block's shard lock held (see record()). */
 static inline void stats_add(struct bt_stats *st, uint64_t size, bool fresh)
 {
-	raise_to(&st->peak_count, __atomic_add_fetch(&st->live_count, 1, __ATOMIC_RELAXED));
-	raise_to(&st->peak_bytes, __atomic_add_fetch(&st->live_bytes, size, __ATOMIC_RELAXED));
+	spin_lock_nested(&st->lock);
+	SET(st->live_count, st->live_count + 1);
+	SET(st->live_bytes, st->live_bytes + size);
+	if (st->live_count > st->peak_count)
+		SET(st->peak_count, st->live_count);
+	if (st->live_bytes > st->peak_bytes)
+		SET(st->peak_bytes, st->live_bytes);
 	if (fresh) {
-		__atomic_add_fetch(&st->total_count, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&st->total_bytes, size, __ATOMIC_RELAXED);
+		SET(st->total_count, st->total_count + 1);
+		SET(st->total_bytes, st->total_bytes + size);
 	}
+	spin_unlock_nested(&st->lock);
 }
 
 static inline void stats_sub(struct bt_stats *st, uint64_t size)
 {
-	__atomic_sub_fetch(&st->live_count, 1, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(&st->live_bytes, size, __ATOMIC_RELAXED);
+	spin_lock_nested(&st->lock);
+	SET(st->live_count, st->live_count - 1);
+	SET(st->live_bytes, st->live_bytes - size);
+	spin_unlock_nested(&st->lock);
+}
+
+void bt_stats_read(struct bt *b, struct bt_stats *out)
+{
+	spin_lock(&b->st.lock);
+	*out = b->st;
+	spin_unlock(&b->st.lock);
 }
 
 /*
  * Counters change while the block's shard lock is held, so that fork(),
  * which takes every shard lock, never copies a half-done update.
  */
-static bool record(void *ptr, uint32_t id, uint64_t size, bool fresh)
+/* b is bt_get(id), or NULL for a block of the tracer's. */
+static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, bool fresh)
 {
 	uint64_t h = am_hash((uintptr_t)ptr);
 	struct am_shard *s = am_shard_of(h);
@@ -328,17 +368,17 @@ static bool record(void *ptr, uint32_t id, uint64_t size, bool fresh)
 	spin_lock(&s->lock);
 	r = am_insert(s, h, (uintptr_t)ptr, &rec, &old);
 	/* the replaced block goes first: it was never live together with ptr */
-	if (r == AM_REPLACED && old.id != ACCT_TRACER_ID)
+	if (unlikely(r == AM_REPLACED) && old.id != ACCT_TRACER_ID)
 		stats_sub(&bt_get(old.id)->st, old.size);
-	if (r != AM_NOMEM && id != ACCT_TRACER_ID)
-		stats_add(&bt_get(id)->st, size, fresh);
+	if (likely(r != AM_NOMEM) && b)
+		stats_add(&b->st, size, fresh);
 	spin_unlock(&s->lock);
 	return r != AM_NOMEM;
 }
 
 bool acct_tracer_block(void *ptr, size_t size)
 {
-	return record(ptr, ACCT_TRACER_ID, size, false);
+	return record(ptr, ACCT_TRACER_ID, NULL, size, false);
 }
 
 void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut)
@@ -351,7 +391,7 @@ void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut)
 	if (n > HT_DEPTH)
 		n = HT_DEPTH;
 	b = bt_intern(frames, n, trunc);
-	if (unlikely(!b || !record(ptr, b->id, size, true)))
+	if (unlikely(!b || !record(ptr, b->id, b, size, true)))
 		count_untracked();
 }
 
@@ -389,7 +429,7 @@ bool acct_lookup(void *ptr, struct acct_block *out)
 
 void acct_restore(void *ptr, const struct acct_block *b)
 {
-	if (!record(ptr, b->id, b->size, false))
+	if (!record(ptr, b->id, b->id == ACCT_TRACER_ID ? NULL : bt_get(b->id), b->size, false))
 		count_untracked();
 }
 

@@ -19,14 +19,21 @@
 #include <libunwind.h>
 
 #include "compat.h"
+#include "guard.h"
 #include "options.h"
 
 #if HT_DEPTH < 1 || HT_DEPTH > 256
 #error "DEPTH must be between 1 and 256"
 #endif
 
-/* Statistics of one backtrace; updated with atomic operations only. */
+/*
+ * Statistics of one backtrace, changed and read under its lock: one locked
+ * instruction per event instead of one per counter, and reports read a
+ * consistent copy (bt_stats_read).  The lock is only ever taken inside an
+ * address-map shard lock, or by a report (which fork() excludes).
+ */
 struct bt_stats {
+	spinlock_t lock;
 	uint64_t live_count, live_bytes;
 	uint64_t peak_count, peak_bytes;
 	uint64_t total_count, total_bytes; /* since start: calls, requested bytes */
@@ -119,6 +126,7 @@ void acct_restore(void *ptr, const struct acct_block *b);
 /* The table, for reports. */
 uint32_t bt_count(void);
 struct bt *bt_get(uint32_t id);
+void bt_stats_read(struct bt *b, struct bt_stats *out);
 
 /* Allocations that could not be recorded for want of tracer memory. */
 uint64_t acct_untracked(void);

@@ -34,18 +34,12 @@ static uint64_t mul_inverse(uint64_t c)
 /* The key whose am_hash() is h. */
 static uintptr_t key_of_hash(uint64_t h)
 {
-	static uint64_t inv1, inv2;
+	static uint64_t inv;
 
-	if (!inv1) {
-		inv1 = mul_inverse(0xff51afd7ed558ccdULL);
-		inv2 = mul_inverse(0xc4ceb9fe1a85ec53ULL);
-	}
-	h ^= h >> 33;
-	h *= inv2;
-	h ^= h >> 33;
-	h *= inv1;
-	h ^= h >> 33;
-	return (uintptr_t)h;
+	if (!inv)
+		inv = mul_inverse(AM_HASH_MUL);
+	h ^= h >> 32; /* undoes the fold: the top half was left as it was */
+	return (uintptr_t)(h * inv);
 }
 
 /*
