@@ -3,6 +3,8 @@
 
 VERSION := 0.1.0
 DEPTH ?= 8
+# O=DIR: build into DIR (bench/ builds a DEPTH=64 copy that way)
+O ?= .
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
@@ -34,9 +36,9 @@ endif
 
 LIB_SRCS := libheaptrace.c stacktrace.c addrmap.c tmem.c config.c report.c reporter.c \
 	output.c symbols.c ignore.c utils.c
-LIB_OBJS := $(LIB_SRCS:%.c=build/lib/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/build/lib/%.o)
 LAUNCHER_SRCS := heaptrace.c utils.c
-LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=build/bin/%.o)
+LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(O)/build/bin/%.o)
 HEADERS := $(wildcard *.h)
 
 # The library runs inside other programs: position-independent, only the
@@ -45,37 +47,37 @@ HEADERS := $(wildcard *.h)
 # through operator new.  libgcc_s is linked before libunwind so that the
 # process's _Unwind_* symbols stay libgcc's, whatever the program links.
 LIB_CFLAGS := $(CPPFLAGS_HT) $(OPT) $(WARN) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
-	-fexceptions -fno-omit-frame-pointer -pthread $(CFLAGS)
+	-fexceptions -fno-omit-frame-pointer -fno-plt -pthread $(CFLAGS)
 LIB_LDFLAGS := -shared -Wl,--version-script=libheaptrace.map -Wl,-z,now -Wl,--no-as-needed \
 	-lgcc_s -lunwind -ldl -pthread $(LDFLAGS)
 BIN_CFLAGS := $(CPPFLAGS_HT) -DHT_LIBDIR='"$(LIBDIR)"' $(OPT) $(WARN) $(CFLAGS)
 
-all: heaptrace libheaptrace.so
+all: $(O)/heaptrace $(O)/libheaptrace.so
 
 # Rebuild everything when DEPTH, CC or the flags change.
-build/flags: FORCE | build/lib build/bin
+$(O)/build/flags: FORCE | $(O)/build/lib $(O)/build/bin
 	@echo '$(CC) $(LIB_CFLAGS) $(BIN_CFLAGS) $(LIB_LDFLAGS)' | cmp -s - $@ || \
 		echo '$(CC) $(LIB_CFLAGS) $(BIN_CFLAGS) $(LIB_LDFLAGS)' > $@
 
-build/lib build/bin build/unit:
+$(O)/build/lib $(O)/build/bin build/unit:
 	@mkdir -p $@
 
-build/lib/%.o: %.c $(HEADERS) build/flags | build/lib
+$(O)/build/lib/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/lib
 	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
-build/bin/%.o: %.c $(HEADERS) build/flags | build/bin
+$(O)/build/bin/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/bin
 	$(CC) $(BIN_CFLAGS) -c -o $@ $<
 
-libheaptrace.so: $(LIB_OBJS) libheaptrace.map
+$(O)/libheaptrace.so: $(LIB_OBJS) libheaptrace.map
 	$(CC) -o $@ $(LIB_OBJS) $(LIB_LDFLAGS)
 
-heaptrace: $(LAUNCHER_OBJS)
+$(O)/heaptrace: $(LAUNCHER_OBJS)
 	$(CC) -o $@ $(LAUNCHER_OBJS) $(LDFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
-	install -m 755 heaptrace $(DESTDIR)$(BINDIR)/heaptrace
-	install -m 644 libheaptrace.so $(DESTDIR)$(LIBDIR)/libheaptrace.so
+	install -m 755 $(O)/heaptrace $(DESTDIR)$(BINDIR)/heaptrace
+	install -m 644 $(O)/libheaptrace.so $(DESTDIR)$(LIBDIR)/libheaptrace.so
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/heaptrace $(DESTDIR)$(LIBDIR)/libheaptrace.so
@@ -148,17 +150,27 @@ test: deps
 	$(MAKE) unit
 	$(PYTHON) -m pytest -q tests
 
+# ------------------------------------------------------------------ benchmarks
+# Workloads untraced, traced, under the floors (interposition only, unwinding
+# only) and under heaptrack if installed, side by side: see bench/README.md.
+BENCH_ARGS ?=
+
+bench: deps all
+	$(MAKE) -s -C bench
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
 # ------------------------------------------------------------------ misc
 clean:
-	rm -rf build tests/bin heaptrace libheaptrace.so tests/__pycache__ .pytest_cache
+	rm -rf build tests/bin heaptrace libheaptrace.so tests/__pycache__ .pytest_cache bench/build
 
 help:
 	@echo 'make            build heaptrace and libheaptrace.so (DEPTH=N: frames per backtrace, default 8)'
 	@echo 'make demo       install missing build dependencies, build, trace a leaking sample'
 	@echo 'make test       install missing dependencies, build, run unit and integration tests'
+	@echo 'make bench      measure heaptrace against the untraced run, its floors and heaptrack'
 	@echo 'make install    install into $$(DESTDIR)$$(PREFIX) (default PREFIX=/usr/local)'
 	@echo 'make deps       install missing Debian build dependencies (root), or print the command'
 	@echo 'make clean      remove what the build made'
 
-.PHONY: all install uninstall deps demo test unit check-build clean help FORCE
+.PHONY: all install uninstall deps demo test unit check-build bench clean help FORCE
 .DELETE_ON_ERROR:

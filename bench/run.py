@@ -1,0 +1,269 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""bench/run.py - what heaptrace costs, measured beside what it cannot avoid.
+
+Every workload runs untraced and under each tool in turn, round after round
+(A B C A B C ...), so that the ratios compare runs made moments apart on a
+shared, noisy machine; a ratio is taken per round and the median reported.
+The tools: heaptrace; its floors, a preload that only forwards malloc/free
+(nullshim: the cost of interposition) and one that also unwinds as heaptrace
+does (unwshim: the cost of unwinding); and heaptrack when it is installed.
+Then the targets of the speed work are checked against the same run.
+
+    bench/run.py                 # everything (a few minutes)
+    bench/run.py --rounds 3 --only churn,mt-churn-2
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+B = ROOT / "bench" / "build"
+HEAPTRACE = ROOT / "heaptrace"
+HEAPTRACE64 = B / "d64" / "heaptrace"
+PY = "/usr/bin/python3"
+
+# name: (command, environment, events printed by the workload?)
+WORKLOADS = {
+    "churn": ([B / "churn", "4M"], {}),
+    "mt-churn-2": ([B / "mt-churn", "6M", "2"], {}),
+    "mt-churn-8": ([B / "mt-churn", "6M", "8"], {}),
+    "cxx-new": ([B / "cxx-new", "150k"], {}),
+    "realloc-grow": ([B / "realloc-grow", "200k"], {}),
+    "many-stacks": ([B / "many-stacks", "3M", "8"], {}),
+    "steady": ([B / "steady", "100k", "3M"], {}),
+    "py-dict": ([PY, ROOT / "bench" / "workloads" / "dict.py", "100000"],
+                {"PYTHONMALLOC": "malloc"}),
+}
+
+
+def tools(depth64=False):
+    """name -> function(cmd, env, tmp) giving (argv, env) of the traced run."""
+    ht = HEAPTRACE64 if depth64 else HEAPTRACE
+    unw = B / ("unwshim64.so" if depth64 else "unwshim8.so")
+    t = {
+        "untraced": lambda c, e, tmp: (c, e),
+        "heaptrace": lambda c, e, tmp: ([ht, "--outfile=%s/ht.out" % tmp] + c, e),
+        "unwshim": lambda c, e, tmp: (c, dict(e, LD_PRELOAD=str(unw))),
+    }
+    if not depth64:
+        t["nullshim"] = lambda c, e, tmp: (c, dict(e, LD_PRELOAD=str(B / "nullshim.so")))
+    if shutil.which("heaptrack"):
+        t["heaptrack"] = lambda c, e, tmp: (["heaptrack", "-o", "%s/heaptrack" % tmp] + c, e)
+    return t
+
+
+def run_once(argv, env, tmp):
+    """Wall time (s), peak RSS (KiB) of the program (through peakrss), stdout."""
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("HEAPTRACE_") and k != "LD_PRELOAD"}
+    rss = Path(tmp) / "peakrss"
+    out = open(Path(tmp) / "stdout", "w+")
+    # LD_PRELOAD must reach the program, not peakrss: env(1) sets it after
+    argv = [B / "peakrss", rss, "env"] + ["%s=%s" % kv for kv in env.items()] + list(argv)
+    t0 = time.monotonic()
+    p = subprocess.run([str(a) for a in argv], env=full_env, cwd=tmp, stdout=out,
+                       stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    if p.returncode != 0:
+        sys.exit("bench: %s failed with status %d" % (" ".join(map(str, argv)), p.returncode))
+    out.seek(0)
+    return wall, int(rss.read_text()), out.read()
+
+
+def tracer_memory(tmp):
+    """heaptrace's own memory from its report, in bytes."""
+    text = (Path(tmp) / "ht.out").read_text() if (Path(tmp) / "ht.out").exists() else ""
+    m = re.search(r"tracer memory +: ([\d.]+) (bytes|KB|MB|GB)", text)
+    if not m:
+        return None
+    return float(m.group(1)) * {"bytes": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}[m.group(2)]
+
+
+def events(stdout):
+    """Allocation calls plus frees, as the workload counted them."""
+    n = 0
+    for key in ("mallocs", "reallocs", "frees"):
+        m = re.search(r"\b%s=(\d+)" % key, stdout)
+        n += int(m.group(1)) if m else 0
+    return n or None
+
+
+def measure(name, cmd, env, toolset, rounds):
+    """Run every tool on one workload, rounds times in turn."""
+    res = {t: {"wall": [], "rss": [], "mem": []} for t in toolset}
+    ev = None
+    names = list(toolset)
+    for r in range(rounds):
+        for t in names[r % len(names):] + names[:r % len(names)]:
+            with tempfile.TemporaryDirectory(prefix="htbench.") as tmp:
+                argv, e = toolset[t](list(cmd), dict(env), tmp)
+                wall, rss, out = run_once(argv, e, tmp)
+                res[t]["wall"].append(wall)
+                res[t]["rss"].append(rss)
+                if t == "heaptrace":
+                    res[t]["mem"].append(tracer_memory(tmp))
+                if t == "untraced":
+                    ev = events(out)
+        print("  %s: round %d/%d" % (name, r + 1, rounds), file=sys.stderr)
+    return res, ev
+
+
+def ratio(res, tool):
+    """Median over rounds of tool's time / untraced time of the same round."""
+    return statistics.median(a / b for a, b in zip(res[tool]["wall"], res["untraced"]["wall"]))
+
+
+def ns_per_event(res, tool, base, ev):
+    """Median over rounds of (tool - base) per event, in ns."""
+    return statistics.median((a - b) for a, b in zip(res[tool]["wall"], res[base]["wall"])) \
+        / ev * 1e9
+
+
+def fmt_mem(v):
+    return "-" if v is None else "%.1f MB" % (v / 1e6)
+
+
+def table(results, toolset):
+    cols = [t for t in ("heaptrace", "unwshim", "nullshim", "heaptrack") if t in toolset]
+    print("| workload | events | untraced s | " + " | ".join("%s ratio" % c for c in cols) +
+          " | peak RSS untraced / heaptrace | tracer memory |")
+    print("|---|---:|---:|" + "---:|" * len(cols) + "---:|---:|")
+    for name, (res, ev) in results.items():
+        mem = [m for m in res["heaptrace"]["mem"] if m is not None]
+        print("| %s | %s | %.3f | %s | %.1f / %.1f MB | %s |" % (
+            name, "%.1fM" % (ev / 1e6) if ev else "-",
+            statistics.median(res["untraced"]["wall"]),
+            " | ".join("%.2f" % ratio(res, c) for c in cols),
+            statistics.median(res["untraced"]["rss"]) / 1024,
+            statistics.median(res["heaptrace"]["rss"]) / 1024,
+            fmt_mem(statistics.median(mem) if mem else None)))
+
+
+def startup(rounds):
+    """Milliseconds heaptrace (and heaptrack) add to /bin/true."""
+    variants = {"true": ["/bin/true"], "heaptrace": [HEAPTRACE, "/bin/true"]}
+    if shutil.which("heaptrack"):
+        variants["heaptrack"] = ["heaptrack", "-o", "ht", "/bin/true"]
+    times = {v: [] for v in variants}
+    for _ in range(rounds):
+        for v, argv in variants.items():
+            with tempfile.TemporaryDirectory(prefix="htbench.") as tmp:
+                times[v].append(run_once(argv, {}, tmp)[0])
+    base = statistics.median(times["true"])
+    return {v: (statistics.median(t) - base) * 1e3 for v, t in times.items() if v != "true"}
+
+
+def dump_time(rounds):
+    """Seconds for the exit report of dump-many's 262,144 live backtraces,
+    sorted by every key (four sections of ten, one summary)."""
+    secs = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="htbench.") as tmp:
+            argv = [HEAPTRACE, "--sort=size,count,peak,age", "--top=10",
+                    "--outfile=%s/ht.out" % tmp, B / "dump-many"]
+            out = open(Path(tmp) / "stdout", "w+")
+            p = subprocess.Popen([str(a) for a in argv], cwd=tmp, stdout=out)
+            p.wait()
+            end = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            out.seek(0)
+            t0 = int(re.search(r"t0=(\d+)", out.read()).group(1))
+            secs.append((end - t0) / 1e9)
+            n = re.search(r"num of backtrace : (\d+)", (Path(tmp) / "ht.out").read_text())
+    return statistics.median(secs), int(n.group(1)) if n else None
+
+
+def steady_memory(rounds):
+    """Tracer memory of steady at OPS and 10 x OPS; bytes per live block
+    from LIVE 100k to 1M."""
+    runs = {"1x": ["100k", "1M"], "10x": ["100k", "10M"], "1M": ["1M", "1M"]}
+    mem = {}
+    for k, args in runs.items():
+        vals = []
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory(prefix="htbench.") as tmp:
+                run_once([HEAPTRACE, "--outfile=%s/ht.out" % tmp, B / "steady"] + args, {}, tmp)
+                vals.append(tracer_memory(tmp))
+        mem[k] = statistics.median(vals)
+    return mem["1x"], mem["10x"], (mem["1M"] - mem["1x"]) / 900e3
+
+
+def check(label, ok, value):
+    print("- %s: %s [%s]" % (label, value, "met" if ok else "NOT MET"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", help="comma-separated workloads")
+    args = ap.parse_args()
+    toolset = tools()
+    names = args.only.split(",") if args.only else list(WORKLOADS)
+
+    print("## Workloads (%d rounds, medians of per-round ratios)\n" % args.rounds)
+    results = {}
+    for name in names:
+        cmd, env = WORKLOADS[name]
+        results[name] = measure(name, cmd, env, toolset, args.rounds)
+    table(results, toolset)
+
+    d64 = None
+    if "churn" in names:
+        print("\n## churn at DEPTH=64 (heaptrack's depth)\n")
+        d64 = {"churn@64": measure("churn@64", WORKLOADS["churn"][0], {}, tools(True),
+                                   args.rounds)}
+        table(d64, tools(True))
+
+    print("\n## Targets\n")
+    if "churn" in results:
+        res, ev = results["churn"]
+        bk = ns_per_event(res, "heaptrace", "unwshim", ev)
+        check("bookkeeping over the unwind-only floor, churn, depth 8 (<= 25 ns/event)",
+              bk <= 25, "%.1f ns/event" % bk)
+        if "heaptrack" in res:
+            r, h = ratio(res, "heaptrace"), ratio(res, "heaptrack")
+            check("churn ratio, under a third of heaptrack's", r < h / 3,
+                  "%.2f vs heaptrack %.2f (%.2f of it)" % (r, h, r / h))
+        if d64 and "heaptrack" in d64["churn@64"][0]:
+            res64 = d64["churn@64"][0]
+            r, h = ratio(res64, "heaptrace"), ratio(res64, "heaptrack")
+            check("churn at DEPTH=64, at most 0.6 of heaptrack's ratio", r <= 0.6 * h,
+                  "%.2f vs heaptrack %.2f (%.2f of it)" % (r, h, r / h))
+    if "churn" in results and "mt-churn-2" in results:
+        c, m2 = ratio(results["churn"][0], "heaptrace"), ratio(results["mt-churn-2"][0], "heaptrace")
+        check("mt-churn-2 ratio at most 1.25 x churn's", m2 <= 1.25 * c,
+              "%.2f vs %.2f (x%.2f)" % (m2, c, m2 / c))
+        if "mt-churn-8" in results:
+            m8 = ratio(results["mt-churn-8"][0], "heaptrace")
+            check("mt-churn-8 ratio within 1.5 x mt-churn-2's", m8 <= 1.5 * m2,
+                  "%.2f vs %.2f (x%.2f)" % (m8, m2, m8 / m2))
+    if "churn" in results and "many-stacks" in results:
+        c = ns_per_event(results["churn"][0], "heaptrace", "untraced", results["churn"][1])
+        m = ns_per_event(results["many-stacks"][0], "heaptrace", "untraced",
+                         results["many-stacks"][1])
+        check("many-stacks cost per event within 2 x churn's", m <= 2 * c,
+              "%.1f vs %.1f ns/event" % (m, c))
+    if not args.only:
+        secs, n = dump_time(args.rounds)
+        check("dump of %s backtraces sorted by each key, under a second" % n, secs < 1,
+              "%.3f s" % secs)
+        one, ten, per_block = steady_memory(3)
+        check("steady at 10x the operations, same tracer memory within 5%",
+              abs(ten - one) <= 0.05 * one, "%s vs %s" % (fmt_mem(one), fmt_mem(ten)))
+        check("tracer memory per live block, at most 48 bytes", per_block <= 48,
+              "%.1f bytes" % per_block)
+        st = startup(max(args.rounds, 10) * 2)
+        print("- start-up added to /bin/true: %s" %
+              ", ".join("%s %.1f ms" % (k, v) for k, v in st.items()))
+
+
+if __name__ == "__main__":
+    main()

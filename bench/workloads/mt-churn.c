@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Adapted from the team's peer benchmark lab (shared/bench), to measure
+// heaptrace beside the same floors and peers.
+/* mt-churn PAIRS THREADS - churn.c's loop in THREADS threads (default 2);
+ * PAIRS (default 10M) is the total, split evenly between the threads, so the
+ * untraced CPU work does not depend on THREADS. */
+#include <pthread.h>
+#include "churn-core.h"
+
+struct job {
+	struct churn c;
+	unsigned long pairs;
+	pthread_t tid;
+};
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+	churn_run(&j->c, j->pairs);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	wl_leave_live();
+	unsigned long pairs = wl_count(argc > 1 ? argv[1] : NULL, 10000000);
+	unsigned long nthreads = wl_count(argc > 2 ? argv[2] : NULL, 2);
+	struct job *jobs = calloc(nthreads, sizeof *jobs);
+	for (unsigned long t = 0; t < nthreads; t++) {
+		jobs[t].c.rng = 0x9E3779B97F4A7C15ULL ^ ((t + 1) * 0xD1B54A32D192ED03ULL);
+		jobs[t].pairs = pairs / nthreads + (t < pairs % nthreads);
+		if (pthread_create(&jobs[t].tid, NULL, worker, &jobs[t]))
+			abort();
+	}
+	unsigned long m = 1, f = 1; /* the jobs array itself */
+	uint64_t sum = 0;
+	for (unsigned long t = 0; t < nthreads; t++) {
+		pthread_join(jobs[t].tid, NULL);
+		m += jobs[t].c.mallocs;
+		f += jobs[t].c.frees;
+		sum += jobs[t].c.sum;
+	}
+	free(jobs);
+	printf("mt-churn pairs=%lu threads=%lu mallocs=%lu frees=%lu check=%llx\n", pairs, nthreads, m, f,
+	       (unsigned long long)sum);
+	return 0;
+}
