@@ -74,6 +74,11 @@ static const char *set_max_memory(const char *s)
 	return ht_parse_ulong(s, (unsigned long)-1, &ht_cfg.max_memory);
 }
 
+static const char *set_unwind(const char *s)
+{
+	return ht_parse_unwind(s, &ht_cfg.unwind_fp);
+}
+
 static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_TOP] = set_top,
 	[HT_OPT_SORT] = set_sort,
@@ -81,6 +86,7 @@ static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_OUTFILE] = set_outfile,
 	[HT_OPT_IGNORE] = set_ignore,
 	[HT_OPT_MAX_MEMORY] = set_max_memory,
+	[HT_OPT_UNWIND] = set_unwind,
 };
 
 static void load_root_pid(void)

@@ -19,6 +19,7 @@ struct ht_config {
 	const char *outfile; /* NULL: stderr (report) or stdout (flame graph) */
 	const char *ignore;  /* NULL: no ignore file */
 	unsigned long max_memory; /* bytes for the tracer's tables; 0: no limit */
+	bool unwind_fp;      /* walk frame pointers instead of libunwind */
 	pid_t root_pid;      /* the process that writes outfile itself */
 };
 

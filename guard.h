@@ -90,9 +90,8 @@ typedef struct {
 	int v;
 } spinlock_t;
 
-static inline void spin_lock(spinlock_t *l)
+static inline void spin_acquire(spinlock_t *l)
 {
-	ht_self.locks++;
 	for (unsigned n = 0; __atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE); ) {
 		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED)) {
 			if (++n < 256)
@@ -101,6 +100,12 @@ static inline void spin_lock(spinlock_t *l)
 				sched_yield();
 		}
 	}
+}
+
+static inline void spin_lock(spinlock_t *l)
+{
+	ht_self.locks++;
+	spin_acquire(l);
 }
 
 static inline void spin_unlock(spinlock_t *l)
@@ -115,9 +120,7 @@ static inline void spin_unlock(spinlock_t *l)
  */
 static inline void spin_lock_nested(spinlock_t *l)
 {
-	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED))
-			cpu_relax();
+	spin_acquire(l);
 }
 
 static inline void spin_unlock_nested(spinlock_t *l)

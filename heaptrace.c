@@ -61,6 +61,14 @@ static const char *check_sort(const char *arg, const char **err)
 	return *err ? NULL : arg;
 }
 
+static const char *check_unwind(const char *arg, const char **err)
+{
+	bool fp;
+
+	*err = ht_parse_unwind(arg, &fp);
+	return *err ? NULL : arg;
+}
+
 static const char *check_flag(const char *arg, const char **err)
 {
 	(void)arg;
@@ -155,6 +163,8 @@ static const struct lopt {
 	  "hide backtraces matching a glob pattern of FILE (one per line)" },
 	{ "max-memory", required_argument, 0, HT_OPT_MAX_MEMORY, check_bytes, "BYTES",
 	  "stop recording new blocks when the tables reach BYTES (default 0: no limit)" },
+	{ "unwind", required_argument, 0, HT_OPT_UNWIND, check_unwind, "METHOD",
+	  "take backtraces with libunwind (default) or fp (frame pointers)" },
 	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, "print this help and exit" },
 	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, "print the version and exit" },
 };

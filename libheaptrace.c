@@ -731,6 +731,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	set_root_pid();
 	ignore_load(ht_cfg.ignore);
 	bt_unwinder_init();
+	bt_frame_pointers = ht_cfg.unwind_fp;
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	reporter_start(REAL(sigaction));
 	on_exit(heaptrace_exit, NULL);

@@ -21,7 +21,8 @@
 	X(FLAME_GRAPH, "HEAPTRACE_FLAME_GRAPH", "0")                    \
 	X(OUTFILE, "HEAPTRACE_OUTFILE", "")                             \
 	X(IGNORE, "HEAPTRACE_IGNORE", "")                               \
-	X(MAX_MEMORY, "HEAPTRACE_MAX_MEMORY", "0")
+	X(MAX_MEMORY, "HEAPTRACE_MAX_MEMORY", "0")                      \
+	X(UNWIND, "HEAPTRACE_UNWIND", "libunwind")
 
 #define HT_OPTION_ID(id, var, def) HT_OPT_##id,
 enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
@@ -61,5 +62,7 @@ const char *ht_parse_ulong(const char *s, unsigned long max, unsigned long *out)
 const char *ht_parse_bool(const char *s, bool *out);
 const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n);
 const char *ht_sort_name(enum ht_sort key);
+/* "libunwind" (false) or "fp", the frame-pointer walk (true). */
+const char *ht_parse_unwind(const char *s, bool *fp);
 
 #endif

@@ -184,10 +184,10 @@ static void put_frame(struct sbuf *sb, int i, void *addr)
 	sym_resolve(addr, &sym);
 	sb_printf(sb, "%2d [%14s] ", i, hex);
 	if (sym.func[0])
-		sb_printf(sb, "%s +%#lx (%s +%#lx)\n", sym.func, (unsigned long)sym.func_off,
+		sb_printf(sb, "%s +0x%lx (%s +0x%lx)\n", sym.func, (unsigned long)sym.func_off,
 			  sym.obj, (unsigned long)sym.obj_off);
 	else if (sym.obj[0])
-		sb_printf(sb, "%s (+%#lx)\n", sym.obj, (unsigned long)sym.obj_off);
+		sb_printf(sb, "%s (+0x%lx)\n", sym.obj, (unsigned long)sym.obj_off);
 	else
 		sb_puts(sb, "??\n");
 }
@@ -325,7 +325,7 @@ static void put_flame_frame(struct sbuf *sb, void *addr)
 	if (sym.func[0])
 		sb_puts(sb, sym.func);
 	else if (sym.obj[0])
-		sb_printf(sb, "%s+%#lx", sym.obj, (unsigned long)sym.obj_off);
+		sb_printf(sb, "%s+0x%lx", sym.obj, (unsigned long)sym.obj_off);
 	else
 		sb_printf(sb, "%#lx", (unsigned long)(uintptr_t)addr);
 	/* ';' separates frames and a line ends a stack: keep both out of names */

@@ -118,6 +118,52 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 	return 0;
 }
 
+bool bt_frame_pointers;
+
+/* A word of the stack, if its page is known readable (see access_mem). */
+static inline bool read_word(uintptr_t addr, uintptr_t *val)
+{
+	uintptr_t page = addr & ~(uintptr_t)4095;
+
+	if (unlikely(page != last_page)) {
+		if (!page_readable(page))
+			return false;
+		last_page = page;
+	}
+	*val = *(const uintptr_t *)addr;
+	return true;
+}
+
+/*
+ * Each frame holds the caller's frame pointer and, above it, the return
+ * address.  The chain must climb the stack in aligned steps of less than
+ * FP_MAX_FRAME and end with a NULL frame pointer (the ABI's outermost
+ * frame); a register used for something else breaks it, and the walk
+ * gives up (0 frames).
+ */
+#define FP_MAX_FRAME (1u << 20)
+int bt_walk_fp(void **frames, void *pc, void *fp)
+{
+	uintptr_t cur = (uintptr_t)fp;
+	int n = 0;
+
+	frames[n++] = pc;
+	while (n < HT_CAPTURE_MAX) {
+		uintptr_t next, ret;
+
+		if ((cur & (sizeof(void *) - 1)) || !read_word(cur, &next) ||
+		    !read_word(cur + sizeof(void *), &ret) || ret < 4096)
+			return 0;
+		frames[n++] = (void *)ret;
+		if (!next)
+			break;
+		if (next <= cur || next - cur >= FP_MAX_FRAME)
+			return 0;
+		cur = next;
+	}
+	return n;
+}
+
 /* After fork() the process that reads its own memory has a new pid. */
 static void bt_fork_pid(void)
 {

@@ -63,6 +63,17 @@ void bt_unwinder_init(void);
 extern bool bt_sandboxed;
 
 /*
+ * --unwind=fp: follow the chain of saved frame pointers instead (a few
+ * loads per frame against libunwind's table look-ups).  Every word is read
+ * from a page known to be readable.  A chain that breaks before HT_DEPTH
+ * frames or the outermost frame (code without frame pointers, such as
+ * Debian's libc) gives 0, and libunwind takes that backtrace: the walk
+ * only ever replaces libunwind where the whole chain is sound.
+ */
+extern bool bt_frame_pointers;
+int bt_walk_fp(void **frames, void *pc, void *fp);
+
+/*
  * Capture the stack of the hook this is inlined into: frames[0] is the
  * hook itself.  Returns up to HT_DEPTH + 1 frames; one more than HT_DEPTH
  * means the stack was cut (the extra frame is only a marker).
@@ -76,7 +87,11 @@ static inline __attribute__((always_inline)) int bt_capture(void **frames)
 		bt_unwinder_init();
 	if (unlikely(__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)))
 		return 0;
-	n = unw_backtrace(frames, HT_CAPTURE_MAX);
+	n = 0;
+	if (bt_frame_pointers)
+		n = bt_walk_fp(frames, ht_current_pc(), __builtin_frame_address(0));
+	if (likely(!n))
+		n = unw_backtrace(frames, HT_CAPTURE_MAX);
 	return likely(!__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)) ? n : 0;
 }
 

@@ -55,6 +55,19 @@ const char *ht_parse_bool(const char *s, bool *out)
 	return "is not a boolean (use 1 or 0)";
 }
 
+const char *ht_parse_unwind(const char *s, bool *fp)
+{
+	if (s && !strcmp(s, "libunwind")) {
+		*fp = false;
+		return NULL;
+	}
+	if (s && !strcmp(s, "fp")) {
+		*fp = true;
+		return NULL;
+	}
+	return "is not an unwinder (use libunwind or fp)";
+}
+
 #define HT_SORT_NAME(id, name, help) name,
 static const char *const sort_names[] = { HT_SORT_KEYS(HT_SORT_NAME) };
 #undef HT_SORT_NAME

@@ -5,7 +5,7 @@
 Every workload runs untraced and under each tool in turn, round after round
 (A B C A B C ...), so that the ratios compare runs made moments apart on a
 shared, noisy machine; a ratio is taken per round and the median reported.
-The tools: heaptrace; its floors, a preload that only forwards malloc/free
+The tools: heaptrace, also with --unwind=fp; its floors, a preload that only forwards malloc/free
 (nullshim: the cost of interposition) and one that also unwinds as heaptrace
 does (unwshim: the cost of unwinding); and heaptrack when it is installed.
 Then the targets of the speed work are checked against the same run.
@@ -55,10 +55,28 @@ def tools(depth64=False):
         "unwshim": lambda c, e, tmp: (c, dict(e, LD_PRELOAD=str(unw))),
     }
     if not depth64:
+        # the opt-in frame-pointer walk (the workloads keep frame pointers)
+        t["heaptrace-fp"] = lambda c, e, tmp: ([ht, "--unwind=fp", "--outfile=%s/ht.out" % tmp]
+                                               + c, e)
+    if not depth64:
         t["nullshim"] = lambda c, e, tmp: (c, dict(e, LD_PRELOAD=str(B / "nullshim.so")))
     if shutil.which("heaptrack"):
         t["heaptrack"] = lambda c, e, tmp: (["heaptrack", "-o", "%s/heaptrack" % tmp] + c, e)
     return t
+
+
+def valgrind_tools():
+    """valgrind's heap profiler (massif) and its default tool (memcheck):
+    20-50 times slower, so measured on churn only."""
+    if not shutil.which("valgrind"):
+        return {}
+    vg = ["valgrind", "-q", "--log-file=/dev/null"]
+    return {
+        "untraced": lambda c, e, tmp: (c, e),
+        "massif": lambda c, e, tmp: (vg + ["--tool=massif", "--massif-out-file=%s/ms" % tmp]
+                                     + c, e),
+        "memcheck": lambda c, e, tmp: (vg + ["--leak-check=full"] + c, e),
+    }
 
 
 def run_once(argv, env, tmp):
@@ -133,7 +151,8 @@ def fmt_mem(v):
 
 
 def table(results, toolset):
-    cols = [t for t in ("heaptrace", "unwshim", "nullshim", "heaptrack") if t in toolset]
+    cols = [t for t in ("heaptrace", "heaptrace-fp", "unwshim", "nullshim", "heaptrack")
+            if t in toolset]
     print("| workload | events | untraced s | " + " | ".join("%s ratio" % c for c in cols) +
           " | peak RSS untraced / heaptrace | tracer memory |")
     print("|---|---:|---:|" + "---:|" * len(cols) + "---:|---:|")
@@ -222,6 +241,17 @@ def main():
                                    args.rounds)}
         table(d64, tools(True))
 
+    if "churn" in names and valgrind_tools() and not args.only:
+        print("\n## churn under valgrind (a tenth of the pairs)\n")
+        vg = valgrind_tools()
+        small = [WORKLOADS["churn"][0][0], "400k"]
+        resvg, _ = measure("churn/valgrind", small, {}, vg, min(args.rounds, 3))
+        print("| workload | untraced s | " + " | ".join("%s ratio" % t for t in vg if t != "untraced")
+              + " |")
+        print("|---|---:|" + "---:|" * (len(vg) - 1))
+        print("| churn 400k | %.3f | %s |" % (statistics.median(resvg["untraced"]["wall"]),
+              " | ".join("%.1f" % ratio(resvg, t) for t in vg if t != "untraced")))
+
     print("\n## Targets\n")
     if "churn" in results:
         res, ev = results["churn"]
@@ -232,6 +262,12 @@ def main():
             r, h = ratio(res, "heaptrace"), ratio(res, "heaptrack")
             check("churn ratio, under a third of heaptrack's", r < h / 3,
                   "%.2f vs heaptrack %.2f (%.2f of it)" % (r, h, r / h))
+        if "heaptrace-fp" in res:
+            fp = ns_per_event(res, "heaptrace-fp", "untraced", ev)
+            print("- with --unwind=fp: churn ratio %.2f, %.1f ns/event over untraced%s" % (
+                ratio(res, "heaptrace-fp"), fp,
+                " (%.2f of heaptrack's)" % (ratio(res, "heaptrace-fp") / ratio(res, "heaptrack"))
+                if "heaptrack" in res else ""))
         if d64 and "heaptrack" in d64["churn@64"][0]:
             res64 = d64["churn@64"][0]
             r, h = ratio(res64, "heaptrace"), ratio(res64, "heaptrack")

@@ -23,7 +23,8 @@ DEFAULT_LIBDIR = "/usr/local/lib/heaptrace"   # the Makefile's default PREFIX
 PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
-                "--ignore=FILE", "--max-memory=BYTES", "-h, --help", "-V, --version"]
+                "--ignore=FILE", "--max-memory=BYTES", "--unwind=METHOD",
+                "-h, --help", "-V, --version"]
 
 
 # ------------------------------------------------------------------ helpers
@@ -272,6 +273,8 @@ OPTION_VARIABLES = [
     (["--ignore={tmp}/ign"], {"IGNORE": "{tmp}/ign"}),
     (["--ignore", "{tmp}/ign"], {"IGNORE": "{tmp}/ign"}),
     (["--max-memory=1000000"], {"MAX_MEMORY": "1000000"}),
+    (["--unwind=fp"], {"UNWIND": "fp"}),
+    (["--unwind", "libunwind"], {"UNWIND": "libunwind"}),
     (["--top=7", "-s", "count", "--flame-graph", "--outfile={tmp}/o", "--ignore={tmp}/ign"],
      {"TOP": "7", "SORT": "count", "FLAME_GRAPH": "1", "OUTFILE": "{tmp}/o",
       "IGNORE": "{tmp}/ign"}),
@@ -485,6 +488,9 @@ BAD_OPTIONS = [
     bad("--sort", "size,,count", "has an empty sort key"),
     (["-s", "peek"], "heaptrace: --sort: 'peek' " + UNKNOWN_KEY),
     bad("--outfile", "", "is empty"),
+    bad("--unwind", "frame", "is not an unwinder (use libunwind or fp)"),
+    bad("--unwind", "FP", "is not an unwinder (use libunwind or fp)"),
+    bad("--unwind", "", "is not an unwinder (use libunwind or fp)"),
     bad("--ignore", "", "is empty"),
 ]
 

@@ -51,8 +51,9 @@ NOINLINE static uint64_t churn_leaf(struct churn *c, unsigned site, uint64_t r)
 	((unsigned char *)p)[0] = (unsigned char)r;
 	if ((r & 7) == 0) { /* keep it: park in the ring, free the one it evicts */
 		unsigned slot = (unsigned)(r >> 20) & (RING_SIZE - 1);
-		void *old = c->ring[slot];
-		c->ring[slot] = p;
+		/* atomic: mt-churn's threads share one ring, and a block parked
+		 * by one thread is freed by whichever thread evicts it */
+		void *old = __atomic_exchange_n(&c->ring[slot], p, __ATOMIC_ACQ_REL);
 		if (old) {
 			free(old);
 			c->frees++;
@@ -76,16 +77,23 @@ NOINLINE static uint64_t churn_rec(struct churn *c, unsigned depth, unsigned sit
 	return v + depth;
 }
 
+/* Allocates and empties its own ring unless given one (c->ring set). */
 static void churn_run(struct churn *c, unsigned long pairs)
 {
-	c->ring = calloc(RING_SIZE, sizeof(void *));
-	c->mallocs++;
+	int own = !c->ring;
+
+	if (own) {
+		c->ring = calloc(RING_SIZE, sizeof(void *));
+		c->mallocs++;
+	}
 	for (unsigned long i = 0; i < pairs; i++) {
 		uint64_t r = wl_rand(&c->rng);
 		unsigned site = (unsigned)((r >> 8) % 6);
 		unsigned depth = DEPTH_MIN + (unsigned)((r >> 16) % DEPTH_SPAN);
 		c->sum += churn_rec(c, depth, site, r);
 	}
+	if (!own)
+		return;
 	for (unsigned i = 0; i < RING_SIZE; i++)
 		if (c->ring[i]) {
 			free(c->ring[i]);
