@@ -309,12 +309,17 @@ static void *tracer_alloc(size_t size)
 static void *tracer_calloc(size_t n, size_t m)
 {
 	size_t size;
+	void *p;
 
 	if (__builtin_mul_overflow(n, m, &size)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return tracer_alloc(size); /* tracer memory is zeroed */
+	/* tracer memory is zeroed, the real malloc's fallback is not */
+	p = tracer_alloc(size);
+	if (p)
+		memset(p, 0, size);
+	return p;
 }
 
 /* Move a block of ours that is being reallocated into dst (NULL: just free it). */
