@@ -69,7 +69,13 @@ void out_open(struct out *o, int fallback_fd)
 	o->fd = open(outfile_path(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
 				     (opened_before ? O_APPEND : O_TRUNC), 0644);
 	if (o->fd < 0) {
-		ht_warn("cannot open '%s': %m; writing the report to stderr", path);
+		struct sbuf sb = { o->buf, 0, sizeof(o->buf) };
+
+		/* the warning goes out with the report, in one write when they fit
+		 * in a pipe's atomic size: processes sharing stderr do not mix */
+		sb_printf(&sb, "heaptrace: cannot open '%s': %m; writing the report to stderr\n",
+			  path);
+		o->len = sb.len;
 		o->fd = STDERR_FILENO;
 		return;
 	}
