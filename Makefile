@@ -38,7 +38,7 @@ CPPFLAGS_HT += -DHT_LIBBFD='"$(LIBBFD_SONAME)"'
 endif
 
 LIB_SRCS := libheaptrace.c stacktrace.c addrmap.c tmem.c config.c report.c reporter.c \
-	output.c symbols.c ignore.c utils.c
+	output.c symbols.c debuginfo.c ignore.c utils.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/build/lib/%.o)
 LAUNCHER_SRCS := heaptrace.c utils.c
 LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(O)/build/bin/%.o)
@@ -139,11 +139,28 @@ tests/bin/s-early: tests/s-early.c tests/bin/libctor.so | tests/bin
 tests/bin/libplugin.so: tests/lib-plugin.c | tests/bin
 	$(CC) $(TEST_CFLAGS) -fPIC -shared -o $@ $<
 
+# symbols (test_symbols.py): built without -rdynamic, so only the full
+# symbol table and the debug information name the programs' functions
+SYM_CFLAGS := -O0 -fno-omit-frame-pointer -fno-inline -Wall
+SYM_LINK := -Ltests/bin -lsym-shared -Wl,-rpath,$(CURDIR)/tests/bin -ldl
+SYM_BINS := tests/bin/sym-static tests/bin/sym-static-nog tests/bin/sym-static-nopie \
+	tests/bin/sym-cxx tests/bin/libsym-shared.so tests/bin/libsym-plugin.so
+tests/bin/libsym-%.so: tests/sym-%.c | tests/bin
+	$(CC) $(SYM_CFLAGS) -g -fPIC -shared -o $@ $<
+tests/bin/sym-static: tests/sym-static.c tests/bin/libsym-shared.so
+	$(CC) $(SYM_CFLAGS) -g -o $@ $< $(SYM_LINK)
+tests/bin/sym-static-nog: tests/sym-static.c tests/bin/libsym-shared.so
+	$(CC) $(SYM_CFLAGS) -o $@ $< $(SYM_LINK)
+tests/bin/sym-static-nopie: tests/sym-static.c tests/bin/libsym-shared.so
+	$(CC) $(SYM_CFLAGS) -g -no-pie -fno-pie -o $@ $< $(SYM_LINK)
+tests/bin/sym-cxx: tests/sym-cxx.cc | tests/bin
+	$(CXX) $(SYM_CFLAGS) -g -o $@ $<
+
 UNIT_CFLAGS := $(CPPFLAGS_HT) -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
 build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
 
-check-build: all $(TEST_BINS) $(TEST_LIBS) $(UNIT_BINS)
+check-build: all $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS) $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done

@@ -77,4 +77,31 @@ static inline struct ht_mallinfo ht_mallinfo(void)
 	return (struct ht_mallinfo){ (size_t)mi.arena, (size_t)mi.hblkhd, (size_t)mi.uordblks };
 }
 
+/*
+ * binutils: define HT_WITH_BFD before including this header to get bfd.h.
+ * Older bfd.h refuses to be included without a config.h's PACKAGE; the
+ * section accessors lost their bfd argument in 2.34; DMGL_* live in
+ * libiberty's demangle.h, which binutils-dev does not ship.
+ */
+#ifdef HT_WITH_BFD
+#ifndef PACKAGE
+#define PACKAGE "heaptrace"
+#define PACKAGE_VERSION HT_VERSION
+#endif
+#include <bfd.h>
+#ifdef bfd_get_section_vma
+#define ht_section_vma(abfd, s) bfd_get_section_vma(abfd, s)
+#define ht_section_size(abfd, s) bfd_get_section_size(s)
+#define ht_section_flags(abfd, s) bfd_get_section_flags(abfd, s)
+#else
+#define ht_section_vma(abfd, s) bfd_section_vma(s)
+#define ht_section_size(abfd, s) bfd_section_size(s)
+#define ht_section_flags(abfd, s) bfd_section_flags(s)
+#endif
+#ifndef DMGL_PARAMS
+#define DMGL_PARAMS (1 << 0)
+#define DMGL_ANSI (1 << 1)
+#endif
+#endif
+
 #endif

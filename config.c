@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -79,6 +80,17 @@ static const char *set_unwind(const char *s)
 	return ht_parse_unwind(s, &ht_cfg.unwind_fp);
 }
 
+static const char *set_debug_dir(const char *s)
+{
+	struct stat st;
+
+	if (!*s)
+		return "is empty";
+	if (stat(s, &st) || !S_ISDIR(st.st_mode))
+		return "is not a directory";
+	return set_path(s, &ht_cfg.debug_dir);
+}
+
 static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_TOP] = set_top,
 	[HT_OPT_SORT] = set_sort,
@@ -87,6 +99,7 @@ static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_IGNORE] = set_ignore,
 	[HT_OPT_MAX_MEMORY] = set_max_memory,
 	[HT_OPT_UNWIND] = set_unwind,
+	[HT_OPT_DEBUG_DIR] = set_debug_dir,
 };
 
 static void load_root_pid(void)

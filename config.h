@@ -20,6 +20,7 @@ struct ht_config {
 	const char *ignore;  /* NULL: no ignore file */
 	unsigned long max_memory; /* bytes for the tracer's tables; 0: no limit */
 	bool unwind_fp;      /* walk frame pointers instead of libunwind */
+	const char *debug_dir; /* root of separate debug files (.build-id/, ...) */
 	pid_t root_pid;      /* the process that writes outfile itself */
 };
 

@@ -115,6 +115,20 @@ static const char *check_outfile(const char *arg, const char **err)
 }
 
 /* The library reads the file again at start-up; refuse what it would. */
+static const char *check_debug_dir(const char *arg, const char **err)
+{
+	struct stat st;
+
+	*err = NULL;
+	if (!*arg)
+		*err = "is empty";
+	else if (stat(arg, &st))
+		*err = "does not exist";
+	else if (!S_ISDIR(st.st_mode))
+		*err = "is not a directory";
+	return *err ? NULL : absolute(arg, err);
+}
+
 static const char *check_ignore(const char *arg, const char **err)
 {
 	char buf[65536];
@@ -165,6 +179,8 @@ static const struct lopt {
 	  "stop recording new blocks when the tables reach BYTES (default 0: no limit)" },
 	{ "unwind", required_argument, 0, HT_OPT_UNWIND, check_unwind, "METHOD",
 	  "take backtraces with libunwind (default) or fp (frame pointers)" },
+	{ "debug-dir", required_argument, 0, HT_OPT_DEBUG_DIR, check_debug_dir, "DIR",
+	  "look for separate debug files under DIR (default /usr/lib/debug)" },
 	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, "print this help and exit" },
 	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, "print the version and exit" },
 };

@@ -22,7 +22,8 @@
 	X(OUTFILE, "HEAPTRACE_OUTFILE", "")                             \
 	X(IGNORE, "HEAPTRACE_IGNORE", "")                               \
 	X(MAX_MEMORY, "HEAPTRACE_MAX_MEMORY", "0")                      \
-	X(UNWIND, "HEAPTRACE_UNWIND", "libunwind")
+	X(UNWIND, "HEAPTRACE_UNWIND", "libunwind")                      \
+	X(DEBUG_DIR, "HEAPTRACE_DEBUG_DIR", "/usr/lib/debug")
 
 #define HT_OPTION_ID(id, var, def) HT_OPT_##id,
 enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };

@@ -40,12 +40,12 @@ struct snapshot {
 	uint64_t live_count, live_bytes;     /* visible */
 	uint64_t hidden_bts, hidden_count, hidden_bytes;    /* by --ignore */
 	uint64_t runtime_count, runtime_bytes;              /* kept by the runtime */
+	uint64_t tracer_bytes; /* before this report adds its own (symbols) */
 };
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool closed; /* the exit report is written: it stays the last */
 static struct out out;  /* under report_lock */
-static struct sym sym;  /* under report_lock */
 
 /* ------------------------------------------------------------ snapshot */
 
@@ -57,12 +57,15 @@ static bool runtime_owned(const struct bt *b)
 	return false;
 }
 
+/* Hidden if a pattern matches a function (inlined ones too) or object. */
 static bool hidden(const struct bt *b)
 {
 	for (int i = 0; i < b->depth; i++) {
-		sym_resolve(b->frames[i], &sym);
-		if (ignore_match(sym.func, sym.obj))
-			return true;
+		const struct sym *sym = sym_resolve(b->frames[i], i > 0);
+
+		for (int k = 0; k < sym->n; k++)
+			if (ignore_match(sym->f[k].func, sym->obj))
+				return true;
 	}
 	return false;
 }
@@ -108,6 +111,7 @@ static bool snapshot_take(struct snapshot *s)
 
 	memset(s, 0, sizeof(*s));
 	s->now_ns = ht_now_ns();
+	s->tracer_bytes = tmem_bytes();
 	s->cap = count ? count : 1;
 	s->items = tmem_alloc_scratch(s->cap * sizeof(struct item));
 	if (!s->items)
@@ -176,26 +180,51 @@ static void read_proc(const char *name, char *buf, size_t cap)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-static void put_frame(struct sbuf *sb, int i, void *addr)
+/*
+ * One line per source frame: an address where calls were inlined gives a
+ * line per inlined call (innermost first, marked [inlined]), then the
+ * function that holds the code.  Numbers count the lines.
+ */
+static void put_source_frame(struct sbuf *sb, int num, const char *hex, const struct sym *sym,
+			     const struct sym_frame *f)
 {
+	sb_printf(sb, "%2d [%14s] ", num, hex);
+	if (!f->func[0] && !f->file[0]) {
+		if (sym->obj[0])
+			sb_printf(sb, "%s (+0x%lx)\n", sym->obj, (unsigned long)sym->obj_off);
+		else
+			sb_puts(sb, "??\n");
+		return;
+	}
+	sb_puts(sb, f->func[0] ? f->func : "??");
+	if (f->inlined)
+		sb_puts(sb, " [inlined]");
+	else if (f->has_off)
+		sb_printf(sb, " +0x%lx", (unsigned long)f->func_off);
+	if (f->file[0])
+		sb_printf(sb, " (%s:%u)", f->file, f->line);
+	sb_printf(sb, " (%s +0x%lx)\n", sym->obj[0] ? sym->obj : "??",
+		  (unsigned long)sym->obj_off);
+}
+
+/* Frame i of a backtrace; returns the number of the next line. */
+static int put_frame(struct out *o, struct sbuf *sb, int num, int i, void *addr)
+{
+	const struct sym *sym = sym_resolve(addr, i > 0);
 	char hex[24];
 
 	snprintf(hex, sizeof(hex), "%#lx", (unsigned long)(uintptr_t)addr);
-	sym_resolve(addr, &sym);
-	sb_printf(sb, "%2d [%14s] ", i, hex);
-	if (sym.func[0])
-		sb_printf(sb, "%s +0x%lx (%s +0x%lx)\n", sym.func, (unsigned long)sym.func_off,
-			  sym.obj, (unsigned long)sym.obj_off);
-	else if (sym.obj[0])
-		sb_printf(sb, "%s (+0x%lx)\n", sym.obj, (unsigned long)sym.obj_off);
-	else
-		sb_puts(sb, "??\n");
+	for (int k = 0; k < sym->n; k++) {
+		put_source_frame(sb, num++, hex, sym, &sym->f[k]);
+		out_sbuf(o, sb);
+	}
+	return num;
 }
 
 static void put_backtrace(const struct snapshot *s, const struct item *it, size_t rank)
 {
 	const struct bt *b = bt_get(it->id);
-	char line[SYM_NAME_MAX + SYM_PATH_MAX + 128];
+	char line[SYM_NAME_MAX + 2 * SYM_PATH_MAX + 128]; /* a frame: function, file, object */
 	struct sbuf sb = SBUF_INIT(line);
 
 	sb_printf(&sb, "=== backtrace #%zu === [count/peak: %llu/%llu] [size/peak: ", rank,
@@ -207,10 +236,8 @@ static void put_backtrace(const struct snapshot *s, const struct item *it, size_
 	ht_fmt_duration(&sb, age_of(it, s->now_ns));
 	sb_puts(&sb, "]\n");
 	out_sbuf(&out, &sb);
-	for (int i = 0; i < b->depth; i++) {
-		put_frame(&sb, i, b->frames[i]);
-		out_sbuf(&out, &sb);
-	}
+	for (int i = 0, num = 0; i < b->depth; i++)
+		num = put_frame(&out, &sb, num, i, b->frames[i]);
 	if (b->truncated && b->depth == HT_DEPTH)
 		sb_printf(&sb, "   ... more frames (the backtrace was cut at DEPTH=%d)\n", HT_DEPTH);
 	else if (b->truncated)
@@ -289,7 +316,7 @@ static void put_summary(const struct snapshot *s)
 	ht_fmt_bytes(&sb, s->total_bytes);
 	sb_putc(&sb, '\n');
 	put_label(&sb, "tracer memory");
-	ht_fmt_bytes(&sb, tmem_bytes());
+	ht_fmt_bytes(&sb, s->tracer_bytes);
 	sb_putc(&sb, '\n');
 	out_sbuf(&out, &sb);
 	if (acct_untracked()) {
@@ -316,24 +343,37 @@ static void write_text(struct snapshot *s, const enum ht_sort *keys, int nkeys)
 
 /* ------------------------------------------------------------ flame graph */
 
-/* Function name only, so that call sites in one function merge. */
-static void put_flame_frame(struct sbuf *sb, void *addr)
+/*
+ * Function names only, so that call sites in one function merge; the
+ * outer function first, then the calls inlined into it, each marked with
+ * flamegraph.pl's "_[i]" suffix.
+ */
+static void put_flame_frame(struct out *o, struct sbuf *sb, void *addr, bool ret)
 {
-	size_t start = sb->len;
+	const struct sym *sym = sym_resolve(addr, ret);
 
-	sym_resolve(addr, &sym);
-	if (sym.func[0])
-		sb_puts(sb, sym.func);
-	else if (sym.obj[0])
-		sb_printf(sb, "%s+0x%lx", sym.obj, (unsigned long)sym.obj_off);
-	else
-		sb_printf(sb, "%#lx", (unsigned long)(uintptr_t)addr);
-	/* ';' separates frames and a line ends a stack: keep both out of names */
-	for (size_t i = start; i < sb->len; i++) {
-		if (sb->buf[i] == ';')
-			sb->buf[i] = ':';
-		else if (sb->buf[i] == '\n' || sb->buf[i] == '\r' || sb->buf[i] == '\t')
-			sb->buf[i] = ' ';
+	for (int k = sym->n - 1; k >= 0; k--) {
+		const struct sym_frame *f = &sym->f[k];
+		size_t start = sb->len;
+
+		if (f->func[0])
+			sb_puts(sb, f->func);
+		else if (sym->obj[0])
+			sb_printf(sb, "%s+0x%lx", sym->obj, (unsigned long)sym->obj_off);
+		else
+			sb_printf(sb, "%#lx", (unsigned long)(uintptr_t)addr);
+		if (f->inlined)
+			sb_puts(sb, "_[i]");
+		/* ';' separates frames and a line ends a stack: keep both out */
+		for (size_t i = start; i < sb->len; i++) {
+			if (sb->buf[i] == ';')
+				sb->buf[i] = ':';
+			else if (sb->buf[i] == '\n' || sb->buf[i] == '\r' || sb->buf[i] == '\t')
+				sb->buf[i] = ' ';
+		}
+		if (k)
+			sb_putc(sb, ';');
+		out_sbuf(o, sb);
 	}
 }
 
@@ -349,7 +389,7 @@ static void write_flame(const struct snapshot *s)
 		if (b->truncated)
 			sb_puts(&sb, "[truncated];");
 		for (int f = b->depth - 1; f >= 0; f--) {
-			put_flame_frame(&sb, b->frames[f]);
+			put_flame_frame(&out, &sb, b->frames[f], f > 0);
 			if (f)
 				sb_putc(&sb, ';');
 			out_sbuf(&out, &sb);
@@ -369,6 +409,7 @@ void report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 	pthread_mutex_lock(&report_lock);
 	if (closed)
 		goto out;
+	sym_begin();
 	if (when == REPORT_AT_EXIT)
 		closed = true;
 	if (!snapshot_take(&s)) {
@@ -385,6 +426,7 @@ void report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 		write_text(&s, keys, nkeys);
 done:
 	snapshot_free(&s);
+	sym_end();
 out:
 	pthread_mutex_unlock(&report_lock);
 }

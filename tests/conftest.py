@@ -60,9 +60,12 @@ class Frame:
     index: int
     addr: int
     func: str = ""      # demangled function, "" when unknown
-    func_off: int = 0
+    func_off: int = 0   # None when the function has no symbol (only a DWARF name)
     obj: str = ""       # object path, "" when unknown
     obj_off: int = 0
+    file: str = ""      # source file, "" without debug information
+    line: int = 0
+    inlined: bool = False
 
 
 @dataclass
@@ -108,7 +111,9 @@ HEADER_RE = re.compile(r"^\[heaptrace\] dump allocation sorted by '(\w[\w-]*)' "
 BT_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/(\d+)\] "
                    r"\[size/peak: ([^/]+)/([^\]]+)\] \[age: ([^\]]+)\]$")
 FRAME_RE = re.compile(r"^ *(\d+) \[ *0x([0-9a-f]+)\] (.*)$")
-NAMED_RE = re.compile(r"^(.*) \+0x([0-9a-f]+) \((.*) \+0x([0-9a-f]+)\)$")
+NAMED_RE = re.compile(r"^(?P<func>.+?)(?: \+0x(?P<off>[0-9a-f]+)| (?P<inl>\[inlined\]))?"
+                      r"(?: \((?P<file>[^()]*):(?P<line>\d+)\))?"
+                      r" \((?P<obj>[^()]+) \+0x(?P<objoff>[0-9a-f]+)\)$")
 UNNAMED_RE = re.compile(r"^(.*) \(\+0x([0-9a-f]+)\)$")
 SUMMARY_RE = re.compile(r"^\[heaptrace\] (.*?) *: (.*)$")
 TRUNC_RE = re.compile(r"^ +\.\.\. more frames \((?:the backtrace was cut at DEPTH=\d+|"
@@ -123,9 +128,16 @@ def parse_frame(line):
     rest = m.group(3)
     named = NAMED_RE.match(rest)
     unnamed = UNNAMED_RE.match(rest)
-    if named:
-        f.func, f.func_off = named.group(1), int(named.group(2), 16)
-        f.obj, f.obj_off = named.group(3), int(named.group(4), 16)
+    if unnamed and not named:
+        f.obj, f.obj_off = unnamed.group(1), int(unnamed.group(2), 16)
+    elif named:
+        f.func = named.group("func")
+        f.func_off = int(named.group("off"), 16) if named.group("off") else None
+        f.inlined = bool(named.group("inl"))
+        f.file = named.group("file") or ""
+        f.line = int(named.group("line")) if named.group("line") else 0
+        f.obj, f.obj_off = named.group("obj"), int(named.group("objoff"), 16)
+        assert f.func_off is not None or f.inlined or f.file, "bad frame line: %r" % line
     elif unnamed:
         f.obj, f.obj_off = unnamed.group(1), int(unnamed.group(2), 16)
     else:

@@ -30,14 +30,25 @@ def by_site(lines):
     return res
 
 
-def check_flame(text, exe):
+def strip(exe):
+    """Remove exe's full symbol table: static functions lose their names."""
+    subprocess.run(["strip", "--strip-all", str(exe)], check=True)
+
+
+def check_flame(text, exe, stripped=False):
+    """unnamed_site is static: named from .symtab, or by object and offset
+    once the program is stripped."""
     lines = parse_flame(text)
     assert len(lines) == FLAME_LINES
     assert sum(int(c) for _, c in lines) == FLAME_LIVE
     sites = by_site(lines)
     unnamed = [k for k in sites if k.startswith(str(exe).replace(";", ":") + "+0x")]
-    assert len(unnamed) == 1, sorted(sites)
-    assert re.fullmatch(re.escape(str(exe).replace(";", ":")) + r"\+0x[0-9a-f]+", unnamed[0])
+    if stripped:
+        assert len(unnamed) == 1, sorted(sites)
+        assert re.fullmatch(re.escape(str(exe).replace(";", ":")) + r"\+0x[0-9a-f]+", unnamed[0])
+    else:
+        assert unnamed == [], sorted(sites)
+        unnamed = ["unnamed_site"]
     assert sorted(sites) == sorted(["flame_%d" % n for n in range(1, 13)] +
                                    ["two_sites", "calloc_site", "deep_10", "peak_site"] + unnamed)
     for n in range(1, 13):
@@ -111,10 +122,11 @@ def test_semicolon_in_a_name_cannot_split_a_frame(tmp_path):
     d.mkdir()
     exe = d / "s-flame"
     shutil.copy(EXE, exe)
+    strip(exe)
     r = trace(exe, opts=["--flame-graph"])
     assert r.returncode == 0 and r.stderr == ""
     assert str(d) not in r.stdout
-    check_flame(r.stdout, exe)
+    check_flame(r.stdout, exe, stripped=True)
 
 
 def test_flame_graph_to_outfile(tmp_path):
@@ -154,12 +166,12 @@ def test_perl_reads_what_python_reads(prog):
     assert p.stdout == expect
 
 
-# ------------------------------------------------------------ unnamed frames
+# ------------------------------------------------------------ static functions
 
 STATIC = BIN / "s-flame-static"
 
 
-def check_static(text, exe):
+def check_static(text, exe, stripped=True):
     lines = parse_flame(text)
     assert len(lines) == 2, "expected two folded stacks, got %d lines" % len(lines)
     got = sorted(lines, key=lambda fc: int(fc[1]))
@@ -168,16 +180,28 @@ def check_static(text, exe):
     assert named[-3:] == ["main", "named_site", "malloc"]
     assert chain[0] == "[truncated]" and chain[-1] == "malloc"
     assert len(chain) == 9
+    if not stripped:
+        assert chain[1:-1] == ["static_%d" % n for n in range(2, 9)]
+        return
     for f in chain[1:-1]:
         assert re.fullmatch(re.escape(str(exe)) + r"\+0x[0-9a-f]+", f), f
     # seven different return addresses in seven static functions
     assert len(set(chain[1:-1])) == 7
 
 
-def test_static_functions_by_object_and_offset():
+def test_static_functions_named_from_the_symbol_table():
     r = trace("s-flame-static", opts=["--flame-graph"])
     assert r.returncode == 0 and r.stderr == ""
-    check_static(r.stdout, STATIC)
+    check_static(r.stdout, STATIC, stripped=False)
+
+
+def test_stripped_static_functions_by_object_and_offset(tmp_path):
+    exe = tmp_path / "s-flame-static"
+    shutil.copy(STATIC, exe)
+    strip(exe)
+    r = trace(exe, opts=["--flame-graph"])
+    assert r.returncode == 0 and r.stderr == ""
+    check_static(r.stdout, exe)
 
 
 def test_long_object_path_keeps_one_line_per_backtrace(tmp_path):
@@ -188,6 +212,7 @@ def test_long_object_path_keeps_one_line_per_backtrace(tmp_path):
     d.mkdir(parents=True)
     exe = d / "s-flame-static"
     shutil.copy(STATIC, exe)
+    strip(exe)
     r = trace(exe, opts=["--flame-graph"])
     assert r.returncode == 0 and r.stderr == ""
     check_static(r.stdout, exe)

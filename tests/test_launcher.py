@@ -23,7 +23,7 @@ DEFAULT_LIBDIR = "/usr/local/lib/heaptrace"   # the Makefile's default PREFIX
 PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
-                "--ignore=FILE", "--max-memory=BYTES", "--unwind=METHOD",
+                "--ignore=FILE", "--max-memory=BYTES", "--unwind=METHOD", "--debug-dir=DIR",
                 "-h, --help", "-V, --version"]
 
 

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * debuginfo.c - an object file's function symbols (.symtab) and its
+ * source lines and inlined calls (DWARF), read with
+ * libbfd from the file itself or from its separate debug file: by build-id
+ * (DIR/.build-id/xx/yyyy.debug) or by .gnu_debuglink (beside the file, in
+ * its .debug/, or under DIR).  A file whose build-id differs from the
+ * loaded copy's is refused, so a replaced library never lends its names.
+ *
+ * libbfd is dlopen'ed (RTLD_LOCAL) by dbg_init() at start-up, and its
+ * functions are called through a table: its symbols never mix with the
+ * program's.  Everything else runs in the report path only; libbfd's
+ * allocations are then the tracer's.  Nothing here is thread-safe: the
+ * caller serializes (report_lock).
+ */
+#define _GNU_SOURCE
+#define HT_WITH_BFD
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+#include "debuginfo.h"
+
+#ifndef HT_LIBBFD
+#define HT_LIBBFD "libbfd.so"
+#endif
+
+static struct {
+	unsigned int (*init)(void);
+	bfd *(*openr)(const char *path, const char *target);
+	bool (*check_format)(bfd *abfd, bfd_format format);
+	bool (*close)(bfd *abfd);
+	char *(*follow_build_id)(bfd *abfd, const char *dir);
+	char *(*follow_debuglink)(bfd *abfd, const char *dir);
+	bool (*get_section_contents)(bfd *abfd, asection *s, void *buf, file_ptr off,
+				     bfd_size_type n);
+	bool (*cache_close_all)(void);
+	bfd_error_handler_type (*set_error_handler)(bfd_error_handler_type h);
+	char *(*demangle)(bfd *abfd, const char *name, int options);
+} B;
+static bool ready;
+
+struct fsym {
+	uint64_t start, end; /* end: the end of its section, at most */
+	const char *name;
+	int rank;            /* among symbols at one address, lower wins */
+};
+
+struct dbg_obj {
+	bfd *file, *debug;
+	bfd *dwarf;           /* file or debug: the one with DWARF, or NULL */
+	asymbol **vec[2];     /* symbol vectors owned: the file's, the debug file's */
+	struct fsym *funcs;
+	size_t nfuncs;
+};
+
+/* libbfd would print its complaints about odd files on our stderr. */
+static void quiet(const char *fmt, va_list ap)
+{
+	(void)fmt;
+	(void)ap;
+}
+
+#define BFD_FN(field, name) { (void **)&B.field, name }
+
+bool dbg_init(void)
+{
+	static const struct {
+		void **slot;
+		const char *name;
+	} fns[] = {
+		BFD_FN(init, "bfd_init"),
+		BFD_FN(openr, "bfd_openr"),
+		BFD_FN(check_format, "bfd_check_format"),
+		BFD_FN(close, "bfd_close"),
+		BFD_FN(follow_build_id, "bfd_follow_build_id_debuglink"),
+		BFD_FN(follow_debuglink, "bfd_follow_gnu_debuglink"),
+		BFD_FN(get_section_contents, "bfd_get_section_contents"),
+		BFD_FN(cache_close_all, "bfd_cache_close_all"),
+		BFD_FN(set_error_handler, "bfd_set_error_handler"),
+		BFD_FN(demangle, "bfd_demangle"),
+	};
+	void *h = dlopen(HT_LIBBFD, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		h = dlopen("libbfd.so", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return false;
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (!(*fns[i].slot = dlsym(h, fns[i].name)))
+			return false;
+	B.init();
+	B.set_error_handler(quiet);
+	ready = true;
+	return true;
+}
+
+bool dbg_available(void)
+{
+	return ready;
+}
+
+char *dbg_demangle(const char *name)
+{
+	if (!ready || name[0] != '_' || name[1] != 'Z')
+		return NULL;
+	return B.demangle(NULL, name, DMGL_PARAMS | DMGL_ANSI);
+}
+
+void dbg_release_files(void)
+{
+	if (ready)
+		B.cache_close_all();
+}
+
+/* ------------------------------------------------------------ files */
+
+static asection *section_named(bfd *abfd, const char *name)
+{
+	for (asection *s = abfd->sections; s; s = s->next)
+		if (!strcmp(s->name, name))
+			return s;
+	return NULL;
+}
+
+static asection *section_at(bfd *abfd, uint64_t vma)
+{
+	for (asection *s = abfd->sections; s; s = s->next) {
+		uint64_t lo = ht_section_vma(abfd, s);
+
+		if ((ht_section_flags(abfd, s) & SEC_ALLOC) && vma >= lo &&
+		    vma - lo < ht_section_size(abfd, s))
+			return s;
+	}
+	return NULL;
+}
+
+static bfd *open_object(const char *path)
+{
+	bfd *abfd = B.openr(path, NULL);
+
+	if (!abfd)
+		return NULL;
+	if (!B.check_format(abfd, bfd_object)) {
+		B.close(abfd);
+		return NULL;
+	}
+	return abfd;
+}
+
+/* Does the file's NT_GNU_BUILD_ID note hold id? */
+static bool same_build_id(bfd *abfd, const unsigned char *id, size_t len)
+{
+	asection *s = section_named(abfd, ".note.gnu.build-id");
+	unsigned char buf[256];
+	bfd_size_type size;
+	uint32_t namesz, descsz;
+
+	if (!s)
+		return false;
+	size = ht_section_size(abfd, s);
+	if (size < 16 || size > sizeof(buf) || !B.get_section_contents(abfd, s, buf, 0, size))
+		return false;
+	memcpy(&namesz, buf, 4);
+	memcpy(&descsz, buf + 4, 4);
+	namesz = (namesz + 3) & ~3u;
+	return 12 + (uint64_t)namesz + descsz <= size && descsz == len &&
+	       !memcmp(buf + 12 + namesz, id, len);
+}
+
+static bool has_dwarf(bfd *abfd)
+{
+	asection *s = section_named(abfd, ".debug_info");
+
+	return s && ht_section_size(abfd, s) > 0;
+}
+
+/* The separate debug file of abfd, through its build-id or debuglink. */
+static bfd *open_debug_file(bfd *abfd, const char *dir)
+{
+	char *path = B.follow_build_id(abfd, dir);
+	bfd *dbg = NULL;
+
+	if (!path)
+		path = B.follow_debuglink(abfd, dir);
+	if (path) {
+		dbg = open_object(path);
+		free(path);
+	}
+	if (dbg && !has_dwarf(dbg)) {
+		B.close(dbg);
+		dbg = NULL;
+	}
+	return dbg;
+}
+
+/* ------------------------------------------------------------ symbols */
+
+/* The full symbol table (.symtab) of abfd, NULL if it has none. */
+static asymbol **read_symbols(bfd *abfd, long *n)
+{
+	long cap = bfd_get_symtab_upper_bound(abfd);
+	asymbol **v;
+
+	*n = 0;
+	if (!(bfd_get_file_flags(abfd) & HAS_SYMS) || cap <= 0)
+		return NULL;
+	v = malloc((size_t)cap);
+	if (!v)
+		return NULL;
+	*n = bfd_canonicalize_symtab(abfd, v);
+	if (*n < 0)
+		*n = 0;
+	return v;
+}
+
+/* Among aliases, the name a reader expects: exported, then plain, then short. */
+static int alias_rank(const asymbol *s)
+{
+	return (s->flags & BSF_GLOBAL ? 0 : 4) + (s->name[0] == '_' ? 2 : 0);
+}
+
+static int fsym_cmp(const void *pa, const void *pb)
+{
+	const struct fsym *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->rank != b->rank)
+		return a->rank - b->rank;
+	return strlen(a->name) < strlen(b->name) ? -1 : strlen(a->name) > strlen(b->name);
+}
+
+/* Keep the function symbols of v, sorted; true if there was one. */
+static bool take_functions(struct dbg_obj *o, bfd *abfd, asymbol **v, long n)
+{
+	size_t k = 0;
+
+	free(o->funcs);
+	o->funcs = malloc(sizeof(*o->funcs) * (size_t)(n ? n : 1));
+	o->nfuncs = 0;
+	if (!o->funcs)
+		return false;
+	for (long i = 0; i < n; i++) {
+		const asymbol *s = v[i];
+
+		if (!(s->flags & BSF_FUNCTION) || !s->section || !s->name || !s->name[0] ||
+		    !(ht_section_flags(abfd, s->section) & SEC_ALLOC))
+			continue;
+		o->funcs[k++] = (struct fsym){
+			.start = ht_section_vma(abfd, s->section) + s->value,
+			.end = ht_section_vma(abfd, s->section) +
+			       ht_section_size(abfd, s->section),
+			.name = s->name,
+			.rank = alias_rank(s),
+		};
+	}
+	qsort(o->funcs, k, sizeof(*o->funcs), fsym_cmp);
+	o->nfuncs = k;
+	return k > 0;
+}
+
+/*
+ * .symtab of the file, else of its debug file.  Not the dynamic symbols:
+ * libbfd gives no sizes, and in a stripped file the nearest exported
+ * symbol before a static function is another function; the loader's
+ * look-up (dladdr), which checks sizes, names exported ones instead.
+ */
+static void load_symbols(struct dbg_obj *o)
+{
+	long n;
+
+	o->vec[0] = read_symbols(o->file, &n);
+	if (take_functions(o, o->file, o->vec[0], n))
+		return;
+	if (o->debug) {
+		o->vec[1] = read_symbols(o->debug, &n);
+		take_functions(o, o->debug, o->vec[1], n);
+	}
+}
+
+bool dbg_symbol(struct dbg_obj *o, uint64_t vma, const char **name, uint64_t *start)
+{
+	size_t lo = 0, hi = o->nfuncs;
+
+	/* the last symbol starting at or before vma; the first of its aliases */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->funcs[mid].start <= vma)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	while (lo > 1 && o->funcs[lo - 2].start == o->funcs[lo - 1].start)
+		lo--;
+	if (vma >= o->funcs[lo - 1].end)
+		return false;
+	*name = o->funcs[lo - 1].name;
+	*start = o->funcs[lo - 1].start;
+	return true;
+}
+
+/* ------------------------------------------------------------ lines */
+
+int dbg_lines(struct dbg_obj *o, uint64_t vma, struct dbg_line *out, int max)
+{
+	const char *file = NULL, *func = NULL;
+	unsigned int line = 0;
+	asection *s;
+	int n = 0;
+
+	if (!o->dwarf || max < 1 || !(s = section_at(o->dwarf, vma)))
+		return 0;
+	/*
+	 * No symbols: given them, libbfd names a function without a linkage
+	 * name after the symbol the address is in, which for a call inlined
+	 * there is its caller.  The caller of dbg_lines() has dbg_symbol().
+	 */
+	if (!bfd_find_nearest_line(o->dwarf, s, NULL, vma - ht_section_vma(o->dwarf, s), &file,
+				   &func, &line))
+		return 0;
+	out[n++] = (struct dbg_line){ func, file, line };
+	while (n < max && bfd_find_inliner_info(o->dwarf, &file, &func, &line))
+		out[n++] = (struct dbg_line){ func, file, line };
+	return n;
+}
+
+/* ------------------------------------------------------------ objects */
+
+struct dbg_obj *dbg_open(const char *path, const unsigned char *build_id, size_t build_id_len,
+			 const char *debug_dir)
+{
+	struct dbg_obj *o;
+
+	if (!ready)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->file = open_object(path);
+	if (!o->file || (build_id_len && !same_build_id(o->file, build_id, build_id_len))) {
+		dbg_close(o);
+		return NULL;
+	}
+	if (has_dwarf(o->file))
+		o->dwarf = o->file;
+	else if ((o->debug = open_debug_file(o->file, debug_dir)))
+		o->dwarf = o->debug;
+	load_symbols(o);
+	return o;
+}
+
+void dbg_close(struct dbg_obj *o)
+{
+	if (!o)
+		return;
+	for (int i = 0; i < 2; i++)
+		free(o->vec[i]);
+	free(o->funcs);
+	if (o->debug)
+		B.close(o->debug);
+	if (o->file)
+		B.close(o->file);
+	free(o);
+}
