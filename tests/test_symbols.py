@@ -287,6 +287,13 @@ def test_dumps_while_running_give_the_same_names(tmp_path):
               for r in reps]
     assert frames[0] == frames[1] == frames[2]
     assert [f[0] for f in frames[0][1:5]] == [f for f, _ in STATIC_CHAIN]
+    # what libbfd allocated for the first dump (and keeps) is heaptrace's:
+    # the idle program's heap reads the same in the second (the exit
+    # report no longer counts stdio's buffers)
+    sizes = [(r.summary["heap traced num of backtrace"],
+              r.summary["heap traced allocation size"]) for r in reps]
+    assert sizes[0] == sizes[1], sizes
+    assert sizes[2] == ("2", "333 bytes in 2 blocks")
 
 
 def test_ignore_matches_an_inlined_call(tmp_path):
