@@ -197,6 +197,8 @@ void bt_unwinder_init(void)
 	__atomic_store_n(&bt_unwinder_ready, true, __ATOMIC_RELEASE);
 }
 
+uint64_t ht_start_ns;
+
 uint64_t ht_now_ns(void)
 {
 	struct timespec ts;
@@ -367,10 +369,59 @@ static struct bt *bt_intern(void *const *frames, int n, bool trunc)
 /* Stores a report may read at any time: whole words, never torn. */
 #define SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 
+/*
+ * The whole heap, for its peak: one counter every event updates (its own
+ * cache line), and the peak, changed under its lock only when the heap
+ * passes it.  A backtrace's counters at the peak are saved lazily (copy on
+ * the first change after a new peak), so no event log and no walk of the
+ * table are needed.  With threads, an event that another thread's new peak
+ * overtakes between its counter update and its epoch check is attributed
+ * as if it came first: the peak's total is exact, its shares exact up to
+ * the events in flight at that instant.
+ */
+static struct {
+	int64_t bytes __attribute__((aligned(CACHELINE)));
+} heap;
+static struct {
+	spinlock_t lock __attribute__((aligned(CACHELINE)));
+	uint64_t bytes, ns;
+	uint64_t epoch; /* read on every event */
+} peak;
+
+/* Before st changes: keep its value at the last peak if not kept yet. */
+static inline void save_at_peak(struct bt_stats *st)
+{
+	uint64_t epoch = __atomic_load_n(&peak.epoch, __ATOMIC_ACQUIRE);
+
+	if (likely(st->peak_epoch == epoch))
+		return;
+	SET(st->at_peak_count, st->live_count);
+	SET(st->at_peak_bytes, st->live_bytes);
+	SET(st->peak_epoch, epoch);
+}
+
+static NOINLINE void new_peak(struct bt_stats *st, uint64_t bytes)
+{
+	spin_lock_nested(&peak.lock);
+	if (bytes > peak.bytes) {
+		SET(peak.bytes, bytes);
+		SET(peak.ns, ht_now_ns());
+		__atomic_store_n(&peak.epoch, peak.epoch + 1, __ATOMIC_RELEASE);
+		/* the event that made the peak is part of it */
+		SET(st->at_peak_count, st->live_count);
+		SET(st->at_peak_bytes, st->live_bytes);
+		SET(st->peak_epoch, peak.epoch);
+	}
+	spin_unlock_nested(&peak.lock);
+}
+
 /* Called with the block's shard lock held (see record()). */
 static inline void stats_add(struct bt_stats *st, uint64_t size, bool fresh)
 {
+	int64_t bytes;
+
 	spin_lock_nested(&st->lock);
+	save_at_peak(st);
 	SET(st->live_count, st->live_count + 1);
 	SET(st->live_bytes, st->live_bytes + size);
 	if (st->live_count > st->peak_count)
@@ -381,15 +432,37 @@ static inline void stats_add(struct bt_stats *st, uint64_t size, bool fresh)
 		SET(st->total_count, st->total_count + 1);
 		SET(st->total_bytes, st->total_bytes + size);
 	}
+	bytes = __atomic_add_fetch(&heap.bytes, (int64_t)size, __ATOMIC_RELAXED);
+	if (unlikely((uint64_t)bytes > __atomic_load_n(&peak.bytes, __ATOMIC_RELAXED)))
+		new_peak(st, (uint64_t)bytes);
 	spin_unlock_nested(&st->lock);
 }
 
 static inline void stats_sub(struct bt_stats *st, uint64_t size)
 {
 	spin_lock_nested(&st->lock);
+	save_at_peak(st);
 	SET(st->live_count, st->live_count - 1);
 	SET(st->live_bytes, st->live_bytes - size);
+	__atomic_sub_fetch(&heap.bytes, (int64_t)size, __ATOMIC_RELAXED);
 	spin_unlock_nested(&st->lock);
+}
+
+void bt_peak_read(struct bt_peak *out)
+{
+	spin_lock(&peak.lock);
+	*out = (struct bt_peak){ peak.bytes, peak.ns, peak.epoch };
+	spin_unlock(&peak.lock);
+}
+
+void bt_stats_at_peak(const struct bt_stats *st, const struct bt_peak *p, uint64_t *count,
+		      uint64_t *bytes)
+{
+	/* unchanged since that peak: its value then is its value now */
+	bool saved = st->peak_epoch == p->epoch;
+
+	*count = saved ? st->at_peak_count : st->live_count;
+	*bytes = saved ? st->at_peak_bytes : st->live_bytes;
 }
 
 void bt_stats_read(struct bt *b, struct bt_stats *out)

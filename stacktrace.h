@@ -37,7 +37,24 @@ struct bt_stats {
 	uint64_t live_count, live_bytes;
 	uint64_t peak_count, peak_bytes;
 	uint64_t total_count, total_bytes; /* since start: calls, requested bytes */
+	/* live_count/bytes when the whole heap last peaked, saved lazily: by
+	 * the first change after that peak (peak_epoch tells which peak) */
+	uint64_t peak_epoch;
+	uint64_t at_peak_count, at_peak_bytes;
 };
+
+/*
+ * The whole traced heap's peak: live bytes of the program's blocks at their
+ * highest, when (CLOCK_MONOTONIC), and an epoch that counts new peaks.  The
+ * blocks live then are the sum of the backtraces' (bt_stats_at_peak).
+ */
+struct bt_peak {
+	uint64_t bytes, ns, epoch;
+};
+void bt_peak_read(struct bt_peak *out);
+/* live_count/bytes of st when the heap peaked (st read with bt_stats_read). */
+void bt_stats_at_peak(const struct bt_stats *st, const struct bt_peak *peak, uint64_t *count,
+		      uint64_t *bytes);
 
 struct bt {
 	/* written on every event: a cache line of its own */
@@ -152,5 +169,7 @@ void bt_fork_child(void);
 
 /* Monotonic clock in nanoseconds (vDSO, no syscall). */
 uint64_t ht_now_ns(void);
+/* ht_now_ns() when the library started (ages and the peak's time count from it). */
+extern uint64_t ht_start_ns;
 
 #endif

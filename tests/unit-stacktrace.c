@@ -305,6 +305,64 @@ static void test_peaks(void)
 	CHECK_EQ(am_count(), 0);
 }
 
+/* The whole heap's peak and what each backtrace held then. */
+#define GIB (1ULL << 30)
+static void check_at_peak(long id, uint64_t count, uint64_t bytes)
+{
+	struct bt_peak p;
+	struct bt_stats st;
+	uint64_t c, b;
+
+	bt_peak_read(&p);
+	bt_stats_read(bt_get(id), &st);
+	bt_stats_at_peak(&st, &p, &c, &b);
+	CHECK_EQ(c, count);
+	CHECK_EQ(b, bytes);
+}
+
+static void test_heap_peak(void)
+{
+	void *x[HT_CAPTURE_MAX], *y[HT_CAPTURE_MAX];
+	struct bt_peak p;
+	uint64_t t0 = ht_now_ns(), epoch;
+	long ix, iy;
+
+	/* test_peaks peaked at 5 GiB and freed all: blocks of GiB pass it */
+	CHECK_EQ(am_count(), 0);
+	make_frames(x, NF, 960);
+	make_frames(y, NF, 961);
+	acct_alloc(addr(600), 4 * GIB, x, NF, false);
+	acct_alloc(addr(601), 4 * GIB, x, NF, false);
+	acct_alloc(addr(602), GIB, y, NF, false);
+	ix = find_bt(x, NF, false);
+	iy = find_bt(y, NF, false);
+	CHECK(acct_free(addr(601), NULL));
+	acct_alloc(addr(603), GIB, y, NF, false); /* 6 GiB: no new peak */
+	bt_peak_read(&p);
+	CHECK_EQ(p.bytes, 9 * GIB);
+	CHECK(p.ns >= t0 && p.ns <= ht_now_ns());
+	epoch = p.epoch;
+	check_at_peak(ix, 2, 8 * GIB); /* saved when X changed after the peak */
+	check_at_peak(iy, 1, GIB);
+
+	/* a new peak: X, untouched since, holds then what it holds now */
+	acct_alloc(addr(604), 4 * GIB, y, NF, false);
+	bt_peak_read(&p);
+	CHECK_EQ(p.bytes, 10 * GIB);
+	CHECK_EQ(p.epoch, epoch + 1);
+	check_at_peak(ix, 1, 4 * GIB);
+	check_at_peak(iy, 3, 6 * GIB);
+	CHECK(acct_free(addr(600), NULL));
+	CHECK(acct_free(addr(602), NULL));
+	check_at_peak(ix, 1, 4 * GIB);
+	check_at_peak(iy, 3, 6 * GIB);
+	CHECK(acct_free(addr(603), NULL));
+	CHECK(acct_free(addr(604), NULL));
+	bt_peak_read(&p);
+	CHECK_EQ(p.bytes, 10 * GIB);
+	CHECK_EQ(am_count(), 0);
+}
+
 static void test_restore(void)
 {
 	void *f[HT_CAPTURE_MAX];
@@ -671,6 +729,7 @@ int main(void)
 	unit_watchdog(60);
 	test_intern();
 	test_peaks();
+	test_heap_peak();
 	test_restore();
 	test_missed_free();
 	test_missed_free_same_bt();
