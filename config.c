@@ -91,6 +91,26 @@ static const char *set_debug_dir(const char *s)
 	return set_path(s, &ht_cfg.debug_dir);
 }
 
+static const char *set_signals(const char *s)
+{
+	return ht_parse_signals(s, ht_cfg.signals, &ht_cfg.nsignals);
+}
+
+static const char *set_interval(const char *s)
+{
+	return ht_parse_interval(s, &ht_cfg.interval_ms);
+}
+
+static const char *set_format(const char *s)
+{
+	return ht_parse_format(s, &ht_cfg.json);
+}
+
+static const char *set_check(const char *s)
+{
+	return ht_parse_bool(s, &ht_cfg.check);
+}
+
 static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_TOP] = set_top,
 	[HT_OPT_SORT] = set_sort,
@@ -100,6 +120,10 @@ static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_MAX_MEMORY] = set_max_memory,
 	[HT_OPT_UNWIND] = set_unwind,
 	[HT_OPT_DEBUG_DIR] = set_debug_dir,
+	[HT_OPT_SIGNALS] = set_signals,
+	[HT_OPT_INTERVAL] = set_interval,
+	[HT_OPT_FORMAT] = set_format,
+	[HT_OPT_CHECK] = set_check,
 };
 
 static void load_root_pid(void)

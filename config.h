@@ -21,6 +21,11 @@ struct ht_config {
 	unsigned long max_memory; /* bytes for the tracer's tables; 0: no limit */
 	bool unwind_fp;      /* walk frame pointers instead of libunwind */
 	const char *debug_dir; /* root of separate debug files (.build-id/, ...) */
+	struct ht_signal signals[HT_MAX_SIGNALS]; /* which signal dumps by which key */
+	int nsignals;
+	unsigned long long interval_ms; /* periodic dumps; 0: none */
+	bool json;           /* reports as JSON Lines */
+	bool check;          /* --check: exit 23 when a leak is left */
 	pid_t root_pid;      /* the process that writes outfile itself */
 };
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "options.h"
 #include "utils.h"
 
@@ -67,6 +68,38 @@ static const char *check_unwind(const char *arg, const char **err)
 
 	*err = ht_parse_unwind(arg, &fp);
 	return *err ? NULL : arg;
+}
+
+static const char *check_signals(const char *arg, const char **err)
+{
+	struct ht_signal sigs[HT_MAX_SIGNALS];
+	int n;
+
+	*err = ht_parse_signals(arg, sigs, &n);
+	return *err ? NULL : arg;
+}
+
+static const char *check_interval(const char *arg, const char **err)
+{
+	unsigned long long ms;
+
+	*err = ht_parse_interval(arg, &ms);
+	return *err ? NULL : arg;
+}
+
+static const char *check_format(const char *arg, const char **err)
+{
+	bool json;
+
+	*err = ht_parse_format(arg, &json);
+	return *err ? NULL : arg;
+}
+
+static const char *check_json(const char *arg, const char **err)
+{
+	(void)arg;
+	*err = NULL;
+	return "json";
 }
 
 static const char *check_flag(const char *arg, const char **err)
@@ -181,6 +214,17 @@ static const struct lopt {
 	  "take backtraces with libunwind (default) or fp (frame pointers)" },
 	{ "debug-dir", required_argument, 0, HT_OPT_DEBUG_DIR, check_debug_dir, "DIR",
 	  "look for separate debug files under DIR (default /usr/lib/debug)" },
+	{ "signals", required_argument, 0, HT_OPT_SIGNALS, check_signals, "KEY:SIG,...",
+	  "which signal dumps by which key (default size:USR1,count:USR2; none)" },
+	{ "interval", required_argument, 0, HT_OPT_INTERVAL, check_interval, "SECONDS",
+	  "also dump every SECONDS (sorted by --sort; default 0: never)" },
+	{ "format", required_argument, 0, HT_OPT_FORMAT, check_format, "FORMAT",
+	  "write reports as text (default) or json (one line per report)" },
+	{ "json", no_argument, 0, HT_OPT_FORMAT, check_json, NULL, "same as --format=json" },
+	{ "check", no_argument, 0, HT_OPT_CHECK, check_flag, NULL,
+	  "exit with status 23 if memory is still allocated at exit (a leak gate)" },
+	{ "diff", no_argument, 0, HT_OPT_COUNT, NULL, NULL,
+	  "heaptrace --diff OLD.json NEW.json: what grew from one JSON dump to another" },
 	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, "print this help and exit" },
 	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, "print the version and exit" },
 };
@@ -281,6 +325,11 @@ static int parse_options(int argc, char **argv)
 		if (o->short_name == 'V') {
 			printf("heaptrace %s (backtrace depth %d)\n", HT_VERSION, HT_DEPTH);
 			exit(0);
+		}
+		if (!strcmp(o->name, "diff")) {
+			if (argc - optind != 2)
+				die_usage("--diff needs two files: OLD.json NEW.json%s%s", "", "");
+			exit(diff_main(argv[optind], argv[optind + 1]));
 		}
 		set_option(o, optarg);
 	}

@@ -710,17 +710,23 @@ static void heaptrace_exit(int status, void *arg)
 {
 	static bool done;
 	int saved = errno;
+	bool leaked;
 
-	(void)status;
 	(void)arg;
 	if (done)
 		return;
 	done = true;
 	tracer_enter();
 	release_runtime_memory();
-	report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
+	leaked = report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
 	tracer_exit();
 	errno = saved; /* the program's exit handlers and stdio flush run after us */
+	/* --check: a leak fails a program that would succeed; stdio would be
+	 * flushed after us, so flush it before leaving with 23 */
+	if (ht_cfg.check && leaked && status == 0) {
+		fflush(NULL);
+		_exit(HT_CHECK_STATUS);
+	}
 }
 
 __attribute__((constructor)) static void heaptrace_init(void)
@@ -728,6 +734,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	int saved = errno;
 
 	tracer_enter();
+	ht_start_ns = ht_now_ns();
 	for (int id = 0; id < R_COUNT; id++)
 		real_get(id);
 	config_load();

@@ -23,7 +23,11 @@
 	X(IGNORE, "HEAPTRACE_IGNORE", "")                               \
 	X(MAX_MEMORY, "HEAPTRACE_MAX_MEMORY", "0")                      \
 	X(UNWIND, "HEAPTRACE_UNWIND", "libunwind")                      \
-	X(DEBUG_DIR, "HEAPTRACE_DEBUG_DIR", "/usr/lib/debug")
+	X(DEBUG_DIR, "HEAPTRACE_DEBUG_DIR", "/usr/lib/debug")          \
+	X(SIGNALS, "HEAPTRACE_SIGNALS", "size:USR1,count:USR2")         \
+	X(INTERVAL, "HEAPTRACE_INTERVAL", "0")                          \
+	X(FORMAT, "HEAPTRACE_FORMAT", "text")                           \
+	X(CHECK, "HEAPTRACE_CHECK", "0")
 
 #define HT_OPTION_ID(id, var, def) HT_OPT_##id,
 enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
@@ -36,12 +40,17 @@ enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
  */
 #define HT_ENV_ROOT_PID "HEAPTRACE_ROOT_PID"
 
+/* --check: the exit status of a program that succeeded but leaked. */
+#define HT_CHECK_STATUS 23
+
 /* Sort keys: each one selected prints its own section of the report. */
 #define HT_SORT_KEYS(X)                                                 \
 	X(SIZE, "size", "live bytes, largest first")                    \
 	X(COUNT, "count", "live blocks, most first")                    \
 	X(PEAK, "peak", "peak live bytes, largest first")               \
-	X(AGE, "age", "time since first seen, oldest first")
+	X(AGE, "age", "time since first seen, oldest first")            \
+	X(GROWTH, "growth", "growth of live bytes since the previous dump") \
+	X(PEAK_SHARE, "peak-share", "live bytes when the whole heap peaked")
 
 #define HT_SORT_ID(id, name, help) HT_SORT_##id,
 enum ht_sort { HT_SORT_KEYS(HT_SORT_ID) HT_SORT_NKEYS };
@@ -65,5 +74,20 @@ const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n
 const char *ht_sort_name(enum ht_sort key);
 /* "libunwind" (false) or "fp", the frame-pointer walk (true). */
 const char *ht_parse_unwind(const char *s, bool *fp);
+
+/* --signals: which signal dumps with which sort key ("none": no signal). */
+#define HT_MAX_SIGNALS 8
+struct ht_signal {
+	int signo;
+	enum ht_sort key;
+};
+const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS], int *n);
+
+/* --interval: seconds with up to three decimals, into milliseconds; 0: off. */
+#define HT_INTERVAL_MAX_MS (7ULL * 24 * 3600 * 1000)
+const char *ht_parse_interval(const char *s, unsigned long long *ms);
+
+/* --format: the report as text (false) or JSON (true). */
+const char *ht_parse_format(const char *s, bool *json);
 
 #endif

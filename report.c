@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * report.c - writes reports from the backtrace table: the text report of the
- * original heaptrace (sections per sort key, one summary) and the folded
- * stacks flamegraph.pl reads.  Runs at exit or in the reporter thread with
- * the caller marked busy; it reads the table while other threads keep
- * allocating: each entry's counters are copied under its lock, so they
- * agree with each other, and the snapshot is worked on from then on.
- * Nothing here runs inside a hook.
+ * report.c - writes reports from a snapshot of the backtrace table
+ * (snapshot.c): the text report of the original heaptrace (sections per
+ * sort key, one summary) and the folded stacks flamegraph.pl reads; JSON
+ * is json.c's.  One report at a time, at exit or in the reporter thread,
+ * with the caller marked busy.  Nothing here runs inside a hook.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -17,168 +15,21 @@
 
 #include "compat.h"
 #include "config.h"
-#include "ignore.h"
+#include "json.h"
 #include "output.h"
 #include "report.h"
+#include "snapshot.h"
 #include "stacktrace.h"
 #include "symbols.h"
 #include "tmem.h"
 
 #define SEPARATOR "=================================================================\n"
 
-/* A copy of one live backtrace's counters. */
-struct item {
-	uint32_t id;
-	uint64_t live_count, live_bytes, peak_count, peak_bytes, first_ns;
-};
-
-struct snapshot {
-	struct item *items;
-	size_t n, cap;
-	uint64_t now_ns;
-	uint64_t total_count, total_bytes;   /* allocations since start, all */
-	uint64_t live_count, live_bytes;     /* visible */
-	uint64_t hidden_bts, hidden_count, hidden_bytes;    /* by --ignore */
-	uint64_t runtime_count, runtime_bytes;              /* kept by the runtime */
-	uint64_t tracer_bytes; /* before this report adds its own (symbols) */
-};
-
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool closed; /* the exit report is written: it stays the last */
 static struct out out;  /* under report_lock */
 
-/* ------------------------------------------------------------ snapshot */
-
-static bool runtime_owned(const struct bt *b)
-{
-	for (int i = 1; i < b->depth; i++)
-		if (sym_in_runtime(b->frames[i]))
-			return true;
-	return false;
-}
-
-/* Hidden if a pattern matches a function (inlined ones too) or object. */
-static bool hidden(const struct bt *b)
-{
-	for (int i = 0; i < b->depth; i++) {
-		const struct sym *sym = sym_resolve(b->frames[i], i > 0);
-
-		for (int k = 0; k < sym->n; k++)
-			if (ignore_match(sym->f[k].func, sym->obj))
-				return true;
-	}
-	return false;
-}
-
-static void take(struct snapshot *s, struct bt *b)
-{
-	struct bt_stats st;
-	struct item it;
-
-	bt_stats_read(b, &st);
-	it = (struct item){
-		.id = b->id,
-		.live_count = st.live_count,
-		.live_bytes = st.live_bytes,
-		.peak_count = st.peak_count,
-		.peak_bytes = st.peak_bytes,
-		.first_ns = b->first_ns,
-	};
-	s->total_count += st.total_count;
-	s->total_bytes += st.total_bytes;
-	if (!it.live_count)
-		return;
-	if (runtime_owned(b)) {
-		s->runtime_count += it.live_count;
-		s->runtime_bytes += it.live_bytes;
-		return;
-	}
-	if (ignore_active() && hidden(b)) {
-		s->hidden_bts++;
-		s->hidden_count += it.live_count;
-		s->hidden_bytes += it.live_bytes;
-		return;
-	}
-	s->live_count += it.live_count;
-	s->live_bytes += it.live_bytes;
-	if (s->n < s->cap)
-		s->items[s->n++] = it;
-}
-
-static bool snapshot_take(struct snapshot *s)
-{
-	uint32_t count = bt_count();
-
-	memset(s, 0, sizeof(*s));
-	s->now_ns = ht_now_ns();
-	s->tracer_bytes = tmem_bytes();
-	s->cap = count ? count : 1;
-	s->items = tmem_alloc_scratch(s->cap * sizeof(struct item));
-	if (!s->items)
-		return false;
-	for (uint32_t id = 0; id < count; id++)
-		take(s, bt_get(id));
-	return true;
-}
-
-static void snapshot_free(struct snapshot *s)
-{
-	tmem_free(s->items, s->cap * sizeof(struct item));
-}
-
-/* ------------------------------------------------------------ sorting */
-
-static uint64_t age_of(const struct item *it, uint64_t now)
-{
-	return now > it->first_ns ? now - it->first_ns : 0;
-}
-
-#define CMP_DESC(a, b) ((a) > (b) ? -1 : (a) < (b) ? 1 : 0)
-
-/* Key first; ties by bytes, count, then first seen: stable across runs. */
-static int compare(const void *pa, const void *pb, void *arg)
-{
-	const struct item *a = pa, *b = pb;
-	enum ht_sort key = *(const enum ht_sort *)arg;
-	int c = 0;
-
-	switch (key) {
-	case HT_SORT_SIZE:
-		c = CMP_DESC(a->live_bytes, b->live_bytes);
-		break;
-	case HT_SORT_COUNT:
-		c = CMP_DESC(a->live_count, b->live_count);
-		break;
-	case HT_SORT_PEAK:
-		c = CMP_DESC(a->peak_bytes, b->peak_bytes);
-		break;
-	case HT_SORT_AGE:
-		c = CMP_DESC(b->first_ns, a->first_ns); /* oldest first */
-		break;
-	default:
-		break;
-	}
-	if (!c)
-		c = CMP_DESC(a->live_bytes, b->live_bytes);
-	if (!c)
-		c = CMP_DESC(a->live_count, b->live_count);
-	if (!c)
-		c = CMP_DESC(b->id, a->id);
-	return c;
-}
-
 /* ------------------------------------------------------------ text report */
-
-static void read_proc(const char *name, char *buf, size_t cap)
-{
-	int fd = open(name, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
 
 /*
  * One line per source frame: an address where calls were inlined gives a
@@ -221,7 +72,16 @@ static int put_frame(struct out *o, struct sbuf *sb, int num, int i, void *addr)
 	return num;
 }
 
-static void put_backtrace(const struct snapshot *s, const struct item *it, size_t rank)
+/* "+1.204 MB/+301": a change of live bytes and blocks, signed. */
+static void put_growth(struct sbuf *sb, int64_t bytes, int64_t count)
+{
+	sb_putc(sb, bytes < 0 ? '-' : '+');
+	ht_fmt_bytes(sb, bytes < 0 ? -(uint64_t)bytes : (uint64_t)bytes);
+	sb_printf(sb, "/%+lld", (long long)count);
+}
+
+static void put_backtrace(const struct snapshot *s, const struct item *it, size_t rank,
+			  enum ht_sort key)
 {
 	const struct bt *b = bt_get(it->id);
 	char line[SYM_NAME_MAX + 2 * SYM_PATH_MAX + 128]; /* a frame: function, file, object */
@@ -233,8 +93,19 @@ static void put_backtrace(const struct snapshot *s, const struct item *it, size_
 	sb_putc(&sb, '/');
 	ht_fmt_bytes(&sb, it->peak_bytes);
 	sb_puts(&sb, "] [age: ");
-	ht_fmt_duration(&sb, age_of(it, s->now_ns));
-	sb_puts(&sb, "]\n");
+	ht_fmt_duration(&sb, snapshot_age(it, s));
+	sb_putc(&sb, ']');
+	if (s->growth) {
+		sb_puts(&sb, " [growth: ");
+		put_growth(&sb, it->growth_bytes, it->growth_count);
+		sb_putc(&sb, ']');
+	}
+	if (key == HT_SORT_PEAK_SHARE) {
+		sb_puts(&sb, " [at peak: ");
+		ht_fmt_bytes(&sb, it->at_peak_bytes);
+		sb_printf(&sb, "/%llu]", (unsigned long long)it->at_peak_count);
+	}
+	sb_putc(&sb, '\n');
 	out_sbuf(&out, &sb);
 	for (int i = 0, num = 0; i < b->depth; i++)
 		num = put_frame(&out, &sb, num, i, b->frames[i]);
@@ -250,16 +121,15 @@ static void put_section(struct snapshot *s, enum ht_sort key, const char *comm)
 {
 	char line[512];
 	struct sbuf sb = SBUF_INIT(line);
-	size_t n = s->n;
+	size_t rank = 0;
 
 	sb_printf(&sb, "[heaptrace] dump allocation sorted by '%s' for /proc/%d/maps (%s)\n",
 		  ht_sort_name(key), (int)getpid(), comm);
 	out_sbuf(&out, &sb);
-	qsort_r(s->items, s->n, sizeof(struct item), compare, &key);
-	if (ht_cfg.top && n > ht_cfg.top)
-		n = ht_cfg.top;
-	for (size_t i = 0; i < n; i++)
-		put_backtrace(s, &s->items[i], i + 1);
+	snapshot_sort(s, key);
+	for (size_t i = 0; i < s->n && (!ht_cfg.top || rank < ht_cfg.top); i++)
+		if (snapshot_listed(&s->items[i], key))
+			put_backtrace(s, &s->items[i], ++rank, key);
 }
 
 static void put_label(struct sbuf *sb, const char *label)
@@ -276,7 +146,7 @@ static void put_summary(const struct snapshot *s)
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 
 	put_label(&sb, "heap traced num of backtrace");
-	sb_printf(&sb, "%zu\n", s->n);
+	sb_printf(&sb, "%llu\n", (unsigned long long)s->nlive);
 	put_label(&sb, "heap traced allocation size");
 	ht_fmt_bytes(&sb, s->live_bytes);
 	sb_printf(&sb, " in %llu blocks\n", (unsigned long long)s->live_count);
@@ -302,7 +172,7 @@ static void put_summary(const struct snapshot *s)
 	ht_fmt_bytes(&sb, mi.uordblks + mi.hblkhd);
 	sb_putc(&sb, '\n');
 	out_sbuf(&out, &sb);
-	read_proc("/proc/self/statm", statm, sizeof(statm));
+	ht_read_line("/proc/self/statm", statm, sizeof(statm));
 	sscanf(statm, "%llu %llu %llu", &vss, &rss, &shared);
 	put_label(&sb, "statm info (VSS/RSS/shared)");
 	ht_fmt_bytes(&sb, vss * page);
@@ -315,6 +185,11 @@ static void put_summary(const struct snapshot *s)
 	sb_printf(&sb, "%llu calls, ", (unsigned long long)s->total_count);
 	ht_fmt_bytes(&sb, s->total_bytes);
 	sb_putc(&sb, '\n');
+	put_label(&sb, "peak of live heap");
+	ht_fmt_bytes(&sb, s->peak.bytes);
+	sb_printf(&sb, " in %llu blocks, ", (unsigned long long)s->peak_count);
+	ht_fmt_duration(&sb, s->peak.ns > ht_start_ns ? s->peak.ns - ht_start_ns : 0);
+	sb_puts(&sb, " after start\n");
 	put_label(&sb, "tracer memory");
 	ht_fmt_bytes(&sb, s->tracer_bytes);
 	sb_putc(&sb, '\n');
@@ -331,7 +206,7 @@ static void write_text(struct snapshot *s, const enum ht_sort *keys, int nkeys)
 {
 	char comm[64];
 
-	read_proc("/proc/self/comm", comm, sizeof(comm));
+	ht_read_line("/proc/self/comm", comm, sizeof(comm));
 	out_open(&out, STDERR_FILENO);
 	out_puts(&out, SEPARATOR);
 	for (int k = 0; k < nkeys; k++)
@@ -386,6 +261,8 @@ static void write_flame(const struct snapshot *s)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct bt *b = bt_get(s->items[i].id);
 
+		if (!s->items[i].live_count)
+			continue;
 		if (b->truncated)
 			sb_puts(&sb, "[truncated];");
 		for (int f = b->depth - 1; f >= 0; f--) {
@@ -402,33 +279,41 @@ static void write_flame(const struct snapshot *s)
 
 /* ------------------------------------------------------------ entry */
 
-void report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
+bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 {
 	struct snapshot s;
+	bool leaked = false;
 
 	pthread_mutex_lock(&report_lock);
 	if (closed)
 		goto out;
-	sym_begin();
 	if (when == REPORT_AT_EXIT)
 		closed = true;
+	sym_begin();
 	if (!snapshot_take(&s)) {
 		ht_warn("no memory for a report");
-		goto out;
+		goto end;
 	}
+	/* what --check fails on: listed blocks, or blocks it could not see */
+	leaked = s.live_count > 0 || acct_untracked() > 0;
 	/* at exit, silence means nothing is live (hidden blocks are live, and
 	 * untracked ones may be) */
 	if (when == REPORT_AT_EXIT && s.live_count + s.hidden_count == 0 && !acct_untracked())
 		goto done;
 	if (ht_cfg.flame_graph)
 		write_flame(&s);
+	else if (ht_cfg.json)
+		json_write(&out, &s, when, keys, nkeys);
 	else
 		write_text(&s, keys, nkeys);
+	snapshot_done(&s);
 done:
 	snapshot_free(&s);
+end:
 	sym_end();
 out:
 	pthread_mutex_unlock(&report_lock);
+	return leaked;
 }
 
 void report_fork_prepare(void)
@@ -444,5 +329,6 @@ void report_fork_parent(void)
 void report_fork_child(void)
 {
 	closed = false;
+	snapshot_fork_child();
 	pthread_mutex_init(&report_lock, NULL);
 }

@@ -14,10 +14,15 @@
 enum report_when {
 	REPORT_AT_EXIT, /* silent when nothing is live */
 	REPORT_ON_SIGNAL,
+	REPORT_PERIODIC, /* --interval */
 };
 
-/* One report with a section per key (the caller is busy: see guard.h). */
-void report_write(enum report_when when, const enum ht_sort *keys, int nkeys);
+/*
+ * One report with a section per key (the caller is busy: see guard.h).
+ * True if blocks the report lists (or could not track) are live: a leak,
+ * for --check at exit.
+ */
+bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys);
 
 /* Reports are serialized; fork() waits for one in progress. */
 void report_fork_prepare(void);

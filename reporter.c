@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * reporter.c - dumps on signals.  The handler only records which report was
+ * reporter.c - dumps on signals (--signals) and every --interval.  The handler only records which report was
  * asked for and posts a semaphore (both async-signal-safe): no lock, no
  * allocation, no output in signal context, so a signal that interrupts a
  * thread inside malloc cannot deadlock.  A thread of ours, with every signal
@@ -14,21 +14,22 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
+#include "config.h"
 #include "guard.h"
 #include "report.h"
 #include "reporter.h"
 #include "utils.h"
 
+/* --signals, from ht_cfg at start-up; nothing changes it afterwards. */
 static struct {
 	int signo;
 	enum ht_sort key;
 	bool ours;  /* our handler is installed and the program has not replaced it */
 	int flags;  /* the kernel's sa_flags for it, as we installed it */
-} triggers[] = {
-	{ SIGUSR1, HT_SORT_SIZE, false, 0 },
-	{ SIGUSR2, HT_SORT_COUNT, false, 0 },
-};
+} triggers[HT_MAX_SIGNALS];
+static unsigned ntriggers;
 
 static sem_t wake;
 static sigaction_fn real_sigaction;
@@ -39,24 +40,68 @@ static void on_signal(int signo)
 {
 	int saved = errno;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
+	for (unsigned i = 0; i < ntriggers; i++)
 		if (triggers[i].signo == signo)
 			__atomic_or_fetch(&pending, 1u << i, __ATOMIC_RELAXED);
 	sem_post(&wake);
 	errno = saved;
 }
 
+/* Move *t on by whole --interval periods until it is in the future: a slow
+ * report does not make periodic reports pile up. */
+static void next_deadline(struct timespec *t)
+{
+	unsigned long long ms = ht_cfg.interval_ms;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	do {
+		t->tv_sec += (time_t)(ms / 1000);
+		t->tv_nsec += (long)(ms % 1000) * 1000000;
+		if (t->tv_nsec >= 1000000000) {
+			t->tv_sec++;
+			t->tv_nsec -= 1000000000;
+		}
+	} while (t->tv_sec < now.tv_sec || (t->tv_sec == now.tv_sec && t->tv_nsec <= now.tv_nsec));
+}
+
+/* Wait for a signal's wake-up; true when the --interval deadline came first. */
+static bool wait_for_work(struct timespec *deadline)
+{
+	if (!ht_cfg.interval_ms) {
+		while (sem_wait(&wake) && errno == EINTR)
+			;
+		return false;
+	}
+	while (sem_clockwait(&wake, CLOCK_MONOTONIC, deadline)) {
+		if (errno == ETIMEDOUT) {
+			next_deadline(deadline);
+			return true;
+		}
+		if (errno != EINTR)
+			return false;
+	}
+	return false;
+}
+
 static void *reporter_main(void *arg)
 {
+	struct timespec next;
+
 	(void)arg;
 	tracer_enter(); /* for good: everything this thread allocates is ours */
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	if (ht_cfg.interval_ms)
+		next_deadline(&next);
 	for (;;) {
 		unsigned bits;
 
-		if (sem_wait(&wake) && errno == EINTR)
+		if (wait_for_work(&next)) {
+			report_write(REPORT_PERIODIC, ht_cfg.sorts, ht_cfg.nsorts);
 			continue;
+		}
 		bits = __atomic_exchange_n(&pending, 0, __ATOMIC_RELAXED);
-		for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
+		for (unsigned i = 0; i < ntriggers; i++)
 			if (bits & (1u << i))
 				report_write(REPORT_ON_SIGNAL, &triggers[i].key, 1);
 	}
@@ -85,7 +130,7 @@ static void start_thread(void)
 
 static int trigger_of(int signo)
 {
-	for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
+	for (unsigned i = 0; i < ntriggers; i++)
 		if (triggers[i].signo == signo)
 			return (int)i;
 	return -1;
@@ -111,9 +156,12 @@ static void install(unsigned i, sigaction_fn real)
 void reporter_start(sigaction_fn real)
 {
 	real_sigaction = real;
+	for (int i = 0; i < ht_cfg.nsignals; i++)
+		triggers[ntriggers++] = (typeof(triggers[0])){ ht_cfg.signals[i].signo,
+							      ht_cfg.signals[i].key, false, 0 };
 	sem_init(&wake, 0, 0);
 	start_thread();
-	for (unsigned i = 0; i < ARRAY_SIZE(triggers); i++)
+	for (unsigned i = 0; i < ntriggers; i++)
 		install(i, real);
 }
 

@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -68,6 +70,140 @@ const char *ht_parse_unwind(const char *s, bool *fp)
 	return "is not an unwinder (use libunwind or fp)";
 }
 
+const char *ht_parse_format(const char *s, bool *json)
+{
+	if (s && !strcmp(s, "text")) {
+		*json = false;
+		return NULL;
+	}
+	if (s && !strcmp(s, "json")) {
+		*json = true;
+		return NULL;
+	}
+	return "is not a format (use text or json)";
+}
+
+const char *ht_parse_interval(const char *s, unsigned long long *ms)
+{
+	unsigned long long v = 0;
+	int decimals = -1;
+
+	if (!s || !*s)
+		return "is empty";
+	for (const char *p = s; *p; p++) {
+		if (*p == '.' && decimals < 0 && p != s && p[1]) {
+			decimals = 0;
+			continue;
+		}
+		if (*p < '0' || *p > '9' || decimals >= 3)
+			return "is not a number of seconds (up to three decimals)";
+		v = v * 10 + (unsigned)(*p - '0');
+		if (decimals >= 0)
+			decimals++;
+		if (v > HT_INTERVAL_MAX_MS)
+			return "is too long (at most a week)";
+	}
+	for (int d = decimals < 0 ? 0 : decimals; d < 3; d++)
+		v *= 10;
+	if (v > HT_INTERVAL_MAX_MS)
+		return "is too long (at most a week)";
+	*ms = v;
+	return NULL;
+}
+
+/* Signal names as kill -l spells them, without "SIG". */
+static const struct {
+	const char *name;
+	int signo;
+} signal_names[] = {
+	{ "HUP", SIGHUP },   { "INT", SIGINT },	  { "QUIT", SIGQUIT },	   { "ABRT", SIGABRT },
+	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },	   { "ALRM", SIGALRM },
+	{ "TERM", SIGTERM }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },	   { "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG },	   { "XCPU", SIGXCPU },
+	{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+	{ "IO", SIGIO },     { "PWR", SIGPWR },	  { "KILL", SIGKILL },	   { "STOP", SIGSTOP },
+	{ "SEGV", SIGSEGV }, { "BUS", SIGBUS },	  { "FPE", SIGFPE },	   { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP }, { "SYS", SIGSYS },
+};
+
+/* Number, NAME, SIGNAME, RTMIN+N or RTMAX-N; 0 if none. */
+static int signal_lookup(const char *s, size_t len)
+{
+	char name[32];
+	unsigned long n;
+
+	if (len == 0 || len >= sizeof(name))
+		return 0;
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (!ht_parse_ulong(name, 1000, &n))
+		return n >= 1 && (int)n <= SIGRTMAX ? (int)n : 0;
+	s = strncmp(name, "SIG", 3) ? name : name + 3;
+	for (size_t i = 0; i < ARRAY_SIZE(signal_names); i++)
+		if (!strcmp(s, signal_names[i].name))
+			return signal_names[i].signo;
+	if (!strncmp(s, "RTMIN", 5) || !strncmp(s, "RTMAX", 5)) {
+		bool min = s[4] == 'N';
+		int sig = min ? SIGRTMIN : SIGRTMAX;
+
+		if (!s[5])
+			return sig;
+		if (s[5] != (min ? '+' : '-') || ht_parse_ulong(s + 6, 64, &n))
+			return 0;
+		sig = min ? sig + (int)n : sig - (int)n;
+		return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : 0;
+	}
+	return 0;
+}
+
+/* Signals heaptrace may not take: uncatchable, or raised by faults. */
+static bool signal_refused(int signo)
+{
+	return signo == SIGKILL || signo == SIGSTOP || signo == SIGSEGV || signo == SIGBUS ||
+	       signo == SIGFPE || signo == SIGILL || signo == SIGTRAP || signo == SIGSYS ||
+	       signo == SIGABRT || signo == SIGPIPE || signo == SIGCHLD;
+}
+
+static int sort_lookup(const char *s, size_t len);
+
+const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS], int *n)
+{
+	int count = 0;
+
+	if (!s || !*s)
+		return "is empty";
+	if (!strcmp(s, "none")) {
+		*n = 0;
+		return NULL;
+	}
+	for (;;) {
+		size_t len = strcspn(s, ","), klen = strcspn(s, ":");
+		int key, signo;
+
+		if (klen >= len)
+			return "needs KEY:SIGNAL pairs (for example size:USR1)";
+		key = sort_lookup(s, klen);
+		if (key < 0)
+			return "has an unknown sort key (use size, count, peak, age, growth or peak-share)";
+		signo = signal_lookup(s + klen + 1, len - klen - 1);
+		if (!signo)
+			return "has an unknown signal (use a name such as USR1, RTMIN+3, or a number)";
+		if (signal_refused(signo))
+			return "names a signal heaptrace cannot take (uncatchable, or raised by faults)";
+		for (int i = 0; i < count; i++)
+			if (out[i].signo == signo)
+				return "names a signal twice";
+		if (count == HT_MAX_SIGNALS)
+			return "has too many signals (at most 8)";
+		out[count++] = (struct ht_signal){ signo, (enum ht_sort)key };
+		if (!s[len])
+			break;
+		s += len + 1;
+	}
+	*n = count;
+	return NULL;
+}
+
 #define HT_SORT_NAME(id, name, help) name,
 static const char *const sort_names[] = { HT_SORT_KEYS(HT_SORT_NAME) };
 #undef HT_SORT_NAME
@@ -99,7 +235,7 @@ const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n
 		if (len == 0)
 			return "has an empty sort key";
 		if (k < 0)
-			return "has an unknown sort key (use size, count, peak or age)";
+			return "has an unknown sort key (use size, count, peak, age, growth or peak-share)";
 		for (int i = 0; i < count; i++)
 			if (keys[i] == (enum ht_sort)k)
 				return "names a sort key twice";
@@ -247,4 +383,55 @@ void ht_warn(const char *fmt, ...)
 	sb.buf[sb.len++] = '\n';
 	ht_write_all(STDERR_FILENO, sb.buf, sb.len);
 	errno = saved;
+}
+
+void ht_read_line(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* Copy the UTF-8 character at s, or write U+FFFD for a byte that starts
+ * none (a path need not be UTF-8); returns the bytes consumed. */
+static size_t utf8_char(struct sbuf *sb, const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+
+	for (size_t i = 1; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			len = 0;
+	if (!len) {
+		sb_puts(sb, "\\ufffd");
+		return 1;
+	}
+	sb_putn(sb, s, len);
+	return len;
+}
+
+void sb_put_json(struct sbuf *sb, const char *s)
+{
+	sb_putc(sb, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			sb_printf(sb, "\\%c", c);
+		else if (c == '\n')
+			sb_puts(sb, "\\n");
+		else if (c == '\t')
+			sb_puts(sb, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			sb_printf(sb, "\\u%04x", c);
+		else if (c < 0x80)
+			sb_putc(sb, (char)c);
+		else
+			s += utf8_char(sb, s) - 1;
+	}
+	sb_putc(sb, '"');
 }

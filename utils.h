@@ -28,6 +28,12 @@ void sb_putc(struct sbuf *sb, char c);
 void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sb_str(struct sbuf *sb);
 
+/* s as a JSON string, quoted; bytes >= 0x80 pass as they are (UTF-8). */
+void sb_put_json(struct sbuf *sb, const char *s);
+
+/* The first line of a small file (/proc/self/comm...), "" if unreadable. */
+void ht_read_line(const char *path, char *buf, size_t cap);
+
 /* s with control characters written as \n, \t or \xNN: one line, always. */
 void sb_put_escaped(struct sbuf *sb, const char *s);
 

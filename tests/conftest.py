@@ -79,6 +79,10 @@ class Backtrace:
     frames: list = field(default_factory=list)
     truncated: bool = False
     cut: str = ""       # why truncated: "depth" (DEPTH reached) or "unreadable"
+    growth_size: str = None   # "+1.204 MB": since the previous dump, None in the first
+    growth_count: int = None
+    at_peak_size: str = None  # held when the whole heap peaked (peak-share section)
+    at_peak_count: int = None
 
     @property
     def funcs(self):
@@ -109,7 +113,9 @@ class Report:
 HEADER_RE = re.compile(r"^\[heaptrace\] dump allocation sorted by '(\w[\w-]*)' "
                        r"for /proc/(\d+)/maps \((.*)\)$")
 BT_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/(\d+)\] "
-                   r"\[size/peak: ([^/]+)/([^\]]+)\] \[age: ([^\]]+)\]$")
+                   r"\[size/peak: ([^/]+)/([^\]]+)\] \[age: ([^\]]+)\]"
+                   r"(?: \[growth: ([+-][^/]+)/([+-]\d+)\])?"
+                   r"(?: \[at peak: ([^/]+)/(\d+)\])?$")
 FRAME_RE = re.compile(r"^ *(\d+) \[ *0x([0-9a-f]+)\] (.*)$")
 NAMED_RE = re.compile(r"^(?P<func>.+?)(?: \+0x(?P<off>[0-9a-f]+)| (?P<inl>\[inlined\]))?"
                       r"(?: \((?P<file>[^()]*):(?P<line>\d+)\))?"
@@ -168,6 +174,10 @@ def parse_reports(text):
         if m:
             bt = Backtrace(int(m.group(1)), int(m.group(2)), int(m.group(3)),
                            m.group(4), m.group(5), m.group(6))
+            if m.group(7):
+                bt.growth_size, bt.growth_count = m.group(7), int(m.group(8))
+            if m.group(9):
+                bt.at_peak_size, bt.at_peak_count = m.group(9), int(m.group(10))
             cur.sections[-1].backtraces.append(bt)
             continue
         if line == "":

@@ -30,6 +30,7 @@ SUMMARY_KEYS = [
     "allocator info (in-use)",
     "statm info (VSS/RSS/shared)",
     "allocations since start",
+    "peak of live heap",
     "tracer memory",
 ]
 HIDDEN_KEY = "hidden by --ignore"

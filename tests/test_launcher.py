@@ -24,6 +24,8 @@ PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
                 "--ignore=FILE", "--max-memory=BYTES", "--unwind=METHOD", "--debug-dir=DIR",
+                "--signals=KEY:SIG,...", "--interval=SECONDS", "--format=FORMAT", "--json",
+                "--check", "--diff",
                 "-h, --help", "-V, --version"]
 
 
@@ -275,6 +277,12 @@ OPTION_VARIABLES = [
     (["--max-memory=1000000"], {"MAX_MEMORY": "1000000"}),
     (["--unwind=fp"], {"UNWIND": "fp"}),
     (["--unwind", "libunwind"], {"UNWIND": "libunwind"}),
+    (["--debug-dir=/tmp"], {"DEBUG_DIR": "/tmp"}),
+    (["--signals=growth:RTMIN+3"], {"SIGNALS": "growth:RTMIN+3"}),
+    (["--interval", "1.5"], {"INTERVAL": "1.5"}),
+    (["--json"], {"FORMAT": "json"}),
+    (["--format=text"], {"FORMAT": "text"}),
+    (["--check"], {"CHECK": "1"}),
     (["--top=7", "-s", "count", "--flame-graph", "--outfile={tmp}/o", "--ignore={tmp}/ign"],
      {"TOP": "7", "SORT": "count", "FLAME_GRAPH": "1", "OUTFILE": "{tmp}/o",
       "IGNORE": "{tmp}/ign"}),
@@ -451,7 +459,7 @@ def bad(opt, value, why, shown=None):
     return (["%s=%s" % (opt, value)], "heaptrace: %s: '%s' %s" % (opt, shown or value, why))
 
 
-UNKNOWN_KEY = "has an unknown sort key (use size, count, peak or age)"
+UNKNOWN_KEY = "has an unknown sort key (use size, count, peak, age, growth or peak-share)"
 
 
 BAD_OPTIONS = [

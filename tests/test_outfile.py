@@ -160,6 +160,10 @@ def test_forked_child_starts_its_own_file_after_parent_dumped(tmp_path):
     kid = one_report(text)
     assert kid.sections[0].pid == child
     assert leak_sites(kid) == {"parent_leak": "300 bytes", "child_leak": "200 bytes"}
+    # growth is per process: the parent's second report has it, the
+    # child's first has none (the parent's dump is not the child's)
+    assert all(b.growth_size is not None for b in reps[1].backtraces)
+    assert all(b.growth_size is None for b in kid.backtraces)
 
 
 # ------------------------------------------------------------ unwritable files

@@ -154,7 +154,7 @@ static void test_parse_sort(void)
 	int n;
 
 	CHECK(keys != NULL);
-	CHECK_EQ(HT_MAX_SORTS, 4);
+	CHECK_EQ(HT_MAX_SORTS, 6);
 
 	/* every key alone, and its name */
 	for (int k = 0; k < HT_SORT_NKEYS; k++) {
@@ -166,6 +166,8 @@ static void test_parse_sort(void)
 	CHECK_STR(ht_sort_name(HT_SORT_COUNT), "count");
 	CHECK_STR(ht_sort_name(HT_SORT_PEAK), "peak");
 	CHECK_STR(ht_sort_name(HT_SORT_AGE), "age");
+	CHECK_STR(ht_sort_name(HT_SORT_GROWTH), "growth");
+	CHECK_STR(ht_sort_name(HT_SORT_PEAK_SHARE), "peak-share");
 	CHECK_STR(ht_sort_name(HT_SORT_NKEYS), "?");
 	CHECK_STR(ht_sort_name((enum ht_sort)1000), "?");
 
@@ -190,8 +192,71 @@ static void test_parse_sort(void)
 	CHECK_STR(parse_sort("size,size", keys, &n), "names a sort key twice");
 	CHECK_STR(parse_sort("size,count,peak,age,size", keys, &n), "names a sort key twice");
 	CHECK_STR(parse_sort("bogus", keys, &n),
-		  "has an unknown sort key (use size, count, peak or age)");
+		  "has an unknown sort key (use size, count, peak, age, growth or peak-share)");
 	free(keys);
+}
+
+/* ------------------------------------------------------------ signals, interval */
+
+static void test_parse_signals(void)
+{
+	struct ht_signal sig[HT_MAX_SIGNALS];
+	int n = -1;
+
+	CHECK_STR(ht_parse_signals("size:USR1,count:USR2", sig, &n), NULL);
+	CHECK_EQ(n, 2);
+	CHECK_EQ(sig[0].signo, SIGUSR1);
+	CHECK_EQ(sig[0].key, HT_SORT_SIZE);
+	CHECK_EQ(sig[1].signo, SIGUSR2);
+	CHECK_EQ(sig[1].key, HT_SORT_COUNT);
+	CHECK_STR(ht_parse_signals("growth:RTMIN+3,peak-share:SIGHUP,age:12", sig, &n), NULL);
+	CHECK_EQ(n, 3);
+	CHECK_EQ(sig[0].signo, SIGRTMIN + 3);
+	CHECK_EQ(sig[0].key, HT_SORT_GROWTH);
+	CHECK_EQ(sig[1].signo, SIGHUP);
+	CHECK_EQ(sig[1].key, HT_SORT_PEAK_SHARE);
+	CHECK_EQ(sig[2].signo, 12);
+	CHECK_STR(ht_parse_signals("size:RTMIN", sig, &n), NULL);
+	CHECK_EQ(sig[0].signo, SIGRTMIN);
+	CHECK_STR(ht_parse_signals("size:RTMAX-1", sig, &n), NULL);
+	CHECK_EQ(sig[0].signo, SIGRTMAX - 1);
+	CHECK_STR(ht_parse_signals("none", sig, &n), NULL);
+	CHECK_EQ(n, 0);
+	n = -1;
+	CHECK(ht_parse_signals("size:RTMIN-1", sig, &n) != NULL);
+	CHECK(ht_parse_signals("size:RTMAX+1", sig, &n) != NULL);
+	CHECK(ht_parse_signals("size:USR1,", sig, &n) != NULL);
+	CHECK(ht_parse_signals(",size:USR1", sig, &n) != NULL);
+	CHECK(ht_parse_signals("size:STOP", sig, &n) != NULL);
+	CHECK(ht_parse_signals("size:65", sig, &n) != NULL);
+	CHECK(ht_parse_signals("none,size:USR1", sig, &n) != NULL);
+	CHECK(ht_parse_signals("a:1,b:2", sig, &n) != NULL);
+	CHECK_STR(ht_parse_signals("size:1,count:2,peak:3,age:10,growth:12,size:14,size:15,"
+				   "size:20,size:21", sig, &n), "has too many signals (at most 8)");
+	CHECK_EQ(n, -1);
+}
+
+static void test_parse_interval(void)
+{
+	unsigned long long ms = 1;
+
+	CHECK_STR(ht_parse_interval("0", &ms), NULL);
+	CHECK_EQ(ms, 0);
+	CHECK_STR(ht_parse_interval("2", &ms), NULL);
+	CHECK_EQ(ms, 2000);
+	CHECK_STR(ht_parse_interval("0.25", &ms), NULL);
+	CHECK_EQ(ms, 250);
+	CHECK_STR(ht_parse_interval("1.005", &ms), NULL);
+	CHECK_EQ(ms, 1005);
+	CHECK_STR(ht_parse_interval("604800", &ms), NULL);
+	CHECK_EQ(ms, 604800000ULL);
+	CHECK(ht_parse_interval("604800.001", &ms) != NULL);
+	CHECK(ht_parse_interval(".5", &ms) != NULL);
+	CHECK(ht_parse_interval("5.", &ms) != NULL);
+	CHECK(ht_parse_interval("1.2.3", &ms) != NULL);
+	CHECK(ht_parse_interval("-1", &ms) != NULL);
+	CHECK(ht_parse_interval("1e3", &ms) != NULL);
+	CHECK(ht_parse_interval("99999999999999999999999", &ms) != NULL);
 }
 
 /* ------------------------------------------------------------ formats */
@@ -454,6 +519,8 @@ int main(void)
 	test_parse_ulong();
 	test_parse_bool();
 	test_parse_sort();
+	test_parse_signals();
+	test_parse_interval();
 	test_fmt_bytes();
 	test_fmt_duration();
 	test_sbuf();

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * snapshot.c - a report's copy of the backtrace table.  Each entry's
+ * counters are copied under its lock, so they agree with each other, while
+ * other threads keep allocating; the report then works on the copy.
+ *
+ * Growth: the live counts of every backtrace at the previous report of this
+ * process are kept (the baseline, tracer memory indexed by backtrace id) and
+ * subtracted.  Peak shares: what each backtrace held when the whole heap
+ * peaked, saved lazily by the hot path (stacktrace.c).  Report path only,
+ * under the report lock; nothing here runs inside a hook.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "ignore.h"
+#include "snapshot.h"
+#include "symbols.h"
+#include "tmem.h"
+
+/* Live counts per backtrace id at the previous report; next: this one's. */
+struct counts {
+	uint64_t count, bytes;
+};
+static struct {
+	struct counts *prev, *next;
+	uint32_t nprev, nnext;
+	bool have_prev;
+} base;
+
+static bool runtime_owned(const struct bt *b)
+{
+	for (int i = 1; i < b->depth; i++)
+		if (sym_in_runtime(b->frames[i]))
+			return true;
+	return false;
+}
+
+/* Hidden if a pattern matches a function (inlined ones too) or object. */
+static bool hidden(const struct bt *b)
+{
+	for (int i = 0; i < b->depth; i++) {
+		const struct sym *sym = sym_resolve(b->frames[i], i > 0);
+
+		for (int k = 0; k < sym->n; k++)
+			if (ignore_match(sym->f[k].func, sym->obj))
+				return true;
+	}
+	return false;
+}
+
+static void set_growth(struct item *it)
+{
+	struct counts prev = { 0, 0 };
+
+	if (base.have_prev && it->id < base.nprev)
+		prev = base.prev[it->id];
+	it->growth_count = (int64_t)(it->live_count - prev.count);
+	it->growth_bytes = (int64_t)(it->live_bytes - prev.bytes);
+	if (base.next && it->id < base.nnext)
+		base.next[it->id] = (struct counts){ it->live_count, it->live_bytes };
+}
+
+static void take(struct snapshot *s, struct bt *b)
+{
+	struct bt_stats st;
+	struct item it;
+
+	bt_stats_read(b, &st);
+	it = (struct item){
+		.id = b->id,
+		.live_count = st.live_count,
+		.live_bytes = st.live_bytes,
+		.peak_count = st.peak_count,
+		.peak_bytes = st.peak_bytes,
+		.first_ns = b->first_ns,
+	};
+	bt_stats_at_peak(&st, &s->peak, &it.at_peak_count, &it.at_peak_bytes);
+	set_growth(&it);
+	s->total_count += st.total_count;
+	s->total_bytes += st.total_bytes;
+	s->peak_count += it.at_peak_count;
+	if (!it.live_count && !it.at_peak_count)
+		return;
+	if (runtime_owned(b)) {
+		s->runtime_count += it.live_count;
+		s->runtime_bytes += it.live_bytes;
+		return;
+	}
+	if (ignore_active() && hidden(b)) {
+		s->hidden_bts += it.live_count > 0;
+		s->hidden_count += it.live_count;
+		s->hidden_bytes += it.live_bytes;
+		return;
+	}
+	if (it.live_count) {
+		s->nlive++;
+		s->live_count += it.live_count;
+		s->live_bytes += it.live_bytes;
+	}
+	if (s->n < s->cap)
+		s->items[s->n++] = it;
+}
+
+bool snapshot_take(struct snapshot *s)
+{
+	uint32_t count = bt_count();
+
+	memset(s, 0, sizeof(*s));
+	s->now_ns = ht_now_ns();
+	s->tracer_bytes = tmem_bytes();
+	s->growth = base.have_prev;
+	bt_peak_read(&s->peak);
+	s->cap = count ? count : 1;
+	s->items = tmem_alloc_scratch(s->cap * sizeof(struct item));
+	if (!s->items)
+		return false;
+	/* without room for the next baseline, the next growth counts from 0 */
+	base.nnext = count;
+	base.next = count ? tmem_alloc_scratch(count * sizeof(struct counts)) : NULL;
+	for (uint32_t id = 0; id < count; id++)
+		take(s, bt_get(id));
+	return true;
+}
+
+void snapshot_done(struct snapshot *s)
+{
+	(void)s;
+	tmem_free(base.prev, base.nprev * sizeof(struct counts));
+	base.prev = base.next;
+	base.nprev = base.next ? base.nnext : 0;
+	base.next = NULL;
+	base.nnext = 0;
+	base.have_prev = true;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	tmem_free(base.next, base.nnext * sizeof(struct counts));
+	base.next = NULL;
+	base.nnext = 0;
+	tmem_free(s->items, s->cap * sizeof(struct item));
+}
+
+void snapshot_fork_child(void)
+{
+	base.have_prev = false;
+}
+
+/* ------------------------------------------------------------ sorting */
+
+uint64_t snapshot_age(const struct item *it, const struct snapshot *s)
+{
+	return s->now_ns > it->first_ns ? s->now_ns - it->first_ns : 0;
+}
+
+bool snapshot_listed(const struct item *it, enum ht_sort key)
+{
+	return key == HT_SORT_PEAK_SHARE ? it->at_peak_count > 0 : it->live_count > 0;
+}
+
+#define CMP_DESC(a, b) ((a) > (b) ? -1 : (a) < (b) ? 1 : 0)
+
+/* Key first; ties by bytes, count, then first seen: stable across runs. */
+static int compare(const void *pa, const void *pb, void *arg)
+{
+	const struct item *a = pa, *b = pb;
+	enum ht_sort key = *(const enum ht_sort *)arg;
+	int c = 0;
+
+	switch (key) {
+	case HT_SORT_SIZE:
+		c = CMP_DESC(a->live_bytes, b->live_bytes);
+		break;
+	case HT_SORT_COUNT:
+		c = CMP_DESC(a->live_count, b->live_count);
+		break;
+	case HT_SORT_PEAK:
+		c = CMP_DESC(a->peak_bytes, b->peak_bytes);
+		break;
+	case HT_SORT_AGE:
+		c = CMP_DESC(b->first_ns, a->first_ns); /* oldest first */
+		break;
+	case HT_SORT_GROWTH:
+		c = CMP_DESC(a->growth_bytes, b->growth_bytes);
+		if (!c)
+			c = CMP_DESC(a->growth_count, b->growth_count);
+		break;
+	case HT_SORT_PEAK_SHARE:
+		c = CMP_DESC(a->at_peak_bytes, b->at_peak_bytes);
+		if (!c)
+			c = CMP_DESC(a->at_peak_count, b->at_peak_count);
+		break;
+	default:
+		break;
+	}
+	if (!c)
+		c = CMP_DESC(a->live_bytes, b->live_bytes);
+	if (!c)
+		c = CMP_DESC(a->live_count, b->live_count);
+	if (!c)
+		c = CMP_DESC(b->id, a->id);
+	return c;
+}
+
+void snapshot_sort(struct snapshot *s, enum ht_sort key)
+{
+	qsort_r(s->items, s->n, sizeof(struct item), compare, &key);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * snapshot.h - one report's copy of the backtrace table: per backtrace its
+ * counters, its growth since the previous report of this process, and its
+ * share of the whole heap's peak; the totals of the summary.  Taken and
+ * used under the report lock (report.c); read by the writers (report.c's
+ * text and folded stacks, json.c).
+ */
+#ifndef HEAPTRACE_SNAPSHOT_H
+#define HEAPTRACE_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "stacktrace.h"
+
+struct item {
+	uint32_t id;
+	uint64_t live_count, live_bytes, peak_count, peak_bytes, first_ns;
+	int64_t growth_count, growth_bytes;  /* since the previous report */
+	uint64_t at_peak_count, at_peak_bytes; /* when the whole heap peaked */
+};
+
+struct snapshot {
+	struct item *items; /* live now, or live at the peak (see listed()) */
+	size_t n, cap;
+	uint64_t now_ns;
+	bool growth;                         /* a previous report gives growth */
+	uint64_t total_count, total_bytes;   /* allocations since start, all */
+	uint64_t nlive, live_count, live_bytes;          /* listed now */
+	uint64_t hidden_bts, hidden_count, hidden_bytes; /* by --ignore */
+	uint64_t runtime_count, runtime_bytes;           /* kept by the runtime */
+	struct bt_peak peak;
+	uint64_t peak_count;  /* blocks live at the peak */
+	uint64_t tracer_bytes; /* before this report adds its own (symbols) */
+};
+
+bool snapshot_take(struct snapshot *s);
+/* The report is written: its counts are the next report's baseline. */
+void snapshot_done(struct snapshot *s);
+void snapshot_free(struct snapshot *s);
+
+/* Sort for key; listed(): does the item belong in key's section? */
+void snapshot_sort(struct snapshot *s, enum ht_sort key);
+bool snapshot_listed(const struct item *it, enum ht_sort key);
+uint64_t snapshot_age(const struct item *it, const struct snapshot *s);
+
+/* After fork(): the child has had no report yet. */
+void snapshot_fork_child(void);
+
+#endif
