@@ -162,13 +162,6 @@ static int by_growth(const void *pa, const void *pb)
 	return strcmp(a->key, b->key);
 }
 
-static void put_growth(struct sbuf *sb, int64_t bytes, int64_t count)
-{
-	sb_putc(sb, bytes < 0 ? '-' : '+');
-	ht_fmt_bytes(sb, bytes < 0 ? -(uint64_t)bytes : (uint64_t)bytes);
-	sb_printf(sb, "/%+lld", (long long)count);
-}
-
 /* A frame line as the text report writes it (report.c). */
 static void put_frame(int num, const struct jval *f)
 {
@@ -211,7 +204,7 @@ static void put_backtrace(size_t rank, const struct entry *e)
 	sb_puts(&sb, "] [age: ");
 	ht_fmt_duration(&sb, (uint64_t)json_int(e->bt, "age_ns", 0));
 	sb_puts(&sb, "] [growth: ");
-	put_growth(&sb, e->bytes - e->old_bytes, e->count - e->old_count);
+	ht_fmt_growth(&sb, e->bytes - e->old_bytes, e->count - e->old_count);
 	sb_puts(&sb, "]");
 	puts(sb_str(&sb));
 	for (size_t i = 0; frames && i < frames->n; i++)
@@ -254,7 +247,7 @@ int diff_main(const char *old_path, const char *new_path)
 	}
 	printf("[heaptrace] %-29s: %s -> %s\n", "diff", old_path, new_path);
 	printf("[heaptrace] %-29s: %zu\n", "backtraces that grew", grew);
-	put_growth(&sb, total_bytes, total_count);
+	ht_fmt_growth(&sb, total_bytes, total_count);
 	printf("[heaptrace] %-29s: %s (bytes/blocks, all backtraces compared)\n",
 	       "growth of live heap", sb_str(&sb));
 	printf("=================================================================\n");

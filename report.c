@@ -72,14 +72,6 @@ static int put_frame(struct out *o, struct sbuf *sb, int num, int i, void *addr)
 	return num;
 }
 
-/* "+1.204 MB/+301": a change of live bytes and blocks, signed. */
-static void put_growth(struct sbuf *sb, int64_t bytes, int64_t count)
-{
-	sb_putc(sb, bytes < 0 ? '-' : '+');
-	ht_fmt_bytes(sb, bytes < 0 ? -(uint64_t)bytes : (uint64_t)bytes);
-	sb_printf(sb, "/%+lld", (long long)count);
-}
-
 static void put_backtrace(const struct snapshot *s, const struct item *it, size_t rank,
 			  enum ht_sort key)
 {
@@ -97,7 +89,7 @@ static void put_backtrace(const struct snapshot *s, const struct item *it, size_
 	sb_putc(&sb, ']');
 	if (s->growth) {
 		sb_puts(&sb, " [growth: ");
-		put_growth(&sb, it->growth_bytes, it->growth_count);
+		ht_fmt_growth(&sb, it->growth_bytes, it->growth_count);
 		sb_putc(&sb, ']');
 	}
 	if (key == HT_SORT_PEAK_SHARE) {

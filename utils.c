@@ -57,30 +57,25 @@ const char *ht_parse_bool(const char *s, bool *out)
 	return "is not a boolean (use 1 or 0)";
 }
 
+/* One of two words: *second tells which; err when neither. */
+static const char *parse_either(const char *s, const char *first, const char *second_word,
+				bool *second, const char *err)
+{
+	if (s && (!strcmp(s, first) || !strcmp(s, second_word))) {
+		*second = !strcmp(s, second_word);
+		return NULL;
+	}
+	return err;
+}
+
 const char *ht_parse_unwind(const char *s, bool *fp)
 {
-	if (s && !strcmp(s, "libunwind")) {
-		*fp = false;
-		return NULL;
-	}
-	if (s && !strcmp(s, "fp")) {
-		*fp = true;
-		return NULL;
-	}
-	return "is not an unwinder (use libunwind or fp)";
+	return parse_either(s, "libunwind", "fp", fp, "is not an unwinder (use libunwind or fp)");
 }
 
 const char *ht_parse_format(const char *s, bool *json)
 {
-	if (s && !strcmp(s, "text")) {
-		*json = false;
-		return NULL;
-	}
-	if (s && !strcmp(s, "json")) {
-		*json = true;
-		return NULL;
-	}
-	return "is not a format (use text or json)";
+	return parse_either(s, "text", "json", json, "is not a format (use text or json)");
 }
 
 const char *ht_parse_interval(const char *s, unsigned long long *ms)
@@ -383,6 +378,13 @@ void ht_warn(const char *fmt, ...)
 	sb.buf[sb.len++] = '\n';
 	ht_write_all(STDERR_FILENO, sb.buf, sb.len);
 	errno = saved;
+}
+
+void ht_fmt_growth(struct sbuf *sb, int64_t bytes, int64_t count)
+{
+	sb_putc(sb, bytes < 0 ? '-' : '+');
+	ht_fmt_bytes(sb, bytes < 0 ? -(uint64_t)bytes : (uint64_t)bytes);
+	sb_printf(sb, "/%+lld", (long long)count);
 }
 
 void ht_read_line(const char *path, char *buf, size_t cap)

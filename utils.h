@@ -39,6 +39,8 @@ void sb_put_escaped(struct sbuf *sb, const char *s);
 
 /* "999 bytes", "4.034 MB": decimal units up to GB, three digits, truncated. */
 void ht_fmt_bytes(struct sbuf *sb, uint64_t bytes);
+/* "+1.204 MB/+301", "-2.000 KB/-2": a change of bytes and blocks. */
+void ht_fmt_growth(struct sbuf *sb, int64_t bytes, int64_t count);
 /* "850 ns", "6.236 ms", "12.000 s" */
 void ht_fmt_duration(struct sbuf *sb, uint64_t ns);
 
