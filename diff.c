@@ -190,7 +190,7 @@ static void put_frame(int num, const struct jval *f)
 	printf(" (%s +0x%llx)\n", obj ? obj : "??", objoff);
 }
 
-static void put_backtrace(size_t rank, const struct entry *e)
+static void put_backtrace(size_t rank, const struct entry *e, long long depth)
 {
 	const struct jval *frames = json_get(e->bt, "frames"), *cut = json_get(e->bt, "cut");
 	char buf[256];
@@ -209,9 +209,10 @@ static void put_backtrace(size_t rank, const struct entry *e)
 	puts(sb_str(&sb));
 	for (size_t i = 0; frames && i < frames->n; i++)
 		put_frame((int)i, &frames->v[i]);
-	if (cut && cut->type == J_STRING)
-		printf("   ... more frames (%s)\n", !strcmp(cut->s, "depth")
-		       ? "the backtrace was cut at DEPTH" : "the unwinder could not read them");
+	if (cut && cut->type == J_STRING && !strcmp(cut->s, "depth"))
+		printf("   ... more frames (the backtrace was cut at DEPTH=%lld)\n", depth);
+	else if (cut && cut->type == J_STRING)
+		printf("   ... more frames (the unwinder could not read them)\n");
 	putchar('\n');
 }
 
@@ -243,7 +244,7 @@ int diff_main(const char *old_path, const char *new_path)
 			continue;
 		grew++;
 		if (!top || rank < top)
-			put_backtrace(++rank, e);
+			put_backtrace(++rank, e, (long long)json_int(new, "depth", 0));
 	}
 	printf("[heaptrace] %-29s: %s -> %s\n", "diff", old_path, new_path);
 	printf("[heaptrace] %-29s: %zu\n", "backtraces that grew", grew);

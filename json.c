@@ -13,7 +13,6 @@
 #include "config.h"
 #include "json.h"
 #include "symbols.h"
-#include "tmem.h"
 
 static const char *const when_names[] = {
 	[REPORT_AT_EXIT] = "exit",
@@ -21,14 +20,20 @@ static const char *const when_names[] = {
 	[REPORT_PERIODIC] = "interval",
 };
 
-/* "key":"string" or "key":null */
-static void put_str(struct sbuf *sb, const char *key, const char *v)
+/*
+ * "key":"string" or "key":null, written out at once: escaping may make a
+ * string six times longer, and the buffer holds one escaped path whole.
+ */
+#define JSON_BUF (6 * SYM_PATH_MAX + 256)
+static void put_str(struct out *o, struct sbuf *sb, const char *key, const char *v)
 {
+	out_sbuf(o, sb);
 	sb_printf(sb, "\"%s\":", key);
 	if (v && *v)
 		sb_put_json(sb, v);
 	else
 		sb_puts(sb, "null");
+	out_sbuf(o, sb);
 }
 
 static void put_frame(struct out *o, struct sbuf *sb, void *addr, bool ret, bool *first)
@@ -41,18 +46,18 @@ static void put_frame(struct out *o, struct sbuf *sb, void *addr, bool ret, bool
 		sb_puts(sb, *first ? "{" : ",{");
 		*first = false;
 		sb_printf(sb, "\"address\":%llu,", (unsigned long long)(uintptr_t)addr);
-		put_str(sb, "function", f->func);
+		put_str(o, sb, "function", f->func);
 		if (f->has_off && !f->inlined)
 			sb_printf(sb, ",\"offset\":%llu", (unsigned long long)f->func_off);
 		else
 			sb_puts(sb, ",\"offset\":null");
 		sb_printf(sb, ",\"inlined\":%s,", f->inlined ? "true" : "false");
-		put_str(sb, "file", f->file);
+		put_str(o, sb, "file", f->file);
 		if (f->line)
 			sb_printf(sb, ",\"line\":%u,", f->line);
 		else
 			sb_puts(sb, ",\"line\":null,");
-		put_str(sb, "object", sym->obj);
+		put_str(o, sb, "object", sym->obj);
 		sb_printf(sb, ",\"object_offset\":%llu}", (unsigned long long)sym->obj_off);
 		out_sbuf(o, sb);
 	}
@@ -140,7 +145,8 @@ static void put_summary(struct out *o, struct sbuf *sb, const struct snapshot *s
 void json_write(struct out *o, struct snapshot *s, enum report_when when,
 		const enum ht_sort *keys, int nkeys)
 {
-	char buf[SYM_NAME_MAX + 2 * SYM_PATH_MAX + 256], comm[64];
+	static char buf[JSON_BUF]; /* under the report lock */
+	char comm[64];
 	struct sbuf sb = SBUF_INIT(buf);
 
 	ht_read_line("/proc/self/comm", comm, sizeof(comm));

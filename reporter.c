@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * reporter.c - dumps on signals (--signals) and every --interval.  The handler only records which report was
- * asked for and posts a semaphore (both async-signal-safe): no lock, no
- * allocation, no output in signal context, so a signal that interrupts a
- * thread inside malloc cannot deadlock.  A thread of ours, with every signal
- * blocked so the program's signals still reach the program's threads, waits
- * on the semaphore and writes the report.  Many signals in a row may be
- * folded into one report per key; each report written is complete.
+ * reporter.c - dumps on signals (--signals) and every --interval.  The
+ * handler only records which report was asked for and posts a semaphore
+ * (both async-signal-safe): no lock, no allocation, no output in signal
+ * context, so a signal that interrupts a thread inside malloc cannot
+ * deadlock.  A thread of ours, with every signal blocked so the program's
+ * signals still reach the program's threads, waits on the semaphore (with
+ * the next --interval deadline) and writes the report.  Many signals in a
+ * row may be folded into one report per key; each report written is
+ * complete.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -423,3 +423,24 @@ def test_diff_needs_two_files(tmp_path):
     assert (r.returncode, r.stderr) == (2, "heaptrace: --diff needs two files: OLD.json NEW.json\n")
     r = run([HEAPTRACE, "--diff", tmp_path / "one", tmp_path / "two"])
     assert (r.returncode, r.stderr) == (2, "heaptrace: --diff: %s: cannot be read\n" % (tmp_path / "one"))
+
+
+def test_diff_of_cut_backtraces_reads_like_a_report(tmp_path):
+    """deep_leak's backtrace is cut at DEPTH: the diff says so as the
+    report does, and the output parses as a report."""
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    for out in (old, new):
+        r = run([HEAPTRACE, "--json", "--top=0", "--outfile=%s" % out, BIN / "s-deep"])
+        assert r.returncode == 0
+    # the same run twice: nothing grew
+    assert one_report(run([HEAPTRACE, "--diff", old, new]).stdout).backtraces == []
+    # against an empty heap, everything grew
+    empty = tmp_path / "empty.json"
+    doc = json.loads(old.read_text())
+    for sec in doc["sections"]:
+        sec["backtraces"] = []
+    empty.write_text(json.dumps(doc) + "\n")
+    rep = one_report(run([HEAPTRACE, "--top=0", "--diff", empty, new]).stdout)
+    deep = [b for b in rep.backtraces if b.frames[1].func == "deep_leak"]
+    assert len(deep) == 1 and deep[0].truncated and deep[0].cut == "depth"
+    assert deep[0].growth_size == "+2.000 KB" and deep[0].growth_count == 1
