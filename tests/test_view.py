@@ -444,3 +444,17 @@ def test_errno_where_the_program_did_not_set_it(tmp_path, mode, report):
             assert len(parse_reports(r.stderr.decode())) == 1
     assert r.returncode == 0
     assert r.stdout == plain.stdout
+
+
+@pytest.mark.parametrize("mode", TRACED)
+def test_configured_signals_look_unchanged(tmp_path, mode):
+    """--signals takes other signals (RTMIN+3, HUP) instead of USR1/USR2:
+    the program's view of every signal is still the untraced one."""
+    plain = run_mode("untraced", "s-sigview", "view")
+    text = check_view_output(plain.stdout)
+    out = tmp_path / "report"
+    r = run_mode(mode, "s-sigview", "view", outfile=out,
+                 env={"HEAPTRACE_SIGNALS": "growth:RTMIN+3,size:HUP"})
+    assert (r.returncode, r.stderr) == (0, b"")
+    assert r.stdout.decode() == text
+    assert len(parse_reports(out.read_text())) == 1
