@@ -301,7 +301,10 @@ static void resolve(void *addr, bool ret, struct sym *s)
 	struct object *o = NULL;
 	Dl_info info;
 
-	memset(&scratch, 0, sizeof(scratch));
+	/* empty strings, not a clear of the whole 78 KB for every address */
+	scratch.obj[0] = '\0';
+	for (int i = 0; i < DBG_MAX_INLINE; i++)
+		scratch.func[i][0] = scratch.file[i][0] = '\0';
 	memset(s, 0, sizeof(*s));
 	s->n = 1;
 	if (!dladdr1(at, &info, (void **)&map, RTLD_DL_LINKMAP) || !map)
