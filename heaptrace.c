@@ -201,7 +201,7 @@ static const struct lopt {
 	{ "top", required_argument, 0, HT_OPT_TOP, check_top, "NUM",
 	  "show the NUM biggest backtraces per section (default 10, 0: all)" },
 	{ "sort", required_argument, 's', HT_OPT_SORT, check_sort, "KEY[,KEY...]",
-	  "sort by size, count, peak or age; one section per key (default size)" },
+	  "sort by size, count, peak, age, growth or peak-share; a section each (default size)" },
 	{ "flame-graph", no_argument, 0, HT_OPT_FLAME_GRAPH, check_flag, NULL,
 	  "print live bytes as folded stacks for flamegraph.pl (to stdout)" },
 	{ "outfile", required_argument, 0, HT_OPT_OUTFILE, check_outfile, "FILE",
@@ -224,7 +224,7 @@ static const struct lopt {
 	{ "check", no_argument, 0, HT_OPT_CHECK, check_flag, NULL,
 	  "exit with status 23 if memory is still allocated at exit (a leak gate)" },
 	{ "diff", no_argument, 0, HT_OPT_COUNT, NULL, NULL,
-	  "heaptrace --diff OLD.json NEW.json: what grew from one JSON dump to another" },
+	  "OLD.json NEW.json: instead of tracing, list what grew between two reports" },
 	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, "print this help and exit" },
 	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, "print the version and exit" },
 };
@@ -235,6 +235,7 @@ static const char *const env_names[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_VAR) }
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: heaptrace [OPTION...] PROGRAM [ARG...]\n"
+		   "   or: heaptrace [--top=NUM] --diff OLD.json NEW.json\n"
 		   "Trace the heap allocations of PROGRAM and report, per backtrace, the memory\n"
 		   "still allocated when it exits (and on SIGUSR1: by size, SIGUSR2: by count).\n\n");
 	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++) {
