@@ -77,6 +77,11 @@ static inline struct ht_mallinfo ht_mallinfo(void)
 	return (struct ht_mallinfo){ (size_t)mi.arena, (size_t)mi.hblkhd, (size_t)mi.uordblks };
 }
 
+/* sem_clockwait (glibc 2.30): a semaphore wait with a CLOCK_MONOTONIC deadline. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+#define HAVE_SEM_CLOCKWAIT 1
+#endif
+
 /*
  * binutils: define HT_WITH_BFD before including this header to get bfd.h.
  * Older bfd.h refuses to be included without a config.h's PACKAGE; the

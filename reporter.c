@@ -67,6 +67,29 @@ static void next_deadline(struct timespec *t)
 	} while (t->tv_sec < now.tv_sec || (t->tv_sec == now.tv_sec && t->tv_nsec <= now.tv_nsec));
 }
 
+/*
+ * sem_wait until a CLOCK_MONOTONIC deadline.  Without sem_clockwait, the
+ * deadline moves to the realtime clock (a clock change then shifts one
+ * periodic report).
+ */
+static int sem_wait_until(sem_t *sem, const struct timespec *deadline)
+{
+#ifdef HAVE_SEM_CLOCKWAIT
+	return sem_clockwait(sem, CLOCK_MONOTONIC, deadline);
+#else
+	struct timespec mono, rt;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	ns = (deadline->tv_sec - mono.tv_sec) * 1000000000LL + (deadline->tv_nsec - mono.tv_nsec);
+	ns = (ns > 0 ? ns : 0) + rt.tv_nsec;
+	rt.tv_sec += (time_t)(ns / 1000000000LL);
+	rt.tv_nsec = (long)(ns % 1000000000LL);
+	return sem_timedwait(sem, &rt);
+#endif
+}
+
 /* Wait for a signal's wake-up; true when the --interval deadline came first. */
 static bool wait_for_work(struct timespec *deadline)
 {
@@ -75,7 +98,7 @@ static bool wait_for_work(struct timespec *deadline)
 			;
 		return false;
 	}
-	while (sem_clockwait(&wake, CLOCK_MONOTONIC, deadline)) {
+	while (sem_wait_until(&wake, deadline)) {
 		if (errno == ETIMEDOUT) {
 			next_deadline(deadline);
 			return true;
