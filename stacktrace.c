@@ -371,21 +371,22 @@ static struct bt *bt_intern(void *const *frames, int n, bool trunc)
 
 /*
  * The whole heap, for its peak: one counter every event updates (its own
- * cache line), and the peak, changed under its lock only when the heap
- * passes it.  A backtrace's counters at the peak are saved lazily (copy on
- * the first change after a new peak), so no event log and no walk of the
- * table are needed.  With threads, an event that another thread's new peak
- * overtakes between its counter update and its epoch check is attributed
- * as if it came first: the peak's total is exact, its shares exact up to
- * the events in flight at that instant.
+ * cache line), and the peak, moved on with a compare-and-swap only when
+ * the heap passes it (no lock: in a growing program that is every
+ * allocation).  A backtrace's counters at the peak are saved lazily (copy
+ * on the first change after a new peak), so no event log and no walk of
+ * the table are needed.  With threads, an event that another thread's new
+ * peak overtakes between its counter update and its epoch check is
+ * attributed as if it came first: the peak's total is exact, its shares
+ * exact up to the events in flight at that instant.
  */
 static struct {
 	int64_t bytes __attribute__((aligned(CACHELINE)));
 } heap;
 static struct {
-	spinlock_t lock __attribute__((aligned(CACHELINE)));
-	uint64_t bytes, ns;
-	uint64_t epoch; /* read on every event */
+	uint64_t bytes __attribute__((aligned(CACHELINE)));
+	uint64_t ns;    /* when: the one clock read, per new peak */
+	uint64_t epoch; /* counts new peaks; read on every event */
 } peak;
 
 /* Before st changes: keep its value at the last peak if not kept yet. */
@@ -402,17 +403,19 @@ static inline void save_at_peak(struct bt_stats *st)
 
 static NOINLINE void new_peak(struct bt_stats *st, uint64_t bytes)
 {
-	spin_lock_nested(&peak.lock);
-	if (bytes > peak.bytes) {
-		SET(peak.bytes, bytes);
-		SET(peak.ns, ht_now_ns());
-		__atomic_store_n(&peak.epoch, peak.epoch + 1, __ATOMIC_RELEASE);
-		/* the event that made the peak is part of it */
-		SET(st->at_peak_count, st->live_count);
-		SET(st->at_peak_bytes, st->live_bytes);
-		SET(st->peak_epoch, peak.epoch);
-	}
-	spin_unlock_nested(&peak.lock);
+	uint64_t cur = __atomic_load_n(&peak.bytes, __ATOMIC_RELAXED), epoch;
+
+	do {
+		if (bytes <= cur)
+			return; /* another thread's peak is higher */
+	} while (!__atomic_compare_exchange_n(&peak.bytes, &cur, bytes, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	SET(peak.ns, ht_now_ns());
+	epoch = __atomic_add_fetch(&peak.epoch, 1, __ATOMIC_RELEASE);
+	/* the event that made the peak is part of it */
+	SET(st->at_peak_count, st->live_count);
+	SET(st->at_peak_bytes, st->live_bytes);
+	SET(st->peak_epoch, epoch);
 }
 
 /* Called with the block's shard lock held (see record()). */
@@ -450,9 +453,14 @@ static inline void stats_sub(struct bt_stats *st, uint64_t size)
 
 void bt_peak_read(struct bt_peak *out)
 {
-	spin_lock(&peak.lock);
-	*out = (struct bt_peak){ peak.bytes, peak.ns, peak.epoch };
-	spin_unlock(&peak.lock);
+	uint64_t epoch;
+
+	/* a peak moved on while reading: read again */
+	do {
+		epoch = __atomic_load_n(&peak.epoch, __ATOMIC_ACQUIRE);
+		*out = (struct bt_peak){ __atomic_load_n(&peak.bytes, __ATOMIC_RELAXED),
+					 __atomic_load_n(&peak.ns, __ATOMIC_RELAXED), epoch };
+	} while (__atomic_load_n(&peak.epoch, __ATOMIC_ACQUIRE) != epoch);
 }
 
 void bt_stats_at_peak(const struct bt_stats *st, const struct bt_peak *p, uint64_t *count,
