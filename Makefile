@@ -38,9 +38,9 @@ CPPFLAGS_HT += -DHT_LIBBFD='"$(LIBBFD_SONAME)"'
 endif
 
 LIB_SRCS := libheaptrace.c stacktrace.c addrmap.c tmem.c config.c snapshot.c report.c json.c \
-	reporter.c output.c symbols.c debuginfo.c ignore.c utils.c
+	reporter.c output.c symbols.c debuginfo.c ignore.c textfmt.c utils.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/build/lib/%.o)
-LAUNCHER_SRCS := heaptrace.c diff.c jsonparse.c utils.c
+LAUNCHER_SRCS := heaptrace.c diff.c jsonparse.c textfmt.c utils.c
 LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(O)/build/bin/%.o)
 HEADERS := $(wildcard *.h)
 

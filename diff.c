@@ -16,6 +16,7 @@
 #include "diff.h"
 #include "jsonparse.h"
 #include "options.h"
+#include "textfmt.h"
 #include "utils.h"
 
 #define EXIT_USAGE 2
@@ -162,58 +163,61 @@ static int by_growth(const void *pa, const void *pb)
 	return strcmp(a->key, b->key);
 }
 
-/* A frame line as the text report writes it (report.c). */
-static void put_frame(int num, const struct jval *f)
+static bool json_true(const struct jval *obj, const char *key)
 {
-	const char *func = json_str(f, "function"), *file = json_str(f, "file");
-	const char *obj = json_str(f, "object");
-	const struct jval *inl = json_get(f, "inlined"), *off = json_get(f, "offset");
-	unsigned long long objoff = (unsigned long long)json_int(f, "object_offset", 0);
-	char hex[24];
+	const struct jval *v = json_get(obj, key);
 
-	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)json_int(f, "address", 0));
-	printf("%2d [%14s] ", num, hex);
-	if (!func && !file) {
-		if (obj)
-			printf("%s (+0x%llx)\n", obj, objoff);
-		else
-			printf("??\n");
-		return;
-	}
-	printf("%s", func ? func : "??");
-	if (inl && inl->type == J_BOOL && inl->b)
-		printf(" [inlined]");
-	else if (off && off->type == J_INT)
-		printf(" +0x%llx", (unsigned long long)off->u);
-	if (file)
-		printf(" (%s:%lld)", file, (long long)json_int(f, "line", 0));
-	printf(" (%s +0x%llx)\n", obj ? obj : "??", objoff);
+	return v && v->type == J_BOOL && v->b;
 }
 
-static void put_backtrace(size_t rank, const struct entry *e, long long depth)
+/* A frame line as the text report writes it (textfmt.c). */
+static void put_frame(struct sbuf *sb, int num, const struct jval *f)
+{
+	const struct jval *off = json_get(f, "offset");
+	struct frame_line line = {
+		.addr = (uintptr_t)json_int(f, "address", 0),
+		.func = json_str(f, "function"),
+		.file = json_str(f, "file"),
+		.obj = json_str(f, "object"),
+		.inlined = json_true(f, "inlined"),
+		.has_off = off && off->type == J_INT,
+		.off = off ? off->u : 0,
+		.obj_off = (uint64_t)json_int(f, "object_offset", 0),
+		.line = (unsigned)json_int(f, "line", 0),
+	};
+
+	textfmt_frame(sb, num, &line);
+	fputs(sb_str(sb), stdout);
+	sb->len = 0;
+}
+
+static void put_backtrace(size_t rank, const struct entry *e, int depth)
 {
 	const struct jval *frames = json_get(e->bt, "frames"), *cut = json_get(e->bt, "cut");
-	char buf[256];
+	char buf[16384];
 	struct sbuf sb = SBUF_INIT(buf);
+	struct bt_line head = {
+		.rank = rank,
+		.count = (uint64_t)e->count,
+		.peak_count = (uint64_t)json_int(e->bt, "peak_count", 0),
+		.bytes = (uint64_t)e->bytes,
+		.peak_bytes = (uint64_t)json_int(e->bt, "peak_bytes", 0),
+		.age_ns = (uint64_t)json_int(e->bt, "age_ns", 0),
+		.growth = true,
+		.growth_bytes = e->bytes - e->old_bytes,
+		.growth_count = e->count - e->old_count,
+	};
 
-	sb_printf(&sb, "=== backtrace #%zu === [count/peak: %lld/%lld] [size/peak: ", rank,
-		  (long long)e->count, (long long)json_int(e->bt, "peak_count", 0));
-	ht_fmt_bytes(&sb, (uint64_t)e->bytes);
-	sb_putc(&sb, '/');
-	ht_fmt_bytes(&sb, (uint64_t)json_int(e->bt, "peak_bytes", 0));
-	sb_puts(&sb, "] [age: ");
-	ht_fmt_duration(&sb, (uint64_t)json_int(e->bt, "age_ns", 0));
-	sb_puts(&sb, "] [growth: ");
-	ht_fmt_growth(&sb, e->bytes - e->old_bytes, e->count - e->old_count);
-	sb_puts(&sb, "]");
-	puts(sb_str(&sb));
-	for (size_t i = 0; frames && i < frames->n; i++)
-		put_frame((int)i, &frames->v[i]);
-	if (cut && cut->type == J_STRING && !strcmp(cut->s, "depth"))
-		printf("   ... more frames (the backtrace was cut at DEPTH=%lld)\n", depth);
-	else if (cut && cut->type == J_STRING)
-		printf("   ... more frames (the unwinder could not read them)\n");
-	putchar('\n');
+	textfmt_backtrace(&sb, &head);
+	for (size_t i = 0; frames && i < frames->n; i++) {
+		fputs(sb_str(&sb), stdout);
+		sb.len = 0;
+		put_frame(&sb, (int)i, &frames->v[i]);
+	}
+	if (cut && cut->type == J_STRING)
+		textfmt_cut(&sb, !strcmp(cut->s, "depth") ? depth : 0);
+	sb_putc(&sb, '\n');
+	fputs(sb_str(&sb), stdout);
 }
 
 int diff_main(const char *old_path, const char *new_path)
@@ -244,7 +248,7 @@ int diff_main(const char *old_path, const char *new_path)
 			continue;
 		grew++;
 		if (!top || rank < top)
-			put_backtrace(++rank, e, (long long)json_int(new, "depth", 0));
+			put_backtrace(++rank, e, (int)json_int(new, "depth", 0));
 	}
 	printf("[heaptrace] %-29s: %s -> %s\n", "diff", old_path, new_path);
 	printf("[heaptrace] %-29s: %zu\n", "backtraces that grew", grew);

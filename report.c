@@ -21,6 +21,7 @@
 #include "snapshot.h"
 #include "stacktrace.h"
 #include "symbols.h"
+#include "textfmt.h"
 #include "tmem.h"
 
 #define SEPARATOR "=================================================================\n"
@@ -32,41 +33,30 @@ static struct out out;  /* under report_lock */
 /* ------------------------------------------------------------ text report */
 
 /*
- * One line per source frame: an address where calls were inlined gives a
- * line per inlined call (innermost first, marked [inlined]), then the
- * function that holds the code.  Numbers count the lines.
+ * Frame i of a backtrace, one line per source frame: an address where calls
+ * were inlined gives a line per inlined call (innermost first, marked
+ * [inlined]), then the function that holds the code.  Numbers count the
+ * lines; returns the number of the next one.
  */
-static void put_source_frame(struct sbuf *sb, int num, const char *hex, const struct sym *sym,
-			     const struct sym_frame *f)
-{
-	sb_printf(sb, "%2d [%14s] ", num, hex);
-	if (!f->func[0] && !f->file[0]) {
-		if (sym->obj[0])
-			sb_printf(sb, "%s (+0x%lx)\n", sym->obj, (unsigned long)sym->obj_off);
-		else
-			sb_puts(sb, "??\n");
-		return;
-	}
-	sb_puts(sb, f->func[0] ? f->func : "??");
-	if (f->inlined)
-		sb_puts(sb, " [inlined]");
-	else if (f->has_off)
-		sb_printf(sb, " +0x%lx", (unsigned long)f->func_off);
-	if (f->file[0])
-		sb_printf(sb, " (%s:%u)", f->file, f->line);
-	sb_printf(sb, " (%s +0x%lx)\n", sym->obj[0] ? sym->obj : "??",
-		  (unsigned long)sym->obj_off);
-}
-
-/* Frame i of a backtrace; returns the number of the next line. */
 static int put_frame(struct out *o, struct sbuf *sb, int num, int i, void *addr)
 {
 	const struct sym *sym = sym_resolve(addr, i > 0);
-	char hex[24];
 
-	snprintf(hex, sizeof(hex), "%#lx", (unsigned long)(uintptr_t)addr);
 	for (int k = 0; k < sym->n; k++) {
-		put_source_frame(sb, num++, hex, sym, &sym->f[k]);
+		const struct sym_frame *f = &sym->f[k];
+		struct frame_line line = {
+			.addr = (uintptr_t)addr,
+			.func = f->func,
+			.file = f->file,
+			.obj = sym->obj,
+			.inlined = f->inlined,
+			.has_off = f->has_off,
+			.off = f->func_off,
+			.obj_off = sym->obj_off,
+			.line = f->line,
+		};
+
+		textfmt_frame(sb, num++, &line);
 		out_sbuf(o, sb);
 	}
 	return num;
@@ -78,33 +68,27 @@ static void put_backtrace(const struct snapshot *s, const struct item *it, size_
 	const struct bt *b = bt_get(it->id);
 	char line[SYM_NAME_MAX + 2 * SYM_PATH_MAX + 128]; /* a frame: function, file, object */
 	struct sbuf sb = SBUF_INIT(line);
+	struct bt_line head = {
+		.rank = rank,
+		.count = it->live_count,
+		.peak_count = it->peak_count,
+		.bytes = it->live_bytes,
+		.peak_bytes = it->peak_bytes,
+		.age_ns = snapshot_age(it, s),
+		.growth = s->growth,
+		.growth_bytes = it->growth_bytes,
+		.growth_count = it->growth_count,
+		.at_peak = key == HT_SORT_PEAK_SHARE,
+		.at_peak_bytes = it->at_peak_bytes,
+		.at_peak_count = it->at_peak_count,
+	};
 
-	sb_printf(&sb, "=== backtrace #%zu === [count/peak: %llu/%llu] [size/peak: ", rank,
-		  (unsigned long long)it->live_count, (unsigned long long)it->peak_count);
-	ht_fmt_bytes(&sb, it->live_bytes);
-	sb_putc(&sb, '/');
-	ht_fmt_bytes(&sb, it->peak_bytes);
-	sb_puts(&sb, "] [age: ");
-	ht_fmt_duration(&sb, snapshot_age(it, s));
-	sb_putc(&sb, ']');
-	if (s->growth) {
-		sb_puts(&sb, " [growth: ");
-		ht_fmt_growth(&sb, it->growth_bytes, it->growth_count);
-		sb_putc(&sb, ']');
-	}
-	if (key == HT_SORT_PEAK_SHARE) {
-		sb_puts(&sb, " [at peak: ");
-		ht_fmt_bytes(&sb, it->at_peak_bytes);
-		sb_printf(&sb, "/%llu]", (unsigned long long)it->at_peak_count);
-	}
-	sb_putc(&sb, '\n');
+	textfmt_backtrace(&sb, &head);
 	out_sbuf(&out, &sb);
 	for (int i = 0, num = 0; i < b->depth; i++)
 		num = put_frame(&out, &sb, num, i, b->frames[i]);
-	if (b->truncated && b->depth == HT_DEPTH)
-		sb_printf(&sb, "   ... more frames (the backtrace was cut at DEPTH=%d)\n", HT_DEPTH);
-	else if (b->truncated)
-		sb_puts(&sb, "   ... more frames (the unwinder could not read them)\n");
+	if (b->truncated)
+		textfmt_cut(&sb, b->depth == HT_DEPTH ? HT_DEPTH : 0);
 	out_sbuf(&out, &sb);
 	out_puts(&out, "\n");
 }

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * textfmt.c - the text report's backtrace, frame and cut lines (see
+ * textfmt.h).  Shared by the library and the launcher.
+ */
+#include <stdio.h>
+
+#include "textfmt.h"
+
+void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b)
+{
+	sb_printf(sb, "=== backtrace #%zu === [count/peak: %llu/%llu] [size/peak: ", b->rank,
+		  (unsigned long long)b->count, (unsigned long long)b->peak_count);
+	ht_fmt_bytes(sb, b->bytes);
+	sb_putc(sb, '/');
+	ht_fmt_bytes(sb, b->peak_bytes);
+	sb_puts(sb, "] [age: ");
+	ht_fmt_duration(sb, b->age_ns);
+	sb_putc(sb, ']');
+	if (b->growth) {
+		sb_puts(sb, " [growth: ");
+		ht_fmt_growth(sb, b->growth_bytes, b->growth_count);
+		sb_putc(sb, ']');
+	}
+	if (b->at_peak) {
+		sb_puts(sb, " [at peak: ");
+		ht_fmt_bytes(sb, b->at_peak_bytes);
+		sb_printf(sb, "/%llu]", (unsigned long long)b->at_peak_count);
+	}
+	sb_putc(sb, '\n');
+}
+
+static bool known(const char *s)
+{
+	return s && *s;
+}
+
+void textfmt_frame(struct sbuf *sb, int num, const struct frame_line *f)
+{
+	char hex[24];
+
+	snprintf(hex, sizeof(hex), "%#llx", (unsigned long long)f->addr);
+	sb_printf(sb, "%2d [%14s] ", num, hex);
+	if (!known(f->func) && !known(f->file)) {
+		if (known(f->obj))
+			sb_printf(sb, "%s (+0x%llx)\n", f->obj, (unsigned long long)f->obj_off);
+		else
+			sb_puts(sb, "??\n");
+		return;
+	}
+	sb_puts(sb, known(f->func) ? f->func : "??");
+	if (f->inlined)
+		sb_puts(sb, " [inlined]");
+	else if (f->has_off)
+		sb_printf(sb, " +0x%llx", (unsigned long long)f->off);
+	if (known(f->file))
+		sb_printf(sb, " (%s:%u)", f->file, f->line);
+	sb_printf(sb, " (%s +0x%llx)\n", known(f->obj) ? f->obj : "??",
+		  (unsigned long long)f->obj_off);
+}
+
+void textfmt_cut(struct sbuf *sb, int depth)
+{
+	if (depth)
+		sb_printf(sb, "   ... more frames (the backtrace was cut at DEPTH=%d)\n", depth);
+	else
+		sb_puts(sb, "   ... more frames (the unwinder could not read them)\n");
+}

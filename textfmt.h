@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * textfmt.h - the lines of the text report, written alike by the library's
+ * reports (report.c) and the launcher's --diff (diff.c), so the two never
+ * drift apart and one reader (tests/conftest.py) parses both.  Formatting
+ * only: no I/O, no allocation.
+ */
+#ifndef HEAPTRACE_TEXTFMT_H
+#define HEAPTRACE_TEXTFMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "utils.h"
+
+/* "=== backtrace #N === [count/peak: ..] [size/peak: ..] [age: ..]" and,
+ * when set, " [growth: ..]" and " [at peak: ..]", with its newline. */
+struct bt_line {
+	size_t rank;
+	uint64_t count, peak_count, bytes, peak_bytes, age_ns;
+	bool growth;
+	int64_t growth_bytes, growth_count;
+	bool at_peak;
+	uint64_t at_peak_bytes, at_peak_count;
+};
+void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b);
+
+/* " 3 [0x55d1c2a4b17b] func +0x2b (file.c:214) (/usr/bin/myd +0x417b)" */
+struct frame_line {
+	uintptr_t addr;
+	const char *func, *file, *obj; /* NULL or "" when unknown */
+	bool inlined, has_off;
+	uint64_t off, obj_off;
+	unsigned line;
+};
+void textfmt_frame(struct sbuf *sb, int num, const struct frame_line *f);
+
+/* "   ... more frames (...)": cut at depth, or (depth 0) unreadable. */
+void textfmt_cut(struct sbuf *sb, int depth);
+
+#endif
