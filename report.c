@@ -282,7 +282,7 @@ bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 		json_write(&out, &s, when, keys, nkeys);
 	else
 		write_text(&s, keys, nkeys);
-	snapshot_done(&s);
+	snapshot_done();
 done:
 	snapshot_free(&s);
 end:

@@ -124,9 +124,8 @@ bool snapshot_take(struct snapshot *s)
 	return true;
 }
 
-void snapshot_done(struct snapshot *s)
+void snapshot_done(void)
 {
-	(void)s;
 	tmem_free(base.prev, base.nprev * sizeof(struct counts));
 	base.prev = base.next;
 	base.nprev = base.next ? base.nnext : 0;

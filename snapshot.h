@@ -39,7 +39,7 @@ struct snapshot {
 
 bool snapshot_take(struct snapshot *s);
 /* The report is written: its counts are the next report's baseline. */
-void snapshot_done(struct snapshot *s);
+void snapshot_done(void);
 void snapshot_free(struct snapshot *s);
 
 /* Sort for key; listed(): does the item belong in key's section? */
