@@ -278,10 +278,19 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 	void *frames[HT_CAPTURE_MAX];
 	int *err = errno_ptr(), saved = *err;
 	bool cut = false;
-	int n = bt_capture(frames);
+	int n = bt_capture(frames, HT_CAPTURE_HOT);
+	struct bt *b;
 
 	n = bt_at_least_caller(frames, n, ht_current_pc(), __builtin_return_address(0), &cut);
-	acct_alloc(p, size, frames, n, cut);
+	b = bt_find(frames, n, cut);
+	if (likely(b)) {
+		acct_alloc_bt(p, size, b);
+	} else {
+		/* new: learn, once, whether the stack goes on (frames past n unused) */
+		if (n == HT_DEPTH && !cut && bt_goes_on())
+			n = HT_CAPTURE_MAX;
+		acct_alloc(p, size, frames, n, cut);
+	}
 	*err = saved;
 }
 

@@ -142,13 +142,13 @@ static inline bool read_word(uintptr_t addr, uintptr_t *val)
  * gives up (0 frames).
  */
 #define FP_MAX_FRAME (1u << 20)
-int bt_walk_fp(void **frames, void *pc, void *fp)
+int bt_walk_fp(void **frames, int max, void *pc, void *fp)
 {
 	uintptr_t cur = (uintptr_t)fp;
 	int n = 0;
 
 	frames[n++] = pc;
-	while (n < HT_CAPTURE_MAX) {
+	while (n < max) {
 		uintptr_t next, ret;
 
 		if ((cur & (sizeof(void *) - 1)) || !read_word(cur, &next) ||
@@ -217,9 +217,9 @@ uint64_t ht_now_ns(void)
  */
 #define HASH_MUL_FRAMES 16
 
-static inline uint64_t hash_frames(void *const *frames, int n, bool truncated)
+static inline uint64_t hash_frames(void *const *frames, int n, bool cut)
 {
-	uint64_t h = (uint64_t)n << 1 | truncated, x = 0, sum = 0;
+	uint64_t h = (uint64_t)n << 1 | cut, x = 0, sum = 0;
 	int i;
 
 	for (i = 0; i < n && i < HASH_MUL_FRAMES; i++)
@@ -259,9 +259,20 @@ static void count_untracked(void)
 
 /* ------------------------------------------------------------ the table */
 
+/*
+ * What names a backtrace: its frames and, below HT_DEPTH frames, whether
+ * the unwinder stopped early (cut, see bt_at_least_caller()).  At HT_DEPTH
+ * frames "truncated" is not part of the name but learned at first sight
+ * (see bt_find() in stacktrace.h).
+ */
+static inline bool key_cut(int n, bool trunc)
+{
+	return n < HT_DEPTH && trunc;
+}
+
 static inline bool same(const struct bt *b, uint64_t h, void *const *frames, int n, bool trunc)
 {
-	if (b->hash != h || b->depth != n || b->truncated != trunc)
+	if (b->hash != h || b->depth != n || (n < HT_DEPTH && b->truncated != trunc))
 		return false;
 	if (n > HASH_MUL_FRAMES) /* long: memcmp's vector loop wins */
 		return !memcmp(b->frames, frames, (size_t)n * sizeof(frames[0]));
@@ -350,7 +361,7 @@ static struct bt *insert(uint64_t h, void *const *frames, int n, bool trunc)
 
 static struct bt *bt_intern(void *const *frames, int n, bool trunc)
 {
-	uint64_t h = hash_frames(frames, n, trunc);
+	uint64_t h = hash_frames(frames, n, key_cut(n, trunc));
 	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
 	struct bt *b = t ? lookup(t, h, frames, n, trunc) : NULL;
 
@@ -508,6 +519,25 @@ bool acct_tracer_block(void *ptr, size_t size)
 	return record(ptr, ACCT_TRACER_ID, NULL, size, false);
 }
 
+struct bt *bt_find(void *const *frames, int n, bool cut)
+{
+	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
+
+	if (n > HT_DEPTH) { /* only at DEPTH=1: the hook and its caller */
+		n = HT_DEPTH;
+		cut = true;
+	}
+	if (n < 0)
+		n = 0;
+	return t ? lookup(t, hash_frames(frames, n, key_cut(n, cut)), frames, n, cut) : NULL;
+}
+
+void acct_alloc_bt(void *ptr, size_t size, struct bt *b)
+{
+	if (unlikely(!record(ptr, b->id, b, size, true)))
+		count_untracked();
+}
+
 void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut)
 {
 	bool trunc = cut || n > HT_DEPTH;
@@ -518,8 +548,10 @@ void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut)
 	if (n > HT_DEPTH)
 		n = HT_DEPTH;
 	b = bt_intern(frames, n, trunc);
-	if (unlikely(!b || !record(ptr, b->id, b, size, true)))
+	if (unlikely(!b))
 		count_untracked();
+	else
+		acct_alloc_bt(ptr, size, b);
 }
 
 bool acct_free(void *ptr, struct acct_block *out)

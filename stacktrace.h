@@ -3,9 +3,9 @@
  * stacktrace.h - backtrace capture, the table of unique backtraces with their
  * statistics, and the accounting of each allocation and free against them.
  *
- * The hot path is capture (unwinding, before any lock), bt_intern (lock-free
- * when the backtrace is known) and acct_* (one shard lock of the address map
- * and a few atomic operations).  Reports read the table through bt_get()
+ * The hot path is capture (unwinding, before any lock), bt_find (lock-free)
+ * and acct_* (one shard lock of the address map and a few atomic
+ * operations); a backtrace seen for the first time takes acct_alloc().  Reports read the table through bt_get()
  * while the program runs on; entries are never freed or moved.
  */
 #ifndef HEAPTRACE_STACKTRACE_H
@@ -88,15 +88,18 @@ extern bool bt_sandboxed;
  * only ever replaces libunwind where the whole chain is sound.
  */
 extern bool bt_frame_pointers;
-int bt_walk_fp(void **frames, void *pc, void *fp);
+int bt_walk_fp(void **frames, int max, void *pc, void *fp);
 
 /*
- * Capture the stack of the hook this is inlined into: frames[0] is the
- * hook itself.  Returns up to HT_DEPTH + 1 frames; one more than HT_DEPTH
- * means the stack was cut (the extra frame is only a marker).
+ * Capture up to max frames of the stack of the hook this is inlined into:
+ * frames[0] is the hook itself.  The hot path asks for HT_DEPTH; whether
+ * the stack goes on beyond them costs one frame more to learn, so that is
+ * asked (max HT_CAPTURE_MAX) only when a backtrace is new (bt_find()).
  */
 #define HT_CAPTURE_MAX (HT_DEPTH + 1)
-static inline __attribute__((always_inline)) int bt_capture(void **frames)
+/* What the hot path asks for: HT_DEPTH frames, and the hook's caller always. */
+#define HT_CAPTURE_HOT (HT_DEPTH < 2 ? 2 : HT_DEPTH)
+static inline __attribute__((always_inline)) int bt_capture(void **frames, int max)
 {
 	int n;
 
@@ -106,10 +109,18 @@ static inline __attribute__((always_inline)) int bt_capture(void **frames)
 		return 0;
 	n = 0;
 	if (bt_frame_pointers)
-		n = bt_walk_fp(frames, ht_current_pc(), __builtin_frame_address(0));
+		n = bt_walk_fp(frames, max, ht_current_pc(), __builtin_frame_address(0));
 	if (likely(!n))
-		n = unw_backtrace(frames, HT_CAPTURE_MAX);
+		n = unw_backtrace(frames, max);
 	return likely(!__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)) ? n : 0;
+}
+
+/* Does the stack of the hook this is inlined into go on beyond HT_DEPTH frames? */
+static inline __attribute__((always_inline)) bool bt_goes_on(void)
+{
+	void *deeper[HT_CAPTURE_MAX];
+
+	return bt_capture(deeper, HT_CAPTURE_MAX) > HT_DEPTH;
 }
 
 /*
@@ -118,6 +129,20 @@ static inline __attribute__((always_inline)) int bt_capture(void **frames)
  * stack known to go on beyond its n frames.
  */
 void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut);
+
+/*
+ * The hot path's two halves: the known entry for n <= HT_DEPTH frames
+ * (lock-free; NULL when the backtrace is new, and then acct_alloc() with
+ * the deeper capture files it), and the record of ptr against it.
+ *
+ * A backtrace is its HT_DEPTH frames: whether the stack went on beyond
+ * them ("truncated") is learned when they are first seen.  The same frames
+ * with and without more stack would need the same return address to be
+ * the outermost frame one time and not the next, which unwinding (by the
+ * same call-frame rules at the same address) does not give.
+ */
+struct bt *bt_find(void *const *frames, int n, bool cut);
+void acct_alloc_bt(void *ptr, size_t size, struct bt *b);
 
 /*
  * When the unwinder gives less than the hook and its caller (it could not

@@ -426,3 +426,23 @@ def test_backtrace_cut_at_depth():
     assert deeper.truncated
     assert_summary(rep, 3, 2700, 3, 3, 2700)
 
+
+def test_cut_is_learned_once_and_kept():
+    """Only a backtrace's first allocation unwinds one frame more to learn
+    whether the stack went on; the later ones from the same stack are
+    counted against it, cut or not as learned."""
+    rep, _ = traced("s-cutagain")
+    untraced("s-cutagain")
+    shallow = find_bt(rep, "level3")
+    assert len(shallow.frames) == 8 and shallow.funcs[-1] == "_start"
+    assert not shallow.truncated
+    assert stats(shallow) == (3, 3, "900 bytes", "900 bytes")
+    deeper = find_bt(rep, "lvl4")
+    assert len(deeper.frames) == 8 and deeper.truncated
+    assert stats(deeper) == (3, 3, fmt_bytes(1200), fmt_bytes(1200))
+    # the same 8 frames above recursions 20, 25 and 30 deep: one backtrace
+    deep = find_bt(rep, "deep_leak")
+    assert deep.funcs == ["malloc"] + ["deep_leak"] * 7 and deep.truncated
+    assert stats(deep) == (3, 3, fmt_bytes(6000), fmt_bytes(6000))
+    assert_summary(rep, 3, 8100, 9, 9, 8100)
+

@@ -97,7 +97,7 @@ static void test_intern(void)
 {
 	void *a[HT_CAPTURE_MAX], *b[HT_CAPTURE_MAX], *t[HT_CAPTURE_MAX];
 	uint64_t t0 = ht_now_ns();
-	long ia, ib, iz, it, iu;
+	long ia, ib, iz, it;
 	uint32_t n, next = 0; /* the id the next new entry gets */
 
 	CHECK_EQ(bt_count(), 0);
@@ -165,16 +165,27 @@ static void test_intern(void)
 	acct_alloc(addr(8), 8, t, HT_CAPTURE_MAX, false);
 	CHECK_EQ(bt_count(), next);
 	CHECK_EQ(id_of(addr(8)), it);
-	/* the same HT_DEPTH frames, complete: another entry */
+	/* the same HT_DEPTH frames said complete: the same backtrace, still
+	 * truncated (a backtrace is its frames; whether the stack went on is
+	 * learned when they are first seen) */
 	acct_alloc(addr(9), 9, t, HT_DEPTH, false);
-	CHECK_EQ(bt_count(), next + 1);
-	iu = find_bt(t, HT_DEPTH, false);
-	CHECK_EQ(iu, next++);
-	CHECK(!bt_get(iu)->truncated);
-	CHECK_EQ(bt_get(iu)->depth, HT_DEPTH);
-	CHECK_EQ(id_of(addr(9)), iu);
-	CHECK_STATS(it, 2, 16, 2, 16, 2, 16);
-	CHECK_STATS(iu, 1, 9, 1, 9, 1, 9);
+	CHECK_EQ(bt_count(), next);
+	CHECK_EQ(find_bt(t, HT_DEPTH, false), -1);
+	CHECK_EQ(id_of(addr(9)), it);
+	CHECK_STATS(it, 3, 25, 3, 25, 3, 25);
+	/* the hot path finds it by its frames alone */
+	CHECK(bt_find(t, HT_DEPTH, false) == bt_get(it));
+	CHECK(bt_find(t, HT_DEPTH, true) == bt_get(it));
+	/* and files a block against it directly */
+	acct_alloc_bt(addr(11), 11, bt_get(it));
+	CHECK_EQ(id_of(addr(11)), it);
+	CHECK_STATS(it, 4, 36, 4, 36, 4, 36);
+	CHECK(acct_free(addr(11), NULL));
+	CHECK_STATS(it, 3, 25, 4, 36, 4, 36);
+	/* new frames: none yet */
+	t[0] = (void *)0x4321;
+	CHECK(bt_find(t, HT_DEPTH, false) == NULL);
+	t[0] = bt_get(it)->frames[0];
 
 	/* a stack known to go on (cut) keeps its own frames, marked truncated,
 	 * and is another entry than the same frames complete */
@@ -184,6 +195,9 @@ static void test_intern(void)
 		acct_alloc(addr(10), 3, a, 2, true);
 		ic = find_bt(a, 2, true);
 		CHECK(ic >= 0 && ic != ia);
+		/* below HT_DEPTH, cut is part of the name */
+		CHECK(bt_find(a, 2, true) == bt_get(ic));
+		CHECK(ia < 0 || bt_find(a, 2, false) == bt_get(ia));
 		CHECK_EQ(bt_get(ic)->depth, 2);
 		CHECK(bt_get(ic)->truncated);
 		CHECK_EQ(id_of(addr(10)), ic);

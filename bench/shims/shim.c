@@ -5,9 +5,10 @@
  * forwards them to the next definition.  Built two ways (bench/Makefile):
  *
  *   nullshim.so   forwarding only: what interposition itself costs
- *   unwshim.so    + unw_backtrace() of DEPTH + 1 frames on every allocation,
- *                 as heaptrace's capture does (frame 0 the hook, one more to
- *                 see a cut): the cost of unwinding, heaptrace's floor
+ *   unwshim.so    + unw_backtrace() of DEPTH frames on every allocation, as
+ *                 heaptrace's capture does (frame 0 the hook; the one frame
+ *                 more that tells a cut is unwound once per backtrace, not
+ *                 per allocation): the cost of unwinding, heaptrace's floor
  *
  * Nothing is recorded; the frames are folded into a per-thread sink so the
  * unwinding cannot be optimized away.  While dlsym resolves, requests are
@@ -71,13 +72,13 @@ static TLS uintptr_t sink;
 
 static inline __attribute__((always_inline)) void unwind(void)
 {
-	void *frames[DEPTH + 1];
+	void *frames[DEPTH];
 	int n;
 
 	if (inside)
 		return;
 	inside = 1;
-	n = unw_backtrace(frames, DEPTH + 1);
+	n = unw_backtrace(frames, DEPTH);
 	for (int i = 0; i < n; i++)
 		sink += (uintptr_t)frames[i];
 	__asm__ volatile("" ::"r"(sink) : "memory");
