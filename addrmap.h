@@ -2,8 +2,8 @@
 /*
  * addrmap.h - the map from a live block's address to its backtrace id and
  * requested size: 16 bytes a slot, open addressing with linear probing,
- * split into AM_SHARDS independently locked and resized shards so threads
- * rarely meet.
+ * split into AM_SHARDS independently locked shards so threads rarely meet,
+ * sized together from the whole map's count.
  *
  * Contract: the caller locks the shard of a key (am_shard_of(am_hash(key)))
  * around am_insert()/am_remove() and may update counters while holding it;
@@ -31,6 +31,8 @@ struct am_shard {
 	spinlock_t lock;
 	uint32_t mask; /* capacity - 1, or 0 before the first insert */
 	uint32_t used;
+	int32_t pending; /* changes of used not yet in the whole map's count */
+	uint32_t countdown; /* changes until this shard sums them all (addrmap.c) */
 	struct am_slot *slots;
 	struct am_big *big;
 	uint32_t nbig, capbig;
@@ -80,6 +82,10 @@ bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out
 
 /* Live records in all shards (approximate while other threads run). */
 uint64_t am_count(void);
+/* The table size every shard has at least (see addrmap.c); for tests. */
+uint32_t am_target(void);
+/* Forget the whole map's size (tests that empty the shards by hand). */
+void am_size_reset(void);
 /* Bytes the map holds, for tests of the per-block overhead. */
 uint64_t am_bytes(void);
 

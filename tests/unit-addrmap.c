@@ -65,6 +65,7 @@ static void am_reset(void)
 			tmem_free(s->big, s->capbig * sizeof(*s->big));
 		memset(s, 0, sizeof(*s));
 	}
+	am_size_reset();
 }
 
 /* Insert/remove as the library does: under the shard's lock. */
@@ -886,6 +887,50 @@ static void test_memory(void)
 	       (unsigned long long)worst / 1000, (unsigned long long)worst % 1000);
 }
 
+/*
+ * A constant live count, the block replaced each time picked at random (as
+ * bench/'s steady does): each shard's count wanders around its average.
+ * The map's memory is set by the whole map's count and stays put; shards
+ * that grew on their own when they passed 3/4 grew one by one for as long
+ * as the run went on.
+ */
+static void test_no_growth_with_run_time(void)
+{
+	enum { LIVE = 100000, OPS = 1000000, SETTLE = 20000 };
+	static uintptr_t live[LIVE];
+	uint64_t rng = 0x9e3779b97f4a7c15ULL, settled = 0;
+	struct am_rec r;
+
+	am_reset();
+	for (int op = -LIVE; op < OPS; op++) {
+		unsigned i = op < 0 ? (unsigned)(op + LIVE) : 0;
+
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		if (op >= 0) {
+			i = (unsigned)(rng % LIVE);
+			CHECK(rem(live[i], &r));
+		}
+		/* somewhere in a GiB of heap, as malloc's blocks are scattered
+		 * over their arenas: each shard's count wanders around 390 */
+		do
+			live[i] = 0x7f0000000000 + ((rng >>= 7, rng) & 0x3ffffff0);
+		while (find(live[i], &r));
+		CHECK_EQ(ins(live[i], 1, 16, &r), AM_INSERTED);
+		if (op == SETTLE) {
+			/* more than 3/4 of 512 on average: every shard at 1024,
+			 * whether its own count passed the mark or not */
+			CHECK_EQ(am_target(), 1024);
+			for (int k = 0; k < AM_SHARDS; k++)
+				CHECK_EQ(am_shards[k].mask + 1, 1024);
+			settled = am_bytes();
+		}
+		if (op > SETTLE && op % 10000 == 0)
+			CHECK_EQ(am_bytes(), settled);
+	}
+	CHECK_EQ(am_count(), LIVE);
+	am_reset();
+}
+
 /* ------------------------------------------------------------ fork */
 
 static void test_fork(void)
@@ -937,6 +982,7 @@ int main(void)
 	test_backshift();
 	test_model();
 	test_memory();
+	test_no_growth_with_run_time();
 	test_fork();
 	CHECK_EQ(ht_self.locks, 0);
 	return unit_done("unit-addrmap");
