@@ -375,6 +375,19 @@ static struct bt *bt_intern(void *const *frames, int n, bool trunc)
 	return b;
 }
 
+struct bt *bt_find(void *const *frames, int n, bool cut)
+{
+	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
+
+	if (n > HT_DEPTH) { /* only at DEPTH=1: the hook and its caller */
+		n = HT_DEPTH;
+		cut = true;
+	}
+	if (n < 0)
+		n = 0;
+	return t ? lookup(t, hash_frames(frames, n, key_cut(n, cut)), frames, n, cut) : NULL;
+}
+
 /* ------------------------------------------------------------ accounting */
 
 /* Stores a report may read at any time: whole words, never torn. */
@@ -517,19 +530,6 @@ static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, bool fre
 bool acct_tracer_block(void *ptr, size_t size)
 {
 	return record(ptr, ACCT_TRACER_ID, NULL, size, false);
-}
-
-struct bt *bt_find(void *const *frames, int n, bool cut)
-{
-	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
-
-	if (n > HT_DEPTH) { /* only at DEPTH=1: the hook and its caller */
-		n = HT_DEPTH;
-		cut = true;
-	}
-	if (n < 0)
-		n = 0;
-	return t ? lookup(t, hash_frames(frames, n, key_cut(n, cut)), frames, n, cut) : NULL;
 }
 
 void acct_alloc_bt(void *ptr, size_t size, struct bt *b)

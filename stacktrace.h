@@ -5,8 +5,9 @@
  *
  * The hot path is capture (unwinding, before any lock), bt_find (lock-free)
  * and acct_* (one shard lock of the address map and a few atomic
- * operations); a backtrace seen for the first time takes acct_alloc().  Reports read the table through bt_get()
- * while the program runs on; entries are never freed or moved.
+ * operations); a backtrace seen for the first time takes acct_alloc().
+ * Reports read the table through bt_get() while the program runs on;
+ * entries are never freed or moved.
  */
 #ifndef HEAPTRACE_STACKTRACE_H
 #define HEAPTRACE_STACKTRACE_H
@@ -131,9 +132,10 @@ static inline __attribute__((always_inline)) bool bt_goes_on(void)
 void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut);
 
 /*
- * The hot path's two halves: the known entry for n <= HT_DEPTH frames
- * (lock-free; NULL when the backtrace is new, and then acct_alloc() with
- * the deeper capture files it), and the record of ptr against it.
+ * The hot path's two halves: the known entry for the n frames of
+ * bt_capture(frames, HT_CAPTURE_HOT) (lock-free; NULL when the backtrace
+ * is new, and then acct_alloc() with the deeper capture files it), and the
+ * record of ptr against it.
  *
  * A backtrace is its HT_DEPTH frames: whether the stack went on beyond
  * them ("truncated") is learned when they are first seen.  The same frames
