@@ -158,7 +158,7 @@ tests/bin/sym-cxx: tests/sym-cxx.cc | tests/bin
 	$(CXX) $(SYM_CFLAGS) -g -o $@ $<
 
 UNIT_CFLAGS := $(CPPFLAGS_HT) -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
-build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) | build/unit
+build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(O)/build/flags | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
 
 check-build: all $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS) $(UNIT_BINS)
