@@ -431,8 +431,8 @@ def test_cut_is_learned_once_and_kept():
     """Only a backtrace's first allocation unwinds one frame more to learn
     whether the stack went on; the later ones from the same stack are
     counted against it, cut or not as learned."""
-    rep, _ = traced("s-cutagain")
-    untraced("s-cutagain")
+    rep, _ = traced("s-deep", "3")
+    untraced("s-deep", "3")
     shallow = find_bt(rep, "level3")
     assert len(shallow.frames) == 8 and shallow.funcs[-1] == "_start"
     assert not shallow.truncated
