@@ -38,7 +38,7 @@ ifneq ($(LIBBFD_SONAME),)
 CPPFLAGS_HT += -DHT_LIBBFD='"$(LIBBFD_SONAME)"'
 endif
 
-LIB_SRCS := libheaptrace.c stacktrace.c addrmap.c tmem.c config.c snapshot.c report.c json.c \
+LIB_SRCS := libheaptrace.c stacktrace.c cfi.c addrmap.c tmem.c config.c snapshot.c report.c json.c \
 	reporter.c output.c symbols.c debuginfo.c ignore.c textfmt.c utils.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/build/lib/%.o)
 LAUNCHER_SRCS := heaptrace.c diff.c jsonparse.c textfmt.c utils.c
@@ -120,7 +120,8 @@ TEST_CFLAGS := -O0 -g -rdynamic -fno-omit-frame-pointer -fno-optimize-sibling-ca
 TEST_C := $(wildcard tests/s-*.c) tests/sample-leak.c
 TEST_CXX := $(wildcard tests/s-*.cc)
 TEST_BINS := $(TEST_C:tests/%.c=tests/bin/%) $(TEST_CXX:tests/%.cc=tests/bin/%)
-TEST_LIBS := tests/bin/libctor.so tests/bin/libplugin.so
+TEST_LIBS := tests/bin/libctor.so tests/bin/libplugin.so tests/bin/libframe24.so \
+	tests/bin/libframe120.so
 UNIT_BINS := build/unit/unit-addrmap build/unit/unit-utils build/unit/unit-stacktrace
 
 tests/bin:
@@ -139,6 +140,11 @@ tests/bin/s-early: tests/s-early.c tests/bin/libctor.so | tests/bin
 	$(CC) $(TEST_CFLAGS) -o $@ $< -Ltests/bin -lctor -Wl,-rpath,'$$ORIGIN'
 tests/bin/libplugin.so: tests/lib-plugin.c | tests/bin
 	$(CC) $(TEST_CFLAGS) -fPIC -shared -o $@ $<
+# the same code with two frame sizes (s-dlreuse)
+tests/bin/libframe24.so: tests/lib-frame.c | tests/bin
+	$(CC) -DFRAME=24 -DZERO=8 -fPIC -shared -o $@ $<
+tests/bin/libframe120.so: tests/lib-frame.c | tests/bin
+	$(CC) -DFRAME=120 -DZERO=24 -fPIC -shared -o $@ $<
 
 # symbols (test_symbols.py): built without -rdynamic, so only the full
 # symbol table and the debug information name the programs' functions
@@ -157,11 +163,16 @@ tests/bin/sym-static-nopie: tests/sym-static.c tests/bin/libsym-shared.so
 tests/bin/sym-cxx: tests/sym-cxx.cc | tests/bin
 	$(CXX) $(SYM_CFLAGS) -g -o $@ $<
 
+# the default unwinder against libunwind (test_unwind.py): optimized code
+# without frame pointers, as Debian's own programs are built
+tests/bin/opt-frames: tests/opt-frames.c | tests/bin
+	$(CC) -O2 -g -fomit-frame-pointer -Wall -pthread -o $@ $<
+
 UNIT_CFLAGS := $(CPPFLAGS_HT) -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
 build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(O)/build/flags | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
 
-check-build: all $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS) $(UNIT_BINS)
+check-build: all $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS) tests/bin/opt-frames $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done

@@ -83,6 +83,16 @@ static inline struct ht_mallinfo ht_mallinfo(void)
 #endif
 
 /*
+ * heaptrace's own walk of .eh_frame (cfi.c) knows x86-64's registers and
+ * finds an address's object with _dl_find_object (glibc 2.35, lock-free);
+ * elsewhere every backtrace is libunwind's.
+ */
+#if defined(__x86_64__) && defined(__GLIBC__) && \
+	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define HAVE_CFI_WALK 1
+#endif
+
+/*
  * binutils: define HT_WITH_BFD before including this header to get bfd.h.
  * Older bfd.h refuses to be included without a config.h's PACKAGE; the
  * section accessors lost their bfd argument in 2.34; DMGL_* live in

@@ -77,7 +77,7 @@ static const char *set_max_memory(const char *s)
 
 static const char *set_unwind(const char *s)
 {
-	return ht_parse_unwind(s, &ht_cfg.unwind_fp);
+	return ht_parse_unwind(s, &ht_cfg.unwind);
 }
 
 static const char *set_debug_dir(const char *s)

@@ -19,7 +19,7 @@ struct ht_config {
 	const char *outfile; /* NULL: stderr (report) or stdout (flame graph) */
 	const char *ignore;  /* NULL: no ignore file */
 	unsigned long max_memory; /* bytes for the tracer's tables; 0: no limit */
-	bool unwind_fp;      /* walk frame pointers instead of libunwind */
+	enum ht_unwinder unwind; /* --unwind */
 	const char *debug_dir; /* root of separate debug files (.build-id/, ...) */
 	struct ht_signal signals[HT_MAX_SIGNALS]; /* which signal dumps by which key */
 	int nsignals;

@@ -64,9 +64,9 @@ static const char *check_sort(const char *arg, const char **err)
 
 static const char *check_unwind(const char *arg, const char **err)
 {
-	bool fp;
+	enum ht_unwinder how;
 
-	*err = ht_parse_unwind(arg, &fp);
+	*err = ht_parse_unwind(arg, &how);
 	return *err ? NULL : arg;
 }
 
@@ -211,7 +211,7 @@ static const struct lopt {
 	{ "max-memory", required_argument, 0, HT_OPT_MAX_MEMORY, check_bytes, "BYTES",
 	  "stop recording new blocks when the tables reach BYTES (default 0: no limit)" },
 	{ "unwind", required_argument, 0, HT_OPT_UNWIND, check_unwind, "METHOD",
-	  "take backtraces with libunwind (default) or fp (frame pointers)" },
+	  "take backtraces with dwarf (default), libunwind, fp (frame pointers) or check" },
 	{ "debug-dir", required_argument, 0, HT_OPT_DEBUG_DIR, check_debug_dir, "DIR",
 	  "look for separate debug files under DIR (default /usr/lib/debug)" },
 	{ "signals", required_argument, 0, HT_OPT_SIGNALS, check_signals, "KEY:SIG,...",

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "addrmap.h"
+#include "cfi.h"
 #include "config.h"
 #include "guard.h"
 #include "ignore.h"
@@ -94,7 +95,8 @@ EXPORT size_t malloc_usable_size(void *p);
 	X(sysv_signal, "sysv_signal", , )                                           \
 	X(__sysv_signal, "__sysv_signal", , )                                       \
 	X(bsd_signal, "bsd_signal", , )                                             \
-	X(sigset, "sigset", , )
+	X(sigset, "sigset", , )                                                     \
+	X(dlclose, "dlclose", , )
 
 /* ---------------------------------------------------------------- real functions */
 
@@ -601,6 +603,23 @@ EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *o
 	return reporter_sigaction(signo, act, old, REAL(sigaction));
 }
 
+/*
+ * The unwinder keeps the call-frame rules of code by address (cfi.c): code
+ * that dlclose() unmapped may be replaced by other code at the same
+ * addresses, so the rules are forgotten once it has returned.
+ */
+EXPORT int dlclose(void *handle)
+{
+	int r;
+
+	if (unlikely(!real_get(R_dlclose)))
+		return -1;
+	r = REAL(dlclose)(handle);
+	if (r == 0)
+		cfi_forget();
+	return r;
+}
+
 /* signal() and its glibc variants return the previous handler. */
 sighandler_t bsd_signal(int signo, sighandler_t handler); /* not declared under _GNU_SOURCE */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* sigset */
@@ -635,6 +654,7 @@ static void fork_prepare(void)
 	tracer_enter();
 	report_fork_prepare();
 	bt_fork_prepare();
+	cfi_fork_prepare();
 	am_fork_prepare();
 	tmem_fork_prepare();
 }
@@ -643,6 +663,7 @@ static void fork_parent(void)
 {
 	tmem_fork_parent();
 	am_fork_parent();
+	cfi_fork_parent();
 	bt_fork_parent();
 	report_fork_parent();
 	tracer_exit();
@@ -653,6 +674,7 @@ static void fork_child(void)
 {
 	tmem_fork_child();
 	am_fork_child();
+	cfi_fork_child();
 	bt_fork_child();
 	report_fork_child();
 	out_fork_child();
@@ -728,6 +750,7 @@ static void heaptrace_exit(int status, void *arg)
 	tracer_enter();
 	release_runtime_memory();
 	leaked = report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
+	cfi_check_report();
 	tracer_exit();
 	errno = saved; /* the program's exit handlers and stdio flush run after us */
 	/* --check: a leak fails a program that would succeed; stdio would be
@@ -752,7 +775,8 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	set_root_pid();
 	ignore_load(ht_cfg.ignore);
 	bt_unwinder_init();
-	bt_frame_pointers = ht_cfg.unwind_fp;
+	bt_frame_pointers = ht_cfg.unwind == HT_UNWIND_FP;
+	cfi_unwinder = ht_cfg.unwind;
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	reporter_start(REAL(sigaction));
 	on_exit(heaptrace_exit, NULL);

@@ -22,7 +22,7 @@
 	X(OUTFILE, "HEAPTRACE_OUTFILE", "")                             \
 	X(IGNORE, "HEAPTRACE_IGNORE", "")                               \
 	X(MAX_MEMORY, "HEAPTRACE_MAX_MEMORY", "0")                      \
-	X(UNWIND, "HEAPTRACE_UNWIND", "libunwind")                      \
+	X(UNWIND, "HEAPTRACE_UNWIND", "dwarf")                          \
 	X(DEBUG_DIR, "HEAPTRACE_DEBUG_DIR", "/usr/lib/debug")          \
 	X(SIGNALS, "HEAPTRACE_SIGNALS", "size:USR1,count:USR2")         \
 	X(INTERVAL, "HEAPTRACE_INTERVAL", "0")                          \
@@ -72,8 +72,14 @@ const char *ht_parse_ulong(const char *s, unsigned long max, unsigned long *out)
 const char *ht_parse_bool(const char *s, bool *out);
 const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n);
 const char *ht_sort_name(enum ht_sort key);
-/* "libunwind" (false) or "fp", the frame-pointer walk (true). */
-const char *ht_parse_unwind(const char *s, bool *fp);
+/* --unwind: how backtraces are taken (cfi.h). */
+enum ht_unwinder {
+	HT_UNWIND_DWARF,     /* heaptrace's walk of .eh_frame, libunwind where it cannot */
+	HT_UNWIND_LIBUNWIND, /* libunwind's unw_backtrace() alone */
+	HT_UNWIND_FP,        /* frame pointers, the default's way where the chain breaks */
+	HT_UNWIND_CHECK,     /* both of the first two, differences counted */
+};
+const char *ht_parse_unwind(const char *s, enum ht_unwinder *out);
 
 /* --signals: which signal dumps with which sort key ("none": no signal). */
 #define HT_MAX_SIGNALS 8

@@ -19,6 +19,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "cfi.h"
 #include "compat.h"
 #include "guard.h"
 #include "options.h"
@@ -112,7 +113,8 @@ static inline __attribute__((always_inline)) int bt_capture(void **frames, int m
 	if (bt_frame_pointers)
 		n = bt_walk_fp(frames, max, ht_current_pc(), __builtin_frame_address(0));
 	if (likely(!n))
-		n = unw_backtrace(frames, max);
+		n = likely(cfi_unwinder != HT_UNWIND_LIBUNWIND) ? cfi_backtrace(frames, max)
+								 : unw_backtrace(frames, max);
 	return likely(!__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)) ? n : 0;
 }
 

@@ -68,9 +68,22 @@ static const char *parse_either(const char *s, const char *first, const char *se
 	return err;
 }
 
-const char *ht_parse_unwind(const char *s, bool *fp)
+const char *ht_parse_unwind(const char *s, enum ht_unwinder *out)
 {
-	return parse_either(s, "libunwind", "fp", fp, "is not an unwinder (use libunwind or fp)");
+	static const char *const names[] = {
+		[HT_UNWIND_DWARF] = "dwarf",
+		[HT_UNWIND_LIBUNWIND] = "libunwind",
+		[HT_UNWIND_FP] = "fp",
+		[HT_UNWIND_CHECK] = "check",
+	};
+
+	for (size_t i = 0; s && i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(s, names[i])) {
+			*out = (enum ht_unwinder)i;
+			return NULL;
+		}
+	}
+	return "is not an unwinder (use dwarf, libunwind, fp or check)";
 }
 
 const char *ht_parse_format(const char *s, bool *json)

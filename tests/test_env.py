@@ -41,7 +41,7 @@ def test_defaults():
     ("HEAPTRACE_SORT", "SIZE"),
     ("HEAPTRACE_FLAME_GRAPH", "maybe"),
     ("HEAPTRACE_FLAME_GRAPH", "2"),
-    ("HEAPTRACE_UNWIND", "dwarf"),
+    ("HEAPTRACE_UNWIND", "dwarf2"),
 ])
 def test_invalid_value_one_warning_and_default(var, value):
     r = run({var: value})

@@ -277,6 +277,8 @@ OPTION_VARIABLES = [
     (["--max-memory=1000000"], {"MAX_MEMORY": "1000000"}),
     (["--unwind=fp"], {"UNWIND": "fp"}),
     (["--unwind", "libunwind"], {"UNWIND": "libunwind"}),
+    (["--unwind=dwarf"], {"UNWIND": "dwarf"}),
+    (["--unwind=check"], {"UNWIND": "check"}),
     (["--debug-dir=/tmp"], {"DEBUG_DIR": "/tmp"}),
     (["--signals=growth:RTMIN+3"], {"SIGNALS": "growth:RTMIN+3"}),
     (["--interval", "1.5"], {"INTERVAL": "1.5"}),
@@ -496,9 +498,9 @@ BAD_OPTIONS = [
     bad("--sort", "size,,count", "has an empty sort key"),
     (["-s", "peek"], "heaptrace: --sort: 'peek' " + UNKNOWN_KEY),
     bad("--outfile", "", "is empty"),
-    bad("--unwind", "frame", "is not an unwinder (use libunwind or fp)"),
-    bad("--unwind", "FP", "is not an unwinder (use libunwind or fp)"),
-    bad("--unwind", "", "is not an unwinder (use libunwind or fp)"),
+    bad("--unwind", "frame", "is not an unwinder (use dwarf, libunwind, fp or check)"),
+    bad("--unwind", "FP", "is not an unwinder (use dwarf, libunwind, fp or check)"),
+    bad("--unwind", "", "is not an unwinder (use dwarf, libunwind, fp or check)"),
     bad("--ignore", "", "is empty"),
 ]
 

@@ -9,7 +9,7 @@ from conftest import LIB, run, HEAPTRACE
 INTERPOSED = {
     "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
     "aligned_alloc", "valloc", "pvalloc", "malloc_usable_size", "sigaction", "signal",
-    "sysv_signal", "__sysv_signal", "bsd_signal", "sigset",
+    "sysv_signal", "__sysv_signal", "bsd_signal", "sigset", "dlclose",
     "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
     "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
     "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",

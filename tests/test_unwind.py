@@ -1,11 +1,79 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""--unwind=fp: the frame-pointer walk gives the frames libunwind gives for
-code built with frame pointers, the same exact counts, and ends safely where
-the frame-pointer register holds anything else."""
+"""The unwinders.  The default walk of .eh_frame gives, frame for frame, what
+libunwind gives (--unwind=check counts every difference) in optimized code,
+threads, signal handlers, C++ and Debian's own programs, and leaves to
+libunwind exactly the frames it does not walk.  --unwind=fp: the
+frame-pointer walk gives the frames libunwind gives for code built with
+frame pointers, the same exact counts, and ends safely where the
+frame-pointer register holds anything else."""
+
+import re
+import shutil
 
 import pytest
 
-from conftest import BIN, find_bt, fmt_bytes, one_report, run, trace
+from conftest import BIN, find_bt, fmt_bytes, one_report, run, trace, HEAPTRACE
+
+CHECK_RE = re.compile(r"^heaptrace: unwind check: (\d+) backtraces, (\d+) walked from "
+                      r"\.eh_frame, (\d+) differ(; first: .*)?$", re.M)
+
+
+def unwind_check(r):
+    """(backtraces, walked by heaptrace, differing from libunwind) of a run
+    under --unwind=check."""
+    assert r.returncode == 0, r.stderr
+    found = CHECK_RE.findall(r.stderr)
+    assert len(found) == 1, r.stderr
+    n, walked, differ, first = found[0]
+    assert not first and int(differ) == 0, found[0]
+    return int(n), int(walked)
+
+
+def test_walk_matches_libunwind_in_optimized_code():
+    """-O2 without frame pointers: rsp-based frames, an rbp frame, libc's
+    qsort calling back, threads to their first frame, all walked; the three
+    realigned stacks (CFA by expression) and the three signal frames, and
+    the one deeper capture that learns the signal stack is cut, are
+    libunwind's."""
+    r = trace("opt-frames", opts=("--unwind=check", "--top=0"))
+    assert r.stdout == "kept 18\n"
+    n, walked = unwind_check(r)
+    assert n - walked == 7
+    assert walked > 400  # qsort's comparisons
+
+
+@pytest.mark.parametrize("prog", ["s-threads", "s-new-delete", "s-deep", "s-realloc",
+                                  "s-threadchurn", "s-new-fail"])
+def test_walk_matches_libunwind(prog):
+    n, walked = unwind_check(trace(prog, opts=("--unwind=check", "--top=0")))
+    assert n > 0 and walked == n
+
+
+@pytest.mark.parametrize("argv", [
+    ["python3", "-c", "d = {i: str(i) for i in range(20000)}; print(len(repr(d)))"],
+    ["perl", "-e", "my %h; $h{$_} = $_ x 3 for 1..20000; print scalar(keys %h), qq(\\n)"],
+    ["sqlite3", ":memory:", "create table t(a, b); insert into t values (1, 'x'); "
+     "select count(*) from t;"],
+], ids=["python3", "perl", "sqlite3"])
+def test_walk_matches_libunwind_in_debian_programs(argv):
+    """Programs built by Debian (optimized, no frame pointers) are walked
+    whole: every frame has .eh_frame and a rule of the kinds walked."""
+    exe = shutil.which(argv[0], path="/usr/bin:/bin")
+    if not exe:
+        pytest.skip("%s is not installed" % argv[0])
+    r = run([HEAPTRACE, "--unwind=check", "--top=0", exe, *argv[1:]])
+    n, walked = unwind_check(r)
+    assert n > 500 and walked == n
+
+
+def test_default_report_is_libunwinds():
+    """The walk and libunwind name the same backtraces with the same counts."""
+    ours, _ = traced("opt-frames", ("--top=0",))
+    theirs, _ = traced("opt-frames", ("--top=0", "--unwind=libunwind"))
+    def key(rep):
+        return sorted((b.funcs, b.count, b.size, b.truncated) for b in rep.backtraces)
+    assert key(ours) == key(theirs)
+    assert ours.summary["heap traced num of backtrace"] == "6"
 
 FP = ("--unwind=fp", "--top=0")
 
@@ -64,3 +132,14 @@ def test_garbage_frame_pointer_ends_the_walk():
         assert b.funcs[:2] == ["malloc", "call_with_rbp"]
     assert rep.summary["heap traced allocation size"] == \
         "%s in %d blocks" % (fmt_bytes(sum(100 + i for i in range(ncases))), ncases)
+
+
+def test_rules_are_forgotten_at_dlclose():
+    """Two builds of one plugin, the same code with different frames, loaded
+    one after the other at the same address: the second's backtrace goes on
+    to its callers, not cut where the first one's rule pointed."""
+    rep, r = traced("s-dlreuse", ("--top=0",))
+    assert r.stdout == "same address\n"  # else this test proves nothing
+    bt = [b for b in rep.backtraces if b.size == "200 bytes"]
+    assert len(bt) == 1 and bt[0].count == 1
+    assert bt[0].funcs[:4] == ["malloc", "plugin_alloc", "call_plugin", "main"]

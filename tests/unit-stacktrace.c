@@ -15,6 +15,7 @@
 #include "../utils.c"
 #include "../tmem.c"
 #include "../addrmap.c"
+#include "../cfi.c"
 #include "../stacktrace.c"
 #include "unit.h"
 

@@ -1,0 +1,741 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * cfi.c - the stack walk by .eh_frame rules (see cfi.h): the reader of
+ * .eh_frame_hdr, CIEs and FDEs, the interpreter of their call-frame
+ * instructions, the table of learned rules, and the walk.
+ *
+ * Everything here runs inside the program's malloc: nothing allocates
+ * from it, and the walk itself takes no lock and makes no system call.
+ * Rules are learned only for what the x86-64 SysV walk needs; anything
+ * unusual is "other", and libunwind takes those backtraces whole.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "cfi.h"
+#include "compat.h"
+#include "guard.h"
+#include "tmem.h"
+#include "utils.h"
+
+enum ht_unwinder cfi_unwinder;
+
+/*
+ * A return address's rule, one word.  R_STEP: the caller's frame starts
+ * (CFA) at rsp or rbp (R_FROM_RBP) + cfa offset, the return address is at
+ * CFA - 8, the caller's rbp at CFA + rbp offset (R_RBP_SAVED) or still in
+ * rbp.  R_LAST: the outermost frame, the walk ends.  R_OTHER: libunwind.
+ * The low 12 bits of the return address are kept in it as a tag (see
+ * cfi_forget()).
+ */
+#define R_STEP 1u
+#define R_LAST 2u
+#define R_OTHER 3u
+#define R_KIND 3u
+#define R_FROM_RBP 4u
+#define R_RBP_SAVED 8u
+#define RULE(flags, cfa_off, rbp_off) \
+	((uint64_t)(flags) | (uint64_t)(uint16_t)(int16_t)(rbp_off) << 16 | (uint64_t)(uint32_t)(int32_t)(cfa_off) << 32)
+#define R_TAG_SHIFT 4
+#define R_TAG(ra) (((uint64_t)(ra) & 0xfff) << R_TAG_SHIFT)
+#define RULE_CFA_OFF(r) ((int64_t)(int32_t)((r) >> 32))
+#define RULE_RBP_OFF(r) ((int64_t)(int16_t)((r) >> 16))
+
+/* ------------------------------------------------------------ reading .eh_frame */
+
+/* DWARF register numbers of x86-64, and the columns libunwind keeps. */
+#define DW_RBP 6
+#define DW_RSP 7
+#define DW_RA 16
+#define NUM_REGS 17
+
+struct reader {
+	const uint8_t *p;
+	bool bad;
+};
+
+static uint64_t rd_fixed(struct reader *r, int size)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, r->p, (size_t)size); /* little-endian */
+	r->p += size;
+	return v;
+}
+
+static uint64_t rd_uleb(struct reader *r)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b;
+
+	do {
+		b = *r->p++;
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	return v;
+}
+
+static int64_t rd_sleb(struct reader *r)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b;
+
+	do {
+		b = *r->p++;
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+	} while (b & 0x80);
+	if (shift < 64 && (b & 0x40))
+		v |= ~(uint64_t)0 << shift;
+	return (int64_t)v;
+}
+
+/* A pointer in DW_EH_PE encoding enc; datarel is .eh_frame_hdr's address. */
+static uintptr_t rd_pointer(struct reader *r, uint8_t enc, uintptr_t datarel)
+{
+	uintptr_t at = (uintptr_t)r->p;
+	uint64_t v;
+
+	switch (enc & 0x0f) {
+	case 0x00: v = rd_fixed(r, 8); break;
+	case 0x01: v = rd_uleb(r); break;
+	case 0x02: v = rd_fixed(r, 2); break;
+	case 0x03: v = rd_fixed(r, 4); break;
+	case 0x04: v = rd_fixed(r, 8); break;
+	case 0x09: v = (uint64_t)rd_sleb(r); break;
+	case 0x0a: v = (uint64_t)(int64_t)(int16_t)rd_fixed(r, 2); break;
+	case 0x0b: v = (uint64_t)(int64_t)(int32_t)rd_fixed(r, 4); break;
+	case 0x0c: v = rd_fixed(r, 8); break;
+	default: r->bad = true; return 0;
+	}
+	switch (enc & 0xf0) {
+	case 0x00: break;
+	case 0x10: v += at; break;
+	case 0x30: v += datarel; break;
+	default: r->bad = true; /* indirect, text- or function-relative */
+	}
+	return (uintptr_t)v;
+}
+
+/* The FDE whose range may hold pc, by the binary-search table of .eh_frame_hdr. */
+static const uint8_t *hdr_search(const uint8_t *hdr, uintptr_t pc)
+{
+	struct reader r = { hdr + 4, false };
+	size_t lo = 0, hi;
+	int32_t loc, fde;
+
+	/* version 1, table of (initial location, FDE) as datarel sdata4 */
+	if (hdr[0] != 1 || hdr[3] != 0x3b)
+		return NULL;
+	rd_pointer(&r, hdr[1], (uintptr_t)hdr);
+	hi = rd_pointer(&r, hdr[2], (uintptr_t)hdr);
+	if (r.bad || hi == 0)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		memcpy(&loc, r.p + mid * 8, 4);
+		if ((uintptr_t)hdr + (intptr_t)loc <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	memcpy(&loc, r.p + lo * 8, 4);
+	memcpy(&fde, r.p + lo * 8 + 4, 4);
+	return (uintptr_t)hdr + (intptr_t)loc <= pc ? hdr + fde : NULL;
+}
+
+/* What a CIE and its FDE say before the instructions are run. */
+struct fde_info {
+	uint64_t code_align;
+	int64_t data_align;
+	const uint8_t *cie_insns, *cie_end;
+	const uint8_t *insns, *end;
+	uintptr_t start;
+	bool has_z; /* FDEs carry augmentation data, with its length */
+};
+
+/* The CIE at cie; false for anything but x86-64's usual kind. */
+static bool read_cie(const uint8_t *cie, struct fde_info *fi, uint8_t *fde_enc)
+{
+	struct reader r = { cie, false };
+	uint32_t len = (uint32_t)rd_fixed(&r, 4);
+	const char *aug;
+	const uint8_t *aug_end = NULL;
+	uint8_t version;
+
+	if (len == 0 || len == 0xffffffffu || rd_fixed(&r, 4) != 0)
+		return false;
+	fi->cie_end = cie + 4 + len;
+	version = (uint8_t)rd_fixed(&r, 1);
+	if (version != 1 && version != 3)
+		return false;
+	aug = (const char *)r.p;
+	r.p += strlen(aug) + 1;
+	fi->code_align = rd_uleb(&r);
+	fi->data_align = rd_sleb(&r);
+	if ((version == 1 ? rd_fixed(&r, 1) : rd_uleb(&r)) != DW_RA)
+		return false;
+	*fde_enc = 0; /* absptr */
+	fi->has_z = aug[0] == 'z';
+	if (fi->has_z) {
+		uint64_t n = rd_uleb(&r);
+
+		aug_end = r.p + n;
+		aug++;
+	} else if (aug[0]) {
+		return false;
+	}
+	for (; *aug; aug++) {
+		switch (*aug) {
+		case 'R': *fde_enc = (uint8_t)rd_fixed(&r, 1); break;
+		case 'L': rd_fixed(&r, 1); break;
+		case 'P': {
+			uint8_t enc = (uint8_t)rd_fixed(&r, 1);
+
+			rd_pointer(&r, enc & 0x0f, 0); /* skipped: only its size matters */
+			break;
+		}
+		default: return false; /* 'S' (signal frame) and anything newer */
+		}
+	}
+	if (aug_end)
+		r.p = aug_end;
+	fi->cie_insns = r.p;
+	return !r.bad;
+}
+
+/*
+ * The FDE for pc, found through the object's .eh_frame_hdr: FDE_FOUND, or
+ * FDE_NONE when pc's object has none of the kind walked here (its rule is
+ * "other"), or FDE_NO_OBJECT when pc is in no object (generated code).
+ */
+enum { FDE_NO_OBJECT, FDE_NONE, FDE_FOUND };
+
+static int find_fde(uintptr_t pc, struct fde_info *fi)
+{
+#ifdef HAVE_CFI_WALK
+	struct dl_find_object obj;
+	const uint8_t *fde;
+	struct reader r;
+	uint32_t len;
+	int32_t cie_off;
+	uint8_t enc;
+	uintptr_t range;
+
+	if (_dl_find_object((void *)pc, &obj) != 0)
+		return FDE_NO_OBJECT;
+	fde = obj.dlfo_eh_frame ? hdr_search(obj.dlfo_eh_frame, pc) : NULL;
+	if (!fde)
+		return FDE_NONE;
+	r = (struct reader){ fde, false };
+	len = (uint32_t)rd_fixed(&r, 4);
+	if (len == 0 || len == 0xffffffffu)
+		return FDE_NONE;
+	memcpy(&cie_off, r.p, 4);
+	if (cie_off == 0 || !read_cie(r.p - cie_off, fi, &enc))
+		return FDE_NONE;
+	r.p += 4;
+	fi->start = rd_pointer(&r, enc, 0);
+	range = rd_pointer(&r, enc & 0x0f, 0);
+	if (r.bad || pc < fi->start || pc - fi->start >= range)
+		return FDE_NONE;
+	if (fi->has_z)
+		r.p += rd_uleb(&r);
+	fi->end = fde + 4 + len;
+	fi->insns = r.p;
+	return FDE_FOUND;
+#else
+	(void)pc;
+	(void)fi;
+	return FDE_NO_OBJECT;
+#endif
+}
+
+/* ------------------------------------------------------------ call-frame instructions */
+
+/* How a register is recovered; libunwind's "where" for the three we track. */
+enum how { SAME, UNDEF, AT_CFA, ELSEWHERE };
+
+struct col {
+	uint8_t how;
+	int64_t off;
+};
+
+struct row {
+	uint64_t cfa_reg;
+	int64_t cfa_off;
+	bool cfa_expr;
+	struct col rbp, rsp, ra;
+};
+
+#define STATE_STACK 8
+
+struct cfa_state {
+	struct row row, initial;
+	struct row saved[STATE_STACK];
+	int depth;
+	bool bad; /* something the walk must leave to libunwind */
+};
+
+static struct col *column(struct cfa_state *s, struct row *row, uint64_t reg)
+{
+	if (reg >= NUM_REGS) {
+		s->bad = true; /* libunwind refuses these: its step fails */
+		return NULL;
+	}
+	switch (reg) {
+	case DW_RBP: return &row->rbp;
+	case DW_RSP: return &row->rsp;
+	case DW_RA: return &row->ra;
+	default: return NULL; /* not needed by the walk */
+	}
+}
+
+static void set_col(struct cfa_state *s, uint64_t reg, enum how how, int64_t off)
+{
+	struct col *c = column(s, &s->row, reg);
+
+	if (c)
+		*c = (struct col){ (uint8_t)how, off };
+}
+
+static void restore_col(struct cfa_state *s, uint64_t reg)
+{
+	struct col *c = column(s, &s->row, reg);
+
+	if (c)
+		*c = *column(s, &s->initial, reg);
+}
+
+/*
+ * A register's rule is an expression: the walk cannot take it, and for a
+ * register the walk does not need, libunwind still evaluates it (and may
+ * fail, and take its slow path): either way, libunwind's frame.
+ */
+static void set_expression(struct cfa_state *s, uint64_t reg)
+{
+	if (column(s, &s->row, reg))
+		set_col(s, reg, ELSEWHERE, 0);
+	else
+		s->bad = true;
+}
+
+/* One instruction that is not an advance of the location. */
+static void run_op(struct cfa_state *s, struct reader *r, uint8_t op, const struct fde_info *fi)
+{
+	uint64_t reg;
+
+	switch (op & 0xc0) {
+	case 0x80: /* DW_CFA_offset */
+		set_col(s, op & 0x3f, AT_CFA, (int64_t)rd_uleb(r) * fi->data_align);
+		return;
+	case 0xc0: /* DW_CFA_restore */
+		restore_col(s, op & 0x3f);
+		return;
+	}
+	switch (op) {
+	case 0x00: break; /* nop */
+	case 0x05: reg = rd_uleb(r); set_col(s, reg, AT_CFA, (int64_t)rd_uleb(r) * fi->data_align); break;
+	case 0x06: restore_col(s, rd_uleb(r)); break;
+	case 0x07: set_col(s, rd_uleb(r), UNDEF, 0); break;
+	case 0x08: set_col(s, rd_uleb(r), SAME, 0); break;
+	case 0x09: reg = rd_uleb(r); rd_uleb(r); set_col(s, reg, ELSEWHERE, 0); break;
+	case 0x0a: /* remember_state */
+		if (s->depth == STATE_STACK)
+			s->bad = true;
+		else
+			s->saved[s->depth++] = s->row;
+		break;
+	case 0x0b: /* restore_state */
+		if (s->depth == 0)
+			s->bad = true;
+		else
+			s->row = s->saved[--s->depth];
+		break;
+	case 0x0c: /* def_cfa */
+		s->row.cfa_reg = rd_uleb(r);
+		s->row.cfa_off = (int64_t)rd_uleb(r);
+		s->row.cfa_expr = false;
+		break;
+	case 0x0d: s->row.cfa_reg = rd_uleb(r); s->row.cfa_expr = false; break;
+	case 0x0e: s->row.cfa_off = (int64_t)rd_uleb(r); break;
+	case 0x0f: s->row.cfa_expr = true; r->p += rd_uleb(r); break;
+	case 0x10: reg = rd_uleb(r); r->p += rd_uleb(r); set_expression(s, reg); break;
+	case 0x11: reg = rd_uleb(r); set_col(s, reg, AT_CFA, rd_sleb(r) * fi->data_align); break;
+	case 0x12: /* def_cfa_sf */
+		s->row.cfa_reg = rd_uleb(r);
+		s->row.cfa_off = rd_sleb(r) * fi->data_align;
+		s->row.cfa_expr = false;
+		break;
+	case 0x13: s->row.cfa_off = rd_sleb(r) * fi->data_align; break;
+	case 0x2e: rd_uleb(r); break; /* GNU_args_size: only for resuming */
+	default: s->bad = true; /* set_loc, val_*, vendor extensions */
+	}
+	if (s->row.cfa_reg >= NUM_REGS)
+		s->bad = true;
+}
+
+/*
+ * Run instructions from p to end, starting at location loc, until the
+ * location passes pc: the rules of the row that holds pc.  libunwind runs
+ * them the same way (every instruction at a location up to pc included).
+ */
+static void run_insns(struct cfa_state *s, const uint8_t *p, const uint8_t *end, uintptr_t loc,
+		      uintptr_t pc, const struct fde_info *fi)
+{
+	struct reader r = { p, false };
+
+	while (r.p < end && loc <= pc && !s->bad) {
+		uint8_t op = *r.p++;
+
+		if ((op & 0xc0) == 0x40)
+			loc += (op & 0x3f) * fi->code_align;
+		else if (op == 0x02)
+			loc += rd_fixed(&r, 1) * fi->code_align;
+		else if (op == 0x03)
+			loc += rd_fixed(&r, 2) * fi->code_align;
+		else if (op == 0x04)
+			loc += rd_fixed(&r, 4) * fi->code_align;
+		else
+			run_op(s, &r, op, fi);
+	}
+}
+
+/*
+ * The rule of the row, by libunwind's test of a "standard" frame
+ * (x86_64/Gstash_frame.c) and its end of the stack (an undefined return
+ * address or rbp, x86_64/Gstep.c).
+ */
+static uint64_t classify(const struct row *row)
+{
+	unsigned flags = R_STEP;
+	int64_t rbp_off = 0;
+
+	if (row->cfa_expr || (row->cfa_reg != DW_RBP && row->cfa_reg != DW_RSP) ||
+	    row->cfa_off <= -(1 << 28) || row->cfa_off >= (1 << 28))
+		return R_OTHER;
+	if (row->ra.how == UNDEF || row->rbp.how == UNDEF)
+		return R_LAST;
+	if (row->ra.how != AT_CFA || row->ra.off != -8 || row->rsp.how != SAME)
+		return R_OTHER;
+	if (row->rbp.how == AT_CFA) {
+		if (row->rbp.off <= -(1 << 14) || row->rbp.off >= (1 << 14) || row->rbp.off == -1)
+			return R_OTHER;
+		flags |= R_RBP_SAVED;
+		rbp_off = row->rbp.off;
+	} else if (row->rbp.how != SAME) {
+		return R_OTHER;
+	}
+	if (row->cfa_reg == DW_RBP)
+		flags |= R_FROM_RBP;
+	return RULE(flags, row->cfa_off, rbp_off);
+}
+
+/* The rule for pc (a return address minus one), from its object's .eh_frame. */
+static uint64_t read_rule(const struct fde_info *fi, uintptr_t pc)
+{
+	struct cfa_state s;
+
+	memset(&s, 0, sizeof(s));
+	run_insns(&s, fi->cie_insns, fi->cie_end, 0, UINTPTR_MAX, fi);
+	s.initial = s.row;
+	s.depth = 0;
+	run_insns(&s, fi->insns, fi->end, fi->start, pc, fi);
+	return s.bad ? R_OTHER : classify(&s.row);
+}
+
+/* ------------------------------------------------------------ the table of rules */
+
+/*
+ * Open addressing by return address, written under learn_lock, read
+ * without it: a slot's rule is stored before its address (release), and a
+ * reader that finds the address reads a complete rule.  The table doubles
+ * at half full; a replaced table is kept (a reader may still be in it),
+ * so all of them together stay under twice the last one.
+ */
+struct slot {
+	uintptr_t pc;
+	uint64_t rule;
+};
+
+struct rule_table {
+	size_t mask, used;
+	struct slot slot[];
+};
+
+#define TABLE_MIN 4096
+
+static struct rule_table *rules;
+static spinlock_t learn_lock;
+static size_t table_bytes;
+/* no walk: tracer memory refused (libunwind from now on), or not x86-64 */
+#ifdef HAVE_CFI_WALK
+static bool no_table;
+#else
+static bool no_table = true;
+#endif
+
+static inline size_t rule_slot(const struct rule_table *t, uintptr_t pc)
+{
+	return (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 40) & t->mask;
+}
+
+/*
+ * pc's rule, 0 when it is not in t.  A slot emptied by cfi_forget() and
+ * taken by another address while this reads it gives a rule whose tag is
+ * not pc's: 0, and learn() looks again under the lock.
+ */
+static inline uint64_t table_get(const struct rule_table *t, uintptr_t pc)
+{
+	for (size_t i = rule_slot(t, pc);; i = (i + 1) & t->mask) {
+		uintptr_t k = __atomic_load_n(&t->slot[i].pc, __ATOMIC_ACQUIRE);
+
+		if (k == pc) {
+			uint64_t rule = __atomic_load_n(&t->slot[i].rule, __ATOMIC_ACQUIRE);
+
+			return (rule & R_TAG(~0ull)) == R_TAG(pc) ? rule : 0;
+		}
+		if (!k)
+			return 0;
+	}
+}
+
+static void table_put(struct rule_table *t, uintptr_t pc, uint64_t rule)
+{
+	size_t i = rule_slot(t, pc);
+
+	while (t->slot[i].pc)
+		i = (i + 1) & t->mask;
+	__atomic_store_n(&t->slot[i].rule, rule, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->slot[i].pc, pc, __ATOMIC_RELEASE);
+	t->used++;
+}
+
+static struct rule_table *table_new(size_t slots)
+{
+	size_t bytes = sizeof(struct rule_table) + slots * sizeof(struct slot);
+	struct rule_table *t = tmem_alloc(bytes);
+
+	if (t) {
+		t->mask = slots - 1;
+		table_bytes += bytes;
+	}
+	return t;
+}
+
+/* Room for one more (under learn_lock); false when there is none. */
+static bool table_room(void)
+{
+	struct rule_table *t = rules, *bigger;
+
+	if (t && (t->used + 1) * 2 <= t->mask + 1)
+		return true;
+	if (no_table || !(bigger = table_new(t ? (t->mask + 1) * 2 : TABLE_MIN))) {
+		no_table = true;
+		return false;
+	}
+	for (size_t i = 0; t && i <= t->mask; i++)
+		if (t->slot[i].pc)
+			table_put(bigger, t->slot[i].pc, t->slot[i].rule);
+	__atomic_store_n(&rules, bigger, __ATOMIC_RELEASE);
+	return true;
+}
+
+/*
+ * First sight of return address ra: read its rule (the row of the call,
+ * ra - 1) and keep it.  An address in no object (generated code) is not
+ * kept, so that a program that generates code all the time does not grow
+ * the table with run time.
+ */
+static NOINLINE uint64_t learn(uintptr_t ra)
+{
+	struct fde_info fi;
+	uint64_t rule;
+	int found = find_fde(ra - 1, &fi);
+
+	if (found == FDE_NO_OBJECT)
+		return R_OTHER;
+	spin_lock(&learn_lock);
+	if (rules && (rule = table_get(rules, ra))) {
+		spin_unlock(&learn_lock);
+		return rule;
+	}
+	rule = (found == FDE_FOUND ? read_rule(&fi, ra - 1) : R_OTHER) | R_TAG(ra);
+	if (table_room())
+		table_put(rules, ra, rule);
+	spin_unlock(&learn_lock);
+	return rule;
+}
+
+void cfi_forget(void)
+{
+	struct rule_table *t;
+
+	spin_lock(&learn_lock);
+	t = rules;
+	for (size_t i = 0; t && i <= t->mask; i++)
+		__atomic_store_n(&t->slot[i].pc, 0, __ATOMIC_RELAXED);
+	if (t)
+		t->used = 0;
+	spin_unlock(&learn_lock);
+}
+
+size_t cfi_bytes(void)
+{
+	return __atomic_load_n(&table_bytes, __ATOMIC_RELAXED);
+}
+
+void cfi_fork_prepare(void)
+{
+	spin_lock(&learn_lock);
+}
+
+void cfi_fork_parent(void)
+{
+	spin_unlock(&learn_lock);
+}
+
+void cfi_fork_child(void)
+{
+	spin_reset(&learn_lock);
+	ht_self.locks--;
+}
+
+/* ------------------------------------------------------------ the walk */
+
+/*
+ * From the frame that returns to ra with its rsp and rbp, frames[1..max):
+ * what libunwind's fast path (x86_64/Gtrace.c) records, step for step:
+ * return addresses, each frame's rule taken at the call (ra - 1).  -1 when
+ * a frame is not for this walk.  The stack is read as libunwind reads it
+ * there, without checking: the rules come from the compiler, and the
+ * words they point to are in frames that are live.
+ */
+static inline int walk(void **frames, int max, uintptr_t ra, uintptr_t sp, uintptr_t fp)
+{
+	const struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	int n = 1;
+
+	while (n < max) {
+		uint64_t rule = likely(t) ? table_get(t, ra) : 0;
+		uintptr_t cfa, next;
+
+		if (unlikely(!rule)) {
+			rule = learn(ra);
+			t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+		}
+		if (unlikely((rule & R_KIND) != R_STEP))
+			return (rule & R_KIND) == R_LAST ? n : -1;
+		cfa = ((rule & R_FROM_RBP) ? fp : sp) + (uintptr_t)RULE_CFA_OFF(rule);
+		next = *(const uintptr_t *)(cfa - 8);
+		if (rule & R_RBP_SAVED)
+			fp = *(const uintptr_t *)(cfa + (uintptr_t)RULE_RBP_OFF(rule));
+		if (unlikely(cfa == sp && next == ra))
+			return -1; /* libunwind: "ip and cfa unchanged" */
+		sp = cfa;
+		ra = next;
+		if (ra < 0x4000)
+			break;
+		frames[n++] = (void *)ra;
+	}
+	return n;
+}
+
+/* unw_backtrace() from the frame of cfi_backtrace(), which it drops. */
+static inline __attribute__((always_inline)) int by_libunwind(void **frames, int max)
+{
+	void *all[CFI_MAX_FRAMES + 1];
+	int n = unw_backtrace(all, max + 1);
+
+	if (n <= 1)
+		return 0;
+	memcpy(frames, all + 1, (size_t)(n - 1) * sizeof(void *));
+	return n - 1;
+}
+
+static struct {
+	uint64_t backtraces, walked, differ;
+	bool reported;
+	void *ours[CFI_MAX_FRAMES], *theirs[CFI_MAX_FRAMES];
+	int n_ours, n_theirs;
+} check;
+
+/* --unwind=check: libunwind's backtrace against the walk's (n frames, -1: none). */
+static void check_one(void **walked, int n, void **theirs, int m)
+{
+	__atomic_fetch_add(&check.backtraces, 1, __ATOMIC_RELAXED);
+	if (n < 0)
+		return;
+	__atomic_fetch_add(&check.walked, 1, __ATOMIC_RELAXED);
+	if (n == m && !memcmp(walked, theirs, (size_t)n * sizeof(void *)))
+		return;
+	if (__atomic_fetch_add(&check.differ, 1, __ATOMIC_RELAXED) == 0) {
+		memcpy(check.ours, walked, (size_t)n * sizeof(void *));
+		memcpy(check.theirs, theirs, (size_t)m * sizeof(void *));
+		check.n_ours = n;
+		check.n_theirs = m;
+	}
+}
+
+NOINLINE int cfi_backtrace(void **frames, int max)
+{
+	uintptr_t ra = (uintptr_t)__builtin_return_address(0);
+	/* the caller's rsp is this frame's CFA; its rbp is saved under ours
+	 * (asking for the frame address gives this function a frame pointer,
+	 * whatever the flags) */
+	uintptr_t sp = (uintptr_t)__builtin_dwarf_cfa();
+	uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
+	int n = -1;
+
+	if (max > CFI_MAX_FRAMES)
+		max = CFI_MAX_FRAMES;
+	if (max < 1)
+		return 0;
+	if (likely(!no_table)) {
+		frames[0] = (void *)ra;
+		n = walk(frames, max, ra, sp, fp);
+	}
+	if (unlikely(cfi_unwinder == HT_UNWIND_CHECK)) {
+		void *theirs[CFI_MAX_FRAMES];
+		int m = by_libunwind(theirs, max);
+
+		check_one(frames, n, theirs, m);
+		memcpy(frames, theirs, (size_t)m * sizeof(void *));
+		return m;
+	}
+	return n >= 0 ? n : by_libunwind(frames, max);
+}
+
+void cfi_check_report(void)
+{
+	char line[2048];
+	struct sbuf sb = SBUF_INIT(line);
+
+	if (cfi_unwinder != HT_UNWIND_CHECK || check.reported)
+		return;
+	check.reported = true;
+	sb_printf(&sb, "unwind check: %llu backtraces, %llu walked from .eh_frame, %llu differ",
+		  (unsigned long long)check.backtraces, (unsigned long long)check.walked,
+		  (unsigned long long)check.differ);
+	if (check.differ) {
+		sb_puts(&sb, "; first: walked");
+		for (int i = 0; i < check.n_ours; i++)
+			sb_printf(&sb, " %p", check.ours[i]);
+		sb_puts(&sb, "; libunwind");
+		for (int i = 0; i < check.n_theirs; i++)
+			sb_printf(&sb, " %p", check.theirs[i]);
+	}
+	ht_warn("%s", sb_str(&sb));
+}

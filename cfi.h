@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cfi.h - the default unwinder: heaptrace's own walk of the stack by the
+ * call-frame information (.eh_frame) that C++ exceptions unwind with.
+ *
+ * A return address's rule (where its caller's frame starts, where rbp was
+ * saved) is read from .eh_frame the first time it is seen and kept in a
+ * table that is read without a lock: a backtrace then costs a probe and two
+ * loads per frame, where unw_backtrace() sets up a 1 KB cursor first.
+ * Only frames that libunwind's own fast path walks the very same way are
+ * walked here (CFA = rsp or rbp + offset, return address at CFA - 8, rbp
+ * unchanged or saved at CFA + offset); any other frame, and any address
+ * without .eh_frame, hands the whole backtrace to unw_backtrace(), so a
+ * backtrace is the same whichever of the two took it.  --unwind=check
+ * takes every backtrace both ways and counts the differences.
+ */
+#ifndef HEAPTRACE_CFI_H
+#define HEAPTRACE_CFI_H
+
+#include <stddef.h>
+
+#include "options.h"
+
+/* --unwind (enum ht_unwinder): set once at start-up. */
+extern enum ht_unwinder cfi_unwinder;
+
+/*
+ * Up to max frames of the caller's stack: frames[0] is the caller itself,
+ * and every frame is a return address, as unw_backtrace() gives them.  No allocation and no lock, except on the first sight of a return
+ * address (its rule is learned under a lock).
+ */
+#define CFI_MAX_FRAMES (HT_DEPTH + 1)
+int cfi_backtrace(void **frames, int max);
+
+/*
+ * Forget every rule learned (dlclose: code at those addresses may go, and
+ * other code come in its place).  Readers in the table meanwhile find
+ * nothing, or a rule they can tell is not theirs.
+ */
+void cfi_forget(void);
+
+/* --unwind=check: one line on stderr, how many backtraces differed. */
+void cfi_check_report(void);
+
+/* Bytes of the table of rules. */
+size_t cfi_bytes(void);
+
+void cfi_fork_prepare(void);
+void cfi_fork_parent(void);
+void cfi_fork_child(void);
+
+#endif
