@@ -122,7 +122,8 @@ TEST_CXX := $(wildcard tests/s-*.cc)
 TEST_BINS := $(TEST_C:tests/%.c=tests/bin/%) $(TEST_CXX:tests/%.cc=tests/bin/%)
 TEST_LIBS := tests/bin/libctor.so tests/bin/libplugin.so tests/bin/libframe24.so \
 	tests/bin/libframe120.so
-UNIT_BINS := build/unit/unit-addrmap build/unit/unit-utils build/unit/unit-stacktrace
+UNIT_BINS := build/unit/unit-addrmap build/unit/unit-utils build/unit/unit-stacktrace \
+	build/unit/unit-cfi
 
 tests/bin:
 	@mkdir -p $@

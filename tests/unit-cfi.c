@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * unit-cfi.c - the default unwinder's pieces: the call-frame instructions
+ * run to the row of an address and the rule drawn from it (every rule the
+ * walk takes, and every kind it must leave to libunwind), the pointer
+ * encodings and the .eh_frame_hdr search, CIE augmentations, the table of
+ * rules (tags, growth, forgetting), and a walk of this program's own stack
+ * against libunwind's.
+ *
+ * The instruction bytes are written by hand, as a compiler would emit
+ * them for x86-64 (code alignment 1, data alignment -8).
+ */
+#define _GNU_SOURCE
+#include "../utils.c"
+#include "../tmem.c"
+#include "../cfi.c"
+#include "unit.h"
+
+HT_TLS struct ht_thread ht_self;
+
+/* The x86-64 CIE: CFA = rsp + 8, return address at CFA - 8. */
+static const uint8_t CIE_INSNS[] = { 0x0c, 7, 8, 0x90, 1 };
+
+/* The rule at pc of an FDE starting at 0x1000 with these instructions. */
+static uint64_t rule_at(const uint8_t *insns, size_t len, uintptr_t pc)
+{
+	struct fde_info fi = {
+		.code_align = 1,
+		.data_align = -8,
+		.cie_insns = CIE_INSNS,
+		.cie_end = CIE_INSNS + sizeof(CIE_INSNS),
+		.insns = insns,
+		.end = insns + len,
+		.start = 0x1000,
+	};
+
+	return read_rule(&fi, pc);
+}
+
+#define RULE_AT(insns, pc) rule_at(insns, sizeof(insns), pc)
+
+/* push %rbp; mov %rsp,%rbp; ... an epilogue between remember and restore */
+static void test_prologue_and_epilogue(void)
+{
+	static const uint8_t f[] = {
+		0x41,          /* advance 1: after push %rbp */
+		0x0e, 16,      /* def_cfa_offset 16 */
+		0x86, 2,       /* rbp at CFA - 16 */
+		0x43,          /* advance 3: after mov %rsp,%rbp */
+		0x0d, 6,       /* def_cfa_register rbp */
+		0x4a,          /* advance 10: the epilogue of an early return */
+		0x0a,          /* remember_state */
+		0x0c, 7, 8,    /* def_cfa rsp + 8 (after pop %rbp) */
+		0xc6,          /* restore rbp */
+		0x41,          /* advance 1: the code after that return */
+		0x0b,          /* restore_state */
+		0x03, 0x00, 0x01, /* advance_loc2 256 */
+		0x2e, 16,      /* GNU_args_size: ignored */
+	};
+	uint64_t framed = RULE(R_STEP | R_RBP_SAVED | R_FROM_RBP, 16, -16);
+
+	CHECK_EQ(RULE_AT(f, 0x1000), RULE(R_STEP, 8, 0));
+	CHECK_EQ(RULE_AT(f, 0x1001), RULE(R_STEP | R_RBP_SAVED, 16, -16));
+	CHECK_EQ(RULE_AT(f, 0x1003), RULE(R_STEP | R_RBP_SAVED, 16, -16));
+	CHECK_EQ(RULE_AT(f, 0x1004), framed);
+	CHECK_EQ(RULE_AT(f, 0x100d), framed);
+	CHECK_EQ(RULE_AT(f, 0x100e), RULE(R_STEP, 8, 0));
+	CHECK_EQ(RULE_AT(f, 0x100f), framed);
+	CHECK_EQ(RULE_AT(f, 0x1200), framed);
+}
+
+/* rsp-based frames: the CFA moves with every push */
+static void test_pushes(void)
+{
+	static const uint8_t f[] = {
+		0x42, 0x0e, 16, 0x8f, 2, /* push %r15 */
+		0x42, 0x0e, 24, 0x86, 3, /* push %rbp */
+		0x41, 0x0e, 64,          /* sub $40,%rsp */
+	};
+
+	CHECK_EQ(RULE_AT(f, 0x1001), RULE(R_STEP, 8, 0));
+	CHECK_EQ(RULE_AT(f, 0x1002), RULE(R_STEP, 16, 0));
+	CHECK_EQ(RULE_AT(f, 0x1004), RULE(R_STEP | R_RBP_SAVED, 24, -24));
+	CHECK_EQ(RULE_AT(f, 0x1005), RULE(R_STEP | R_RBP_SAVED, 64, -24));
+}
+
+/* What the walk leaves to libunwind, and where the stack ends. */
+static void test_other_and_last(void)
+{
+	static const uint8_t cfa_expr[] = { 0x41, 0x0f, 3, 0x76, 0x78, 0x06 };
+	static const uint8_t rbp_expr[] = { 0x41, 0x10, 6, 2, 0x76, 0x00 };
+	static const uint8_t rbx_expr[] = { 0x41, 0x10, 3, 2, 0x76, 0x70 };
+	static const uint8_t cfa_r10[] = { 0x41, 0x0c, 10, 0 };
+	static const uint8_t ra_moved[] = { 0x41, 0x90, 2 };
+	static const uint8_t rbp_in_reg[] = { 0x41, 0x09, 6, 3 };
+	static const uint8_t rsp_saved[] = { 0x41, 0x87, 2 };
+	/* rbp at CFA + 24000: past the 14 bits libunwind's fast path keeps */
+	static const uint8_t rbp_far[] = { 0x41, 0x11, 6, 0xc8, 0x68 };
+	static const uint8_t reg17[] = { 0x41, 0x91, 2 };
+	static const uint8_t val_offset[] = { 0x41, 0x14, 3, 2 };
+	static const uint8_t underflow[] = { 0x41, 0x0b };
+	static const uint8_t huge_cfa[] = { 0x41, 0x0e, 0x80, 0x80, 0x80, 0x80, 0x01 };
+	static const uint8_t set_loc[] = { 0x01, 0, 0x10, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t ra_undef[] = { 0x41, 0x07, 16 };
+	static const uint8_t rbp_undef[] = { 0x41, 0x07, 6 };
+	static const uint8_t rbx_saved[] = { 0x41, 0x83, 2, 0x09, 12, 13, 0x07, 14 };
+	uint8_t deep[10];
+
+	CHECK_EQ(RULE_AT(cfa_expr, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(cfa_expr, 0x1000), RULE(R_STEP, 8, 0)); /* not yet */
+	CHECK_EQ(RULE_AT(rbp_expr, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(rbx_expr, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(cfa_r10, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(ra_moved, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(rbp_in_reg, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(rsp_saved, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(rbp_far, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(reg17, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(val_offset, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(underflow, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(huge_cfa, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(set_loc, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(ra_undef, 0x1001), R_LAST);
+	CHECK_EQ(RULE_AT(rbp_undef, 0x1001), R_LAST);
+	/* other registers saved, moved or undefined: nothing to the walk */
+	CHECK_EQ(RULE_AT(rbx_saved, 0x1001), RULE(R_STEP, 8, 0));
+	/* more nested remember_state than kept */
+	deep[0] = 0x41;
+	memset(deep + 1, 0x0a, sizeof(deep) - 1);
+	CHECK_EQ(RULE_AT(deep, 0x1001), R_OTHER);
+}
+
+static void test_pointers(void)
+{
+	static const uint8_t b[] = { 0xfc, 0xff, 0xff, 0xff, 0x34, 0x12, 0xe5, 0x8e, 0x26, 0x7f };
+	struct reader r = { b, false };
+
+	CHECK_EQ(rd_pointer(&r, 0x1b, 0), (uintptr_t)b - 4); /* pcrel sdata4 */
+	CHECK_EQ(rd_pointer(&r, 0x02, 0), 0x1234);           /* udata2 */
+	CHECK_EQ(rd_pointer(&r, 0x01, 0), 624485);           /* uleb128 */
+	CHECK_EQ(rd_pointer(&r, 0x09, 0), (uint64_t)-1);     /* sleb128 */
+	CHECK(!r.bad);
+	r.p = b;
+	CHECK_EQ(rd_pointer(&r, 0x3b, 0x5000), 0x5000 - 4); /* datarel */
+	rd_pointer(&r, 0x9b, 0);                            /* indirect */
+	CHECK(r.bad);
+}
+
+/* .eh_frame_hdr with three FDEs at 0x100, 0x200 and 0x300 past it */
+static void test_hdr_search(void)
+{
+	int32_t hdr[3 + 2 * 3] = { 0 };
+	const uint8_t *h = (const uint8_t *)hdr;
+	uintptr_t base = (uintptr_t)hdr;
+
+	memcpy(hdr, (const uint8_t[]){ 1, 0x1b, 0x03, 0x3b }, 4);
+	hdr[2] = 3;
+	for (int i = 0; i < 3; i++) {
+		hdr[3 + 2 * i] = 0x100 * (i + 1);
+		hdr[4 + 2 * i] = 0x1000 + i;
+	}
+	CHECK(hdr_search(h, base + 0xff) == NULL);
+	CHECK(hdr_search(h, base + 0x100) == h + 0x1000);
+	CHECK(hdr_search(h, base + 0x2ff) == h + 0x1001);
+	CHECK(hdr_search(h, base + 0x300) == h + 0x1002);
+	CHECK(hdr_search(h, base + 0x100000) == h + 0x1002);
+	((uint8_t *)hdr)[3] = 0x03; /* a table in another encoding */
+	CHECK(hdr_search(h, base + 0x200) == NULL);
+}
+
+/* A CIE: length, id 0, version 1, augmentation, alignments, RA column, data. */
+static bool cie_ok(const char *aug, const uint8_t *data, size_t n, uint8_t ra, uint8_t *enc)
+{
+	uint8_t cie[64] = { 0 };
+	size_t at = 9;
+	struct fde_info fi;
+
+	cie[8] = 1;
+	memcpy(cie + at, aug, strlen(aug) + 1);
+	at += strlen(aug) + 1;
+	cie[at++] = 1;    /* code alignment */
+	cie[at++] = 0x78; /* data alignment -8 */
+	cie[at++] = ra;
+	memcpy(cie + at, data, n);
+	at += n;
+	memcpy(cie + at, CIE_INSNS, sizeof(CIE_INSNS));
+	at += sizeof(CIE_INSNS);
+	cie[0] = (uint8_t)(at - 4);
+	if (!read_cie(cie, &fi, enc))
+		return false;
+	CHECK(fi.cie_insns == cie + at - sizeof(CIE_INSNS));
+	CHECK_EQ(fi.data_align, (uint64_t)-8);
+	return true;
+}
+
+static void test_cie(void)
+{
+	uint8_t enc = 0;
+
+	CHECK(cie_ok("zR", (const uint8_t[]){ 1, 0x1b }, 2, 16, &enc));
+	CHECK_EQ(enc, 0x1b);
+	/* personality (indirect pcrel sdata4), LSDA, FDE encoding */
+	CHECK(cie_ok("zPLR", (const uint8_t[]){ 7, 0x9b, 1, 2, 3, 4, 0x1b, 0x1b }, 8, 16, &enc));
+	CHECK_EQ(enc, 0x1b);
+	CHECK(!cie_ok("zRS", (const uint8_t[]){ 1, 0x1b }, 2, 16, &enc)); /* signal frame */
+	CHECK(!cie_ok("zR", (const uint8_t[]){ 1, 0x1b }, 2, 15, &enc));  /* another RA column */
+	CHECK(!cie_ok("eh", (const uint8_t[]){ 0 }, 0, 16, &enc));
+}
+
+/* The table: tags, growth at half full, forgetting. */
+static void test_table(void)
+{
+	uint64_t state = 7;
+	uintptr_t pcs[3000];
+
+	CHECK(rules == NULL);
+	for (int i = 0; i < 3000; i++) {
+		pcs[i] = 0x400000 + (unit_rand(&state) & 0xffffff);
+		spin_lock(&learn_lock);
+		if (!(rules && table_get(rules, pcs[i])) && table_room())
+			table_put(rules, pcs[i], RULE(R_STEP, 8 * (pcs[i] & 15), 0) | R_TAG(pcs[i]));
+		spin_unlock(&learn_lock);
+	}
+	CHECK_EQ(rules->mask + 1, 8192); /* 4096, doubled at half full */
+	for (int i = 0; i < 3000; i++)
+		CHECK_EQ(table_get(rules, pcs[i]), RULE(R_STEP, 8 * (pcs[i] & 15), 0) | R_TAG(pcs[i]));
+	CHECK_EQ(table_get(rules, 0x399999), 0);
+	/* a slot taken by another address under this one's reader: not taken */
+	spin_lock(&learn_lock);
+	for (size_t i = 0; i <= rules->mask; i++)
+		if (rules->slot[i].pc == pcs[0])
+			rules->slot[i].rule = R_STEP | R_TAG(pcs[0] + 1);
+	spin_unlock(&learn_lock);
+	CHECK_EQ(table_get(rules, pcs[0]), 0);
+	cfi_forget();
+	CHECK_EQ(rules->used, 0);
+	for (int i = 0; i < 3000; i++)
+		CHECK_EQ(table_get(rules, pcs[i]), 0);
+	CHECK_EQ(ht_self.locks, 0);
+}
+
+/* This program's own stack, walked and by libunwind, from nested calls. */
+static NOINLINE int nested(int depth)
+{
+	void *frames[CFI_MAX_FRAMES];
+	int n;
+
+	if (depth > 0)
+		return nested(depth - 1) + 1;
+	n = cfi_backtrace(frames, CFI_MAX_FRAMES);
+	__asm__ volatile("" ::: "memory");
+	return n;
+}
+
+static void test_walk(void)
+{
+	cfi_forget();
+	cfi_unwinder = HT_UNWIND_CHECK;
+	for (int d = 0; d < 12; d++)
+		CHECK(nested(d) >= (d + 2 < CFI_MAX_FRAMES ? d + 2 : CFI_MAX_FRAMES));
+	CHECK_EQ(check.backtraces, 12);
+	CHECK_EQ(check.walked, 12);
+	CHECK_EQ(check.differ, 0);
+	cfi_unwinder = HT_UNWIND_DWARF;
+}
+
+int main(void)
+{
+	unit_watchdog(60);
+	test_prologue_and_epilogue();
+	test_pushes();
+	test_other_and_last();
+	test_pointers();
+	test_hdr_search();
+	test_cie();
+	test_table();
+	test_walk();
+	return unit_done("unit-cfi");
+}
