@@ -69,35 +69,37 @@ static uint64_t rd_fixed(struct reader *r, int size)
 	return v;
 }
 
-static uint64_t rd_uleb(struct reader *r)
+/* A LEB128 number's bits; *shift tells how many were read, *last the last byte. */
+static uint64_t rd_leb(struct reader *r, unsigned *shift, uint8_t *last)
 {
 	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
 
+	*shift = 0;
 	do {
-		b = *r->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
+		*last = *r->p++;
+		if (*shift < 64)
+			v |= (uint64_t)(*last & 0x7f) << *shift;
+		*shift += 7;
+	} while (*last & 0x80);
 	return v;
+}
+
+static uint64_t rd_uleb(struct reader *r)
+{
+	unsigned shift;
+	uint8_t last;
+
+	return rd_leb(r, &shift, &last);
 }
 
 static int64_t rd_sleb(struct reader *r)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
+	unsigned shift;
+	uint8_t last;
+	uint64_t v = rd_leb(r, &shift, &last);
 
-	do {
-		b = *r->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
-		v |= ~(uint64_t)0 << shift;
+	if (shift < 64 && (last & 0x40))
+		v |= ~(uint64_t)0 << shift; /* sign-extend */
 	return (int64_t)v;
 }
 
@@ -479,7 +481,6 @@ struct rule_table {
 
 static struct rule_table *rules;
 static spinlock_t learn_lock;
-static size_t table_bytes;
 /* no walk: tracer memory refused (libunwind from now on), or not x86-64 */
 #ifdef HAVE_CFI_WALK
 static bool no_table;
@@ -528,10 +529,8 @@ static struct rule_table *table_new(size_t slots)
 	size_t bytes = sizeof(struct rule_table) + slots * sizeof(struct slot);
 	struct rule_table *t = tmem_alloc(bytes);
 
-	if (t) {
+	if (t)
 		t->mask = slots - 1;
-		table_bytes += bytes;
-	}
 	return t;
 }
 
@@ -590,11 +589,6 @@ void cfi_forget(void)
 	if (t)
 		t->used = 0;
 	spin_unlock(&learn_lock);
-}
-
-size_t cfi_bytes(void)
-{
-	return __atomic_load_n(&table_bytes, __ATOMIC_RELAXED);
 }
 
 void cfi_fork_prepare(void)

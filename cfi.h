@@ -17,7 +17,6 @@
 #ifndef HEAPTRACE_CFI_H
 #define HEAPTRACE_CFI_H
 
-#include <stddef.h>
 
 #include "options.h"
 
@@ -41,9 +40,6 @@ void cfi_forget(void);
 
 /* --unwind=check: one line on stderr, how many backtraces differed. */
 void cfi_check_report(void);
-
-/* Bytes of the table of rules. */
-size_t cfi_bytes(void);
 
 void cfi_fork_prepare(void);
 void cfi_fork_parent(void);
