@@ -17,7 +17,6 @@
 #ifndef HEAPTRACE_CFI_H
 #define HEAPTRACE_CFI_H
 
-
 #include "options.h"
 
 /* --unwind (enum ht_unwinder): set once at start-up. */
