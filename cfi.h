@@ -24,8 +24,9 @@ extern enum ht_unwinder cfi_unwinder;
 
 /*
  * Up to max frames of the caller's stack: frames[0] is the caller itself,
- * and every frame is a return address, as unw_backtrace() gives them.  No allocation and no lock, except on the first sight of a return
- * address (its rule is learned under a lock).
+ * and every frame is a return address, as unw_backtrace() gives them.  No
+ * allocation and no lock, except on the first sight of a return address
+ * (its rule is learned under a lock).
  */
 #define CFI_MAX_FRAMES (HT_DEPTH + 1)
 int cfi_backtrace(void **frames, int max);
