@@ -158,14 +158,15 @@ def table(results, toolset):
     cols = [t for t in ("heaptrace", "heaptrace-lu", "heaptrace-fp", "unwshim", "nullshim",
                         "heaptrack")
             if t in toolset]
-    print("| workload | events | untraced s | " + " | ".join("%s ratio" % c for c in cols) +
-          " | peak RSS untraced / heaptrace | tracer memory |")
-    print("|---|---:|---:|" + "---:|" * len(cols) + "---:|---:|")
+    print("| workload | events | untraced s | heaptrace s | " +
+          " | ".join("%s ratio" % c for c in cols) + " | peak RSS untraced / heaptrace | tracer memory |")
+    print("|---|---:|---:|---:|" + "---:|" * len(cols) + "---:|---:|")
     for name, (res, ev) in results.items():
         mem = [m for m in res["heaptrace"]["mem"] if m is not None]
-        print("| %s | %s | %.3f | %s | %.1f / %.1f MB | %s |" % (
+        print("| %s | %s | %.3f | %.3f | %s | %.1f / %.1f MB | %s |" % (
             name, "%.1fM" % (ev / 1e6) if ev else "-",
             statistics.median(res["untraced"]["wall"]),
+            statistics.median(res["heaptrace"]["wall"]),
             " | ".join("%.2f" % ratio(res, c) for c in cols),
             statistics.median(res["untraced"]["rss"]) / 1024,
             statistics.median(res["heaptrace"]["rss"]) / 1024,

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from conftest import BIN, find_bt, fmt_bytes, one_report, run, trace, HEAPTRACE
+from conftest import BIN, HEAPTRACE, find_bt, fmt_bytes, one_report, run, trace
 
 CHECK_RE = re.compile(r"^heaptrace: unwind check: (\d+) backtraces, (\d+) walked from "
                       r"\.eh_frame, (\d+) differ(; first: .*)?$", re.M)
@@ -70,10 +70,12 @@ def test_default_report_is_libunwinds():
     """The walk and libunwind name the same backtraces with the same counts."""
     ours, _ = traced("opt-frames", ("--top=0",))
     theirs, _ = traced("opt-frames", ("--top=0", "--unwind=libunwind"))
+
     def key(rep):
         return sorted((b.funcs, b.count, b.size, b.truncated) for b in rep.backtraces)
     assert key(ours) == key(theirs)
     assert ours.summary["heap traced num of backtrace"] == "6"
+
 
 FP = ("--unwind=fp", "--top=0")
 
