@@ -606,7 +606,9 @@ EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *o
 /*
  * The unwinder keeps the call-frame rules of code by address (cfi.c): code
  * that dlclose() unmapped may be replaced by other code at the same
- * addresses, so the rules are forgotten once it has returned.
+ * addresses, so the rules are forgotten once it has returned.  Forgetting
+ * takes the unwinder's lock, so the thread counts as busy meanwhile: a
+ * signal handler's malloc then goes untraced instead of waiting for it.
  */
 EXPORT int dlclose(void *handle)
 {
@@ -615,8 +617,11 @@ EXPORT int dlclose(void *handle)
 	if (unlikely(!real_get(R_dlclose)))
 		return -1;
 	r = REAL(dlclose)(handle);
-	if (r == 0)
+	if (r == 0) {
+		guard_enter();
 		cfi_forget();
+		guard_exit();
+	}
 	return r;
 }
 
