@@ -601,10 +601,13 @@ void cfi_fork_parent(void)
 	spin_unlock(&learn_lock);
 }
 
+static void check_reset(void);
+
 void cfi_fork_child(void)
 {
 	spin_reset(&learn_lock);
 	ht_self.locks--;
+	check_reset(); /* the child counts its own backtraces */
 }
 
 /* ------------------------------------------------------------ the walk */
@@ -665,6 +668,11 @@ static struct {
 	void *ours[CFI_MAX_FRAMES], *theirs[CFI_MAX_FRAMES];
 	int n_ours, n_theirs;
 } check;
+
+static void check_reset(void)
+{
+	memset(&check, 0, sizeof(check));
+}
 
 /* --unwind=check: libunwind's backtrace against the walk's (n frames, -1: none). */
 static void check_one(void **walked, int n, void **theirs, int m)

@@ -145,3 +145,11 @@ def test_rules_are_forgotten_at_dlclose():
     bt = [b for b in rep.backtraces if b.size == "200 bytes"]
     assert len(bt) == 1 and bt[0].count == 1
     assert bt[0].funcs[:4] == ["malloc", "plugin_alloc", "call_plugin", "main"]
+
+
+def test_check_counts_each_process_its_own():
+    """After fork() the child's line counts the child's backtraces only:
+    parent_leak before the fork, child_leak in the child."""
+    r = trace("s-fork", "fork", opts=("--unwind=check", "--top=0"))
+    assert r.returncode == 0, r.stderr
+    assert [m[:3] for m in CHECK_RE.findall(r.stderr)] == [("1", "1", "0")] * 2
