@@ -272,7 +272,7 @@ static inline bool key_cut(int n, bool trunc)
 
 static inline bool same(const struct bt *b, uint64_t h, void *const *frames, int n, bool trunc)
 {
-	if (b->hash != h || b->depth != n || (n < HT_DEPTH && b->truncated != trunc))
+	if (b->hash != h || b->depth != n || key_cut(n, b->truncated) != key_cut(n, trunc))
 		return false;
 	if (n > HASH_MUL_FRAMES) /* long: memcmp's vector loop wins */
 		return !memcmp(b->frames, frames, (size_t)n * sizeof(frames[0]));
@@ -383,8 +383,6 @@ struct bt *bt_find(void *const *frames, int n, bool cut)
 		n = HT_DEPTH;
 		cut = true;
 	}
-	if (n < 0)
-		n = 0;
 	return t ? lookup(t, hash_frames(frames, n, key_cut(n, cut)), frames, n, cut) : NULL;
 }
 

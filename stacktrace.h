@@ -82,12 +82,12 @@ void bt_unwinder_init(void);
 extern bool bt_sandboxed;
 
 /*
- * --unwind=fp: follow the chain of saved frame pointers instead (a few
- * loads per frame against libunwind's table look-ups).  Every word is read
- * from a page known to be readable.  A chain that breaks before HT_DEPTH
- * frames or the outermost frame (code without frame pointers, such as
- * Debian's libc) gives 0, and libunwind takes that backtrace: the walk
- * only ever replaces libunwind where the whole chain is sound.
+ * --unwind=fp: follow the chain of saved frame pointers instead (two
+ * loads per frame, no table).  Every word is read from a page known to be
+ * readable.  A chain that breaks before HT_DEPTH frames or the outermost
+ * frame (code without frame pointers, such as Debian's libc) gives 0, and
+ * the default unwinder (cfi.h) takes that backtrace: the walk only ever
+ * replaces it where the whole chain is sound.
  */
 extern bool bt_frame_pointers;
 int bt_walk_fp(void **frames, int max, void *pc, void *fp);

@@ -6,9 +6,10 @@
  *
  *   nullshim.so   forwarding only: what interposition itself costs
  *   unwshim.so    + unw_backtrace() of DEPTH frames on every allocation, as
- *                 heaptrace's capture does (frame 0 the hook; the one frame
- *                 more that tells a cut is unwound once per backtrace, not
- *                 per allocation): the cost of unwinding, heaptrace's floor
+ *                 heaptrace --unwind=libunwind captures (frame 0 the hook;
+ *                 the one frame more that tells a cut is unwound once per
+ *                 backtrace, not per allocation): the cost of unwinding with
+ *                 libunwind, the floor the bookkeeping is measured over
  *
  * Nothing is recorded; the frames are folded into a per-thread sink so the
  * unwinding cannot be optimized away.  While dlsym resolves, requests are
