@@ -39,7 +39,7 @@ CPPFLAGS_HT += -DHT_LIBBFD='"$(LIBBFD_SONAME)"'
 endif
 
 LIB_SRCS := libheaptrace.c stacktrace.c cfi.c addrmap.c tmem.c config.c snapshot.c report.c json.c \
-	reporter.c output.c symbols.c debuginfo.c ignore.c textfmt.c utils.c
+	reporter.c handlers.c output.c symbols.c debuginfo.c ignore.c textfmt.c utils.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/build/lib/%.o)
 LAUNCHER_SRCS := heaptrace.c diff.c jsonparse.c textfmt.c utils.c
 LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(O)/build/bin/%.o)

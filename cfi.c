@@ -566,6 +566,10 @@ static NOINLINE uint64_t learn(uintptr_t ra)
 
 	if (found == FDE_NO_OBJECT)
 		return R_OTHER;
+	/* a signal handler inside a table update of this thread (guard.h):
+	 * the rule is read again next time, not kept */
+	if (must_defer())
+		return (found == FDE_FOUND ? read_rule(&fi, ra - 1) : R_OTHER) | R_TAG(ra);
 	spin_lock(&learn_lock);
 	if (rules && (rule = table_get(rules, ra))) {
 		spin_unlock(&learn_lock);

@@ -8,6 +8,8 @@
 #define HEAPTRACE_COMPAT_H
 
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -67,13 +69,23 @@ struct ht_mallinfo {
 	size_t uordblks; /* bytes in use in the arenas */
 };
 
+/*
+ * mallinfo holds the arena's lock, which a program's signal handler that
+ * calls malloc on this thread would wait for forever: its signals wait
+ * instead, for the few microseconds of the call.
+ */
 static inline struct ht_mallinfo ht_mallinfo(void)
 {
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 #ifdef HAVE_MALLINFO2
 	struct mallinfo2 mi = mallinfo2();
 #else
 	struct mallinfo mi = mallinfo();
 #endif
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return (struct ht_mallinfo){ (size_t)mi.arena, (size_t)mi.hblkhd, (size_t)mi.uordblks };
 }
 

@@ -5,10 +5,15 @@
  * A thread is "busy" while it runs tracer code: a hook between entry and
  * return, the reporter, a fork handler.  Allocations made while busy (by the
  * unwinder, libbfd, the real operator new calling malloc, ...) belong to the
- * tracer and are forwarded untraced.  "locks" counts tracer locks held: a
- * free() that arrives while it is non-zero (a signal handler interrupting a
- * table update) must not take a lock again and is forwarded untraced.
- * Everything here is async-signal-safe and never allocates.
+ * tracer and are forwarded untraced.  A signal handler of the program does
+ * not inherit that state: the trampoline it runs through (handlers.c) clears
+ * busy, tracer and freeing for its duration.
+ *
+ * "locks" counts tracer locks held.  A hook entered while it is non-zero (a
+ * signal handler that interrupted a table update on this thread) must not
+ * take a lock: it does its real work at once and queues its bookkeeping
+ * ("pending", libheaptrace.c), which the thread does when its last lock is
+ * released.  Everything here is async-signal-safe and never allocates.
  */
 #ifndef HEAPTRACE_GUARD_H
 #define HEAPTRACE_GUARD_H
@@ -23,11 +28,24 @@ struct ht_thread {
 	unsigned busy;
 	unsigned locks;
 	unsigned tracer; /* running heaptrace's own code (start-up, reports, fork) */
+	unsigned pending; /* bookkeeping queued while locks were held */
 	void *freeing;   /* the block an outer hook is releasing right now */
 	int *errno_at;   /* this thread's errno: __errno_location() is a call */
 };
 
 extern HT_TLS struct ht_thread ht_self;
+
+/*
+ * Must a hook queue its bookkeeping?  While locks are held (see above), and
+ * while older entries wait, so that the queue keeps the order of events.
+ */
+static inline bool must_defer(void)
+{
+	return unlikely(ht_self.locks | ht_self.pending);
+}
+
+/* Do the queued bookkeeping (libheaptrace.c); called with no lock held. */
+void ht_drain(void);
 
 /* This thread's errno, found once (hooks save and restore it). */
 static inline int *errno_ptr(void)
@@ -111,7 +129,8 @@ static inline void spin_lock(spinlock_t *l)
 static inline void spin_unlock(spinlock_t *l)
 {
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
-	ht_self.locks--;
+	if (--ht_self.locks == 0 && unlikely(ht_self.pending))
+		ht_drain();
 }
 
 /*

@@ -27,6 +27,7 @@
 #include "cfi.h"
 #include "config.h"
 #include "guard.h"
+#include "handlers.h"
 #include "ignore.h"
 #include "output.h"
 #include "report.h"
@@ -272,6 +273,156 @@ static int boot_posix_memalign(void **memptr, size_t align, size_t size)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- queued bookkeeping */
+
+/*
+ * A signal handler that interrupts this thread while it holds a tracer lock
+ * (guard.h) must not take one.  Its hooks do the real work at once and queue
+ * the bookkeeping here; the thread does it when it releases its last lock
+ * (spin_unlock() calls ht_drain()).  An allocation is queued with the
+ * backtrace taken where it was made.  A release is queued whole, real call
+ * included: the block is freed only once its record is gone, so another
+ * thread cannot get the address back and have its record taken for this
+ * one.  Handlers nest (last in, first out), so a push is never interrupted
+ * by the drain; a nested handler may interrupt a push, hence the claims by
+ * fetch-and-add (atomic against this thread's own signals).  A queue that
+ * is full counts what it missed (acct_missed()).
+ *
+ * What makes the replay exact: while must_defer() holds, no hook takes a
+ * tracer lock, so no handler drains while events wait; only the context
+ * they interrupted does, in order, and its replays' own unlocks find
+ * "draining" set.
+ */
+#define PENDING_MAX 128 /* events of one thread: 5 KB */
+/* of which allocations: each holds a backtrace (4.5 KB at DEPTH=8) */
+#define PENDING_ALLOCS (HT_DEPTH <= 16 ? 64 : 16)
+#define PENDING_ALLOC (-1)
+
+struct pending {
+	void *p;
+	size_t a, b;   /* release: the real function's other arguments; alloc: a = size */
+	int kind;      /* PENDING_ALLOC, or the real_id of the release */
+	int n, cut;    /* alloc: backtrace (frames in pending_bt[slot]) */
+	unsigned slot;
+};
+
+static HT_TLS struct pending pending_ev[PENDING_MAX];
+static HT_TLS void *pending_bt[PENDING_ALLOCS][HT_CAPTURE_MAX];
+static HT_TLS unsigned pending_allocs; /* slots of pending_bt claimed */
+static HT_TLS bool draining;
+
+/* Claim an event; NULL when the queue is full (the claim stays void). */
+static struct pending *claim(void)
+{
+	unsigned i;
+
+	if (ht_self.pending >= PENDING_MAX)
+		return NULL;
+	i = __atomic_fetch_add(&ht_self.pending, 1, __ATOMIC_RELAXED);
+	return i < PENDING_MAX ? &pending_ev[i] : NULL;
+}
+
+static NOINLINE void queue_alloc(void *p, size_t size, void *const *frames, int n, bool cut)
+{
+	unsigned slot = __atomic_fetch_add(&pending_allocs, 1, __ATOMIC_RELAXED);
+	struct pending *e = slot < PENDING_ALLOCS ? claim() : NULL;
+
+	if (!e) {
+		acct_missed(false);
+		return;
+	}
+	memcpy(pending_bt[slot], frames, (size_t)n * sizeof(frames[0]));
+	*e = (struct pending){ p, size, 0, PENDING_ALLOC, n, cut, slot };
+}
+
+/* Queue a release of p by the real function id; false when it cannot be. */
+static NOINLINE bool queue_release(enum real_id id, void *p, size_t a, size_t b)
+{
+	struct pending *e = claim();
+
+	if (!e)
+		return false;
+	*e = (struct pending){ p, a, b, id, 0, 0, 0 };
+	return true;
+}
+
+static bool untrack(void *p);
+
+/*
+ * Every release function takes the block and at most two word-sized
+ * arguments (a size, an alignment, a nothrow_t reference); passed in
+ * registers, extra ones are ignored, so one call shape does for all.
+ */
+typedef void (*release_fn)(void *, size_t, size_t);
+
+/*
+ * The real release of a queued event.  The handler called it with (at
+ * least) its own signal blocked, and allocators are not reentrant: a
+ * handler that interrupted glibc's free() here and called malloc() would
+ * find its per-thread cache half updated.  So no signal comes in meanwhile
+ * (two system calls, on this rare path only).
+ */
+static NOINLINE void release_masked(const struct pending *e)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ht_self.freeing = e->p; /* operator delete calls free(): nested */
+	((release_fn)(real_get(e->kind) ?: missing(e->kind)))(e->p, e->a, e->b);
+	ht_self.freeing = NULL;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void replay(const struct pending *e)
+{
+	if (e->kind == PENDING_ALLOC) {
+		acct_alloc(e->p, e->a, pending_bt[e->slot], e->n, e->cut);
+		return;
+	}
+	if (untrack(e->p))
+		return;
+	release_masked(e);
+}
+
+/*
+ * The queue empties when every event claimed is replayed; a handler may
+ * add more meanwhile (it queues while events wait), and the loop takes
+ * them too.  Replays take locks: their own unlocks must not drain again.
+ */
+void ht_drain(void)
+{
+	int *err = errno_ptr(), saved = *err;
+	void *freeing = ht_self.freeing;
+	unsigned i = 0;
+
+	if (draining)
+		return;
+	draining = true;
+	guard_enter();
+	for (;;) {
+		unsigned n = __atomic_load_n(&ht_self.pending, __ATOMIC_RELAXED);
+
+		if (i < n) {
+			if (i < PENDING_MAX)
+				replay(&pending_ev[i]);
+			i++;
+			continue;
+		}
+		/* every alloc slot claimed so far belongs to a replayed event */
+		__atomic_store_n(&pending_allocs, 0, __ATOMIC_RELAXED);
+		/* once the queue is empty, a handler drains what it queues itself */
+		__atomic_store_n(&draining, false, __ATOMIC_RELAXED);
+		if (__atomic_compare_exchange_n(&ht_self.pending, &n, 0, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			break;
+		__atomic_store_n(&draining, true, __ATOMIC_RELAXED);
+	}
+	guard_exit();
+	ht_self.freeing = freeing;
+	*err = saved;
+}
+
 /* ---------------------------------------------------------------- hook bodies */
 
 /* Record p with the stack of the hook this is inlined into. */
@@ -279,13 +430,14 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 {
 	void *frames[HT_CAPTURE_MAX];
 	int *err = errno_ptr(), saved = *err;
-	bool cut = false;
-	int n = bt_capture(frames, HT_CAPTURE_HOT);
+	bool cut = false, queue = must_defer(); /* a nested handler leaves it as it was */
+	int n = bt_capture(frames, unlikely(queue) ? HT_CAPTURE_MAX : HT_CAPTURE_HOT);
 	struct bt *b;
 
 	n = bt_at_least_caller(frames, n, ht_current_pc(), __builtin_return_address(0), &cut);
-	b = bt_find(frames, n, cut);
-	if (likely(b)) {
+	if (unlikely(queue)) {
+		queue_alloc(p, size, frames, n, cut);
+	} else if (likely(b = bt_find(frames, n, cut))) {
 		acct_alloc_bt(p, size, b);
 	} else {
 		/* new: learn, once, whether the stack goes on (frames past n unused) */
@@ -309,7 +461,12 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
  */
 static void *tracer_alloc(size_t size)
 {
-	void *p = tmem_alloc_scratch(size);
+	void *p;
+
+	/* a signal handler that handlers.c does not wrap, inside a table update */
+	if (must_defer())
+		return REAL(malloc)(size);
+	p = tmem_alloc_scratch(size);
 
 	if (p && acct_tracer_block(p, size))
 		return p;
@@ -349,7 +506,7 @@ static void *tracer_realloc(void *old, size_t size)
 
 	if (!old)
 		return tracer_alloc(size);
-	if (!acct_free(old, &b))
+	if (must_defer() || !acct_free(old, &b))
 		return REAL(realloc)(old, size);
 	if (b.id != ACCT_TRACER_ID) { /* a program block: hand it back, untraced */
 		p = REAL(realloc)(old, size);
@@ -370,15 +527,14 @@ static void *tracer_realloc(void *old, size_t size)
 /* ---------------------------------------------------------------- hook bodies */
 
 /*
- * Forget p before it is released, unless an outer hook already did, or
- * this thread holds a tracer lock (a signal handler inside a hook).  True
- * when p was a block of the tracer's, which is then freed here.
+ * Forget p before it is released.  True when p was a block of the
+ * tracer's, which is then freed here.
  */
 static inline bool untrack(void *p)
 {
 	struct acct_block b;
 
-	if (!p || p == ht_self.freeing || ht_self.locks || !acct_free(p, &b))
+	if (!p || !acct_free(p, &b))
 		return false;
 	if (likely(b.id != ACCT_TRACER_ID))
 		return false;
@@ -396,14 +552,24 @@ static inline bool untrack(void *p)
 		return p_;                                                          \
 	} while (0)
 
-/* Release hooks: forget the block, then forward; nested releases of the
- * same block (operator delete calling free) are recognized by ht_self.freeing. */
-#define TRACE_RELEASE(p, call)                                                      \
+/*
+ * Release hooks: forget the block, then forward; nested releases of the
+ * same block (operator delete calling free) are recognized by
+ * ht_self.freeing.  id, a and b say how to replay a queued release.
+ */
+#define TRACE_RELEASE(id, p, a, b, call)                                            \
 	do {                                                                        \
 		GUARD_SCOPE(g_);                                                    \
 		void *outer_ = ht_self.freeing;                                     \
-		if (untrack(p))                                                     \
-			break;                                                      \
+		if ((p) && (p) != outer_) {                                         \
+			if (unlikely(must_defer())) {                               \
+				if (queue_release(id, (p), (a), (b)))               \
+					break;                                      \
+				acct_missed(true);                                  \
+			} else if (untrack(p)) {                                    \
+				break;                                              \
+			}                                                           \
+		}                                                                   \
 		ht_self.freeing = (p);                                              \
 		call;                                                               \
 		ht_self.freeing = outer_;                                           \
@@ -423,8 +589,13 @@ static inline bool untrack(void *p)
 		struct acct_block b_;                                               \
 		bool had_;                                                          \
 		void *p_;                                                           \
-		had_ = (old) && (old) != ht_self.freeing && !ht_self.locks &&       \
-		       acct_free((old), &b_);                                       \
+		if (unlikely(must_defer()) && (old) && (old) != ht_self.freeing) {  \
+			p_ = realloc_queued((old), (size));                         \
+			if (p_ && g_.owned)                                         \
+				note(p_, (size));                                   \
+			return p_;                                                  \
+		}                                                                   \
+		had_ = (old) && (old) != ht_self.freeing && acct_free((old), &b_);  \
 		if (unlikely(had_ && b_.id == ACCT_TRACER_ID))                      \
 			p_ = (size) ? REAL(malloc)(size) : NULL;                    \
 		else                                                                \
@@ -437,6 +608,30 @@ static inline bool untrack(void *p)
 			restore((old), &b_);                                        \
 		return p_;                                                          \
 	} while (0)
+
+/*
+ * realloc() while the bookkeeping is queued: old's record cannot go before
+ * the real call, and the real realloc could free old at once.  So old is
+ * copied into a new block and its release queued, as a free() would be
+ * (glibc's realloc(old, 0) frees old and returns NULL).
+ */
+static NOINLINE void *realloc_queued(void *old, size_t size)
+{
+	void *p = size ? REAL(malloc)(size) : NULL;
+	size_t have;
+
+	if (size && !p)
+		return NULL; /* old stays, errno is ENOMEM */
+	if (p) {
+		have = REAL(malloc_usable_size)(old);
+		memcpy(p, old, have < size ? have : size);
+	}
+	if (!queue_release(R_free, old, 0, 0)) {
+		acct_missed(true);
+		REAL(free)(old);
+	}
+	return p;
+}
 
 static NOINLINE void restore(void *old, const struct acct_block *b)
 {
@@ -461,7 +656,7 @@ EXPORT void free(void *p)
 {
 	if (unlikely(is_boot(p) || !real_get(R_free)))
 		return;
-	TRACE_RELEASE(p, REAL(free)(p));
+	TRACE_RELEASE(R_free, p, 0, 0, REAL(free)(p));
 }
 
 EXPORT void *calloc(size_t n, size_t m)
@@ -551,7 +746,7 @@ EXPORT size_t malloc_usable_size(void *p)
 
 	if (unlikely(is_boot(p)))
 		return boot_size(p);
-	if (p && acct_lookup(p, &b) && b.id == ACCT_TRACER_ID)
+	if (p && !must_defer() && acct_lookup(p, &b) && b.id == ACCT_TRACER_ID)
 		return b.size;
 	return real_get(R_malloc_usable_size) ? REAL(malloc_usable_size)(p) : 0;
 }
@@ -572,43 +767,46 @@ void *op_new_arr_al_nt(size_t n, size_t a, NT t)
 	TRACE_ALLOC(REAL_CXX(op_new_arr_al_nt)(n, a, t), n);
 }
 
-void op_del(void *p) { TRACE_RELEASE(p, REAL_CXX(op_del)(p)); }
-void op_del_arr(void *p) { TRACE_RELEASE(p, REAL_CXX(op_del_arr)(p)); }
-void op_del_sz(void *p, size_t n) { TRACE_RELEASE(p, REAL_CXX(op_del_sz)(p, n)); }
-void op_del_arr_sz(void *p, size_t n) { TRACE_RELEASE(p, REAL_CXX(op_del_arr_sz)(p, n)); }
-void op_del_nt(void *p, NT t) { TRACE_RELEASE(p, REAL_CXX(op_del_nt)(p, t)); }
-void op_del_arr_nt(void *p, NT t) { TRACE_RELEASE(p, REAL_CXX(op_del_arr_nt)(p, t)); }
-void op_del_al(void *p, size_t a) { TRACE_RELEASE(p, REAL_CXX(op_del_al)(p, a)); }
-void op_del_arr_al(void *p, size_t a) { TRACE_RELEASE(p, REAL_CXX(op_del_arr_al)(p, a)); }
-void op_del_sz_al(void *p, size_t n, size_t a) { TRACE_RELEASE(p, REAL_CXX(op_del_sz_al)(p, n, a)); }
+void op_del(void *p) { TRACE_RELEASE(R_op_del, p, 0, 0, REAL_CXX(op_del)(p)); }
+void op_del_arr(void *p) { TRACE_RELEASE(R_op_del_arr, p, 0, 0, REAL_CXX(op_del_arr)(p)); }
+void op_del_sz(void *p, size_t n) { TRACE_RELEASE(R_op_del_sz, p, n, 0, REAL_CXX(op_del_sz)(p, n)); }
+void op_del_arr_sz(void *p, size_t n) { TRACE_RELEASE(R_op_del_arr_sz, p, n, 0, REAL_CXX(op_del_arr_sz)(p, n)); }
+void op_del_nt(void *p, NT t) { TRACE_RELEASE(R_op_del_nt, p, (size_t)t, 0, REAL_CXX(op_del_nt)(p, t)); }
+void op_del_arr_nt(void *p, NT t) { TRACE_RELEASE(R_op_del_arr_nt, p, (size_t)t, 0, REAL_CXX(op_del_arr_nt)(p, t)); }
+void op_del_al(void *p, size_t a) { TRACE_RELEASE(R_op_del_al, p, a, 0, REAL_CXX(op_del_al)(p, a)); }
+void op_del_arr_al(void *p, size_t a) { TRACE_RELEASE(R_op_del_arr_al, p, a, 0, REAL_CXX(op_del_arr_al)(p, a)); }
+void op_del_sz_al(void *p, size_t n, size_t a) { TRACE_RELEASE(R_op_del_sz_al, p, n, a, REAL_CXX(op_del_sz_al)(p, n, a)); }
 void op_del_arr_sz_al(void *p, size_t n, size_t a)
 {
-	TRACE_RELEASE(p, REAL_CXX(op_del_arr_sz_al)(p, n, a));
+	TRACE_RELEASE(R_op_del_arr_sz_al, p, n, a, REAL_CXX(op_del_arr_sz_al)(p, n, a));
 }
-void op_del_al_nt(void *p, size_t a, NT t) { TRACE_RELEASE(p, REAL_CXX(op_del_al_nt)(p, a, t)); }
+void op_del_al_nt(void *p, size_t a, NT t) { TRACE_RELEASE(R_op_del_al_nt, p, a, (size_t)t, REAL_CXX(op_del_al_nt)(p, a, t)); }
 void op_del_arr_al_nt(void *p, size_t a, NT t)
 {
-	TRACE_RELEASE(p, REAL_CXX(op_del_arr_al_nt)(p, a, t));
+	TRACE_RELEASE(R_op_del_arr_al_nt, p, a, (size_t)t, REAL_CXX(op_del_arr_al_nt)(p, a, t));
 }
 
 /* ---------------------------------------------------------------- signals */
 
-/* The program sees its own signal dispositions, not heaptrace's (reporter.c). */
+/*
+ * The program sees its own signal dispositions, not heaptrace's
+ * (reporter.c), and its handlers run through handlers.c's trampoline.
+ */
 EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *old)
 {
 	if (unlikely(!real_get(R_sigaction))) {
 		errno = ENOSYS;
 		return -1;
 	}
-	return reporter_sigaction(signo, act, old, REAL(sigaction));
+	return reporter_sigaction(signo, act, old, handlers_sigaction);
 }
 
 /*
  * The unwinder keeps the call-frame rules of code by address (cfi.c): code
  * that dlclose() unmapped may be replaced by other code at the same
  * addresses, so the rules are forgotten once it has returned.  Forgetting
- * takes the unwinder's lock, so the thread counts as busy meanwhile: a
- * signal handler's malloc then goes untraced instead of waiting for it.
+ * takes the unwinder's lock: a signal handler's hooks meanwhile queue their
+ * bookkeeping (guard.h).
  */
 EXPORT int dlclose(void *handle)
 {
@@ -629,13 +827,17 @@ EXPORT int dlclose(void *handle)
 sighandler_t bsd_signal(int signo, sighandler_t handler); /* not declared under _GNU_SOURCE */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* sigset */
 #define SIGNAL_HOOK(fn)                                                             \
+	static sighandler_t wrapped_##fn(int signo, sighandler_t handler)           \
+	{                                                                           \
+		return handlers_after_signal(signo, handler, REAL(fn)(signo, handler)); \
+	}                                                                           \
 	EXPORT sighandler_t fn(int signo, sighandler_t handler)                     \
 	{                                                                           \
 		if (unlikely(!real_get(R_##fn))) {                                  \
 			errno = ENOSYS;                                             \
 			return SIG_ERR;                                             \
 		}                                                                   \
-		return reporter_signal(signo, handler, REAL(fn));                   \
+		return reporter_signal(signo, handler, wrapped_##fn);               \
 	}
 
 SIGNAL_HOOK(signal)
@@ -652,10 +854,20 @@ SIGNAL_HOOK(sigset)
  * atfork handlers that run after ours may allocate without taking our locks.
  */
 static HT_TLS int fork_errno;
+/*
+ * The program's signals wait while every lock is held (a handler's hooks
+ * could only queue, and the child would inherit the queue): a few
+ * microseconds, then delivered as usual.
+ */
+static HT_TLS sigset_t fork_mask;
 
 static void fork_prepare(void)
 {
+	sigset_t all;
+
 	fork_errno = errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &fork_mask);
 	tracer_enter();
 	report_fork_prepare();
 	bt_fork_prepare();
@@ -672,6 +884,7 @@ static void fork_parent(void)
 	bt_fork_parent();
 	report_fork_parent();
 	tracer_exit();
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 	errno = fork_errno;
 }
 
@@ -685,6 +898,7 @@ static void fork_child(void)
 	out_fork_child();
 	reporter_fork_child();
 	tracer_exit();
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 	errno = fork_errno;
 }
 
@@ -742,6 +956,17 @@ static void release_runtime_memory(void)
 			acct_free(streams[i]->_IO_buf_base, NULL);
 }
 
+/* On the reporter thread: true when something is left (--check). */
+static bool exit_report(void)
+{
+	bool leaked;
+
+	release_runtime_memory();
+	leaked = report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
+	cfi_check_report();
+	return leaked;
+}
+
 static void heaptrace_exit(int status, void *arg)
 {
 	static bool done;
@@ -752,11 +977,7 @@ static void heaptrace_exit(int status, void *arg)
 	if (done)
 		return;
 	done = true;
-	tracer_enter();
-	release_runtime_memory();
-	leaked = report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
-	cfi_check_report();
-	tracer_exit();
+	leaked = reporter_run(exit_report);
 	errno = saved; /* the program's exit handlers and stdio flush run after us */
 	/* --check: a leak fails a program that would succeed; stdio would be
 	 * flushed after us, so flush it before leaving with 23 */
@@ -783,6 +1004,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	bt_frame_pointers = ht_cfg.unwind == HT_UNWIND_FP;
 	cfi_unwinder = ht_cfg.unwind;
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	handlers_init(REAL(sigaction));
 	reporter_start(REAL(sigaction));
 	on_exit(heaptrace_exit, NULL);
 	tracer_exit();

@@ -170,6 +170,13 @@ static void put_summary(const struct snapshot *s)
 	ht_fmt_bytes(&sb, s->tracer_bytes);
 	sb_putc(&sb, '\n');
 	out_sbuf(&out, &sb);
+	if (acct_missed_count(false) || acct_missed_count(true)) {
+		put_label(&sb, "missed in signal handlers");
+		sb_printf(&sb, "%llu allocations, %llu frees (their queue was full)\n",
+			  (unsigned long long)acct_missed_count(false),
+			  (unsigned long long)acct_missed_count(true));
+		out_sbuf(&out, &sb);
+	}
 	if (acct_untracked()) {
 		put_label(&sb, "not tracked");
 		sb_printf(&sb, "%llu allocations were not tracked (no memory for the tables)\n",

@@ -8,7 +8,7 @@
  * signals still reach the program's threads, waits on the semaphore (with
  * the next --interval deadline) and writes the report.  Many signals in a
  * row may be folded into one report per key; each report written is
- * complete.
+ * complete.  The exit report is written by that thread too (reporter_run).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +37,13 @@ static sem_t wake;
 static sigaction_fn real_sigaction;
 static int running; /* the reporter thread exists in this process */
 static unsigned pending; /* bit i: triggers[i] was received */
+
+/* A report that a program thread waits for (reporter_run()). */
+static struct {
+	bool (*fn)(void); /* set by the waiter, taken by the thread */
+	bool result;
+	sem_t done;
+} job;
 
 static void on_signal(int signo)
 {
@@ -120,6 +127,7 @@ static void *reporter_main(void *arg)
 		next_deadline(&next);
 	for (;;) {
 		unsigned bits;
+		bool (*fn)(void);
 
 		if (wait_for_work(&next)) {
 			report_write(REPORT_PERIODIC, ht_cfg.sorts, ht_cfg.nsorts);
@@ -129,6 +137,11 @@ static void *reporter_main(void *arg)
 		for (unsigned i = 0; i < ntriggers; i++)
 			if (bits & (1u << i))
 				report_write(REPORT_ON_SIGNAL, &triggers[i].key, 1);
+		fn = __atomic_exchange_n(&job.fn, NULL, __ATOMIC_ACQUIRE);
+		if (fn) {
+			job.result = fn();
+			sem_post(&job.done);
+		}
 	}
 	return NULL;
 }
@@ -185,6 +198,7 @@ void reporter_start(sigaction_fn real)
 		triggers[ntriggers++] = (typeof(triggers[0])){ ht_cfg.signals[i].signo,
 							      ht_cfg.signals[i].key, false, 0 };
 	sem_init(&wake, 0, 0);
+	sem_init(&job.done, 0, 0);
 	start_thread();
 	for (unsigned i = 0; i < ntriggers; i++)
 		install(i, real);
@@ -195,11 +209,42 @@ int reporter_threads(void)
 	return running;
 }
 
+/*
+ * The program's signal handlers may interrupt its threads anywhere and call
+ * malloc, and a report calls into the loader, libbfd and libc, whose locks
+ * a handler's hook on the same thread could then wait for forever.  So
+ * reports run on the reporter thread, where no handler of the program
+ * runs; the caller waits (its handlers run meanwhile, as in any wait).
+ * Without the thread, the report runs here with the signals held back.
+ */
+bool reporter_run(bool (*fn)(void))
+{
+	sigset_t all, old;
+	bool r;
+
+	if (running) {
+		__atomic_store_n(&job.fn, fn, __ATOMIC_RELEASE);
+		sem_post(&wake);
+		while (sem_wait(&job.done))
+			;
+		return job.result;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	tracer_enter();
+	r = fn();
+	tracer_exit();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 void reporter_fork_child(void)
 {
 	running = 0;
 	pending = 0;
+	job.fn = NULL;
 	sem_init(&wake, 0, 0);
+	sem_init(&job.done, 0, 0);
 	start_thread();
 }
 

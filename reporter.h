@@ -7,6 +7,7 @@
 #define HEAPTRACE_REPORTER_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef void (*sighandler_fn)(int);
@@ -25,6 +26,13 @@ sighandler_fn reporter_signal(int signo, sighandler_fn handler,
 			      sighandler_fn (*real)(int, sighandler_fn));
 /* Threads of heaptrace's own in this process (0 or 1). */
 int reporter_threads(void);
+
+/*
+ * Run fn (a report) on the reporter thread and wait for its result, so that
+ * no signal handler of the program interrupts it; without the thread, here
+ * with every signal blocked.  fn runs in tracer mode.
+ */
+bool reporter_run(bool (*fn)(void));
 
 /* In a forked child: the thread did not survive fork(); start a new one. */
 void reporter_fork_child(void);

@@ -43,6 +43,7 @@ static struct {
 	struct bt_slots *slots; /* read with acquire, replaced under lock */
 	uint32_t count;         /* entries 0..count-1 are published */
 	uint64_t untracked;
+	uint64_t missed[2]; /* [release] */
 	struct bt *chunks[BT_MAX_CHUNKS];
 } tab;
 
@@ -247,6 +248,16 @@ struct bt *bt_get(uint32_t id)
 uint64_t acct_untracked(void)
 {
 	return __atomic_load_n(&tab.untracked, __ATOMIC_RELAXED);
+}
+
+void acct_missed(bool release)
+{
+	__atomic_add_fetch(&tab.missed[release], 1, __ATOMIC_RELAXED);
+}
+
+uint64_t acct_missed_count(bool release)
+{
+	return __atomic_load_n(&tab.missed[release], __ATOMIC_RELAXED);
 }
 
 /* The tables could not grow: say so once, count every block missed. */

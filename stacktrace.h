@@ -192,6 +192,13 @@ void bt_stats_read(struct bt *b, struct bt_stats *out);
 /* Allocations that could not be recorded for want of tracer memory. */
 uint64_t acct_untracked(void);
 
+/*
+ * Events of signal handlers that a full queue could not keep (see
+ * libheaptrace.c): allocations not recorded, releases not seen.
+ */
+void acct_missed(bool release);
+uint64_t acct_missed_count(bool release);
+
 void bt_fork_prepare(void);
 void bt_fork_parent(void);
 void bt_fork_child(void);
