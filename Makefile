@@ -41,7 +41,7 @@ endif
 LIB_SRCS := libheaptrace.c stacktrace.c cfi.c addrmap.c tmem.c config.c snapshot.c report.c json.c \
 	reporter.c handlers.c output.c symbols.c debuginfo.c ignore.c textfmt.c utils.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/build/lib/%.o)
-LAUNCHER_SRCS := heaptrace.c diff.c jsonparse.c textfmt.c utils.c
+LAUNCHER_SRCS := heaptrace.c diff.c difftab.c jsonparse.c textfmt.c utils.c
 LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(O)/build/bin/%.o)
 HEADERS := $(wildcard *.h)
 
@@ -123,7 +123,7 @@ TEST_BINS := $(TEST_C:tests/%.c=tests/bin/%) $(TEST_CXX:tests/%.cc=tests/bin/%)
 TEST_LIBS := tests/bin/libctor.so tests/bin/libplugin.so tests/bin/libframe24.so \
 	tests/bin/libframe120.so
 UNIT_BINS := build/unit/unit-addrmap build/unit/unit-utils build/unit/unit-stacktrace \
-	build/unit/unit-cfi
+	build/unit/unit-cfi build/unit/unit-jsonparse build/unit/unit-difftab
 
 tests/bin:
 	@mkdir -p $@
@@ -170,7 +170,7 @@ tests/bin/opt-frames: tests/opt-frames.c | tests/bin
 	$(CC) -O2 -g -fomit-frame-pointer -Wall -pthread -o $@ $<
 
 UNIT_CFLAGS := $(CPPFLAGS_HT) -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
-build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(O)/build/flags | build/unit
+build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(LAUNCHER_SRCS) $(O)/build/flags | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
 
 check-build: all $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS) tests/bin/opt-frames $(UNIT_BINS)

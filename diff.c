@@ -6,260 +6,526 @@
  * build, whatever the load addresses), by function where no object is
  * known; a backtrace absent from OLD grew from nothing.  Reports written
  * with --top=0 hold every backtrace; with a top, only the ones listed can
- * be compared.  Launcher only: plain stdio and malloc.
+ * be compared.  Each report is read in one pass, checked against the field
+ * tables below, into compact records (names interned, backtraces in a hash
+ * table) and its text freed before the next is read: time and memory grow
+ * with the file, not its square.  Launcher only: plain stdio and malloc.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diff.h"
+#include "difftab.h"
 #include "jsonparse.h"
 #include "options.h"
 #include "textfmt.h"
 #include "utils.h"
 
 #define EXIT_USAGE 2
+#define NOT_A_REPORT "is not a heaptrace JSON report (schema_version 1)"
 
-struct entry {
-	char *key;                   /* the frames, as object+offset */
-	const struct jval *bt;       /* in NEW (NULL for one only in OLD) */
-	int64_t count, bytes;        /* in NEW */
-	int64_t old_count, old_bytes;
-	bool in_old;
+/* A backtrace as read; its frames are the table's last. */
+struct bt {
+	struct dt_counts c;
+	uint32_t cut;
 };
 
-struct table {
-	struct entry *e;
-	size_t n, cap;
+/* Nothing of a section is kept: its backtraces go to the table. */
+struct section {
+	char unused;
 };
 
-static void die(const char *path, const char *why)
+struct report {
+	uint64_t schema_version, pid, depth;
+	uint32_t comm;
+};
+
+struct diff {
+	struct jreader r;
+	const char *path;
+	size_t base;       /* the file offset of the line being read */
+	enum dt_side side; /* the report being read */
+	int section;       /* its section being read */
+	struct {
+		const char *list;
+		size_t i;
+	} where[3]; /* sections[i].backtraces[i].frames[i]: for messages */
+	int nwhere;
+	struct difftab t;
+	struct report head; /* NEW's */
+};
+
+/* ------------------------------------------------------------ errors */
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(const char *path, const char *fmt, ...)
 {
-	fprintf(stderr, "heaptrace: --diff: %s: %s\n", path, why);
+	va_list ap;
+
+	fprintf(stderr, "heaptrace: --diff: %s: ", path);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 	exit(EXIT_USAGE);
 }
 
-/* The last non-empty line of path, parsed. */
-static struct jval *load(const char *path)
+/* The reader's error, with the byte of the file where it is. */
+static void __attribute__((noreturn)) bad_json(const struct diff *d)
+{
+	die(d->path, "byte %zu: %s", d->base + d->r.err_at + 1, d->r.err);
+}
+
+/*
+ * What is wrong with a field: "sections[0].backtraces[3].frames is not an
+ * array"; or the reader's error if a read failed on bad JSON.
+ */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+bad(const struct diff *d, const char *field, const char *fmt, ...)
+{
+	char where[256], why[128];
+	struct sbuf sb = SBUF_INIT(where);
+	va_list ap;
+
+	if (d->r.err)
+		bad_json(d);
+	for (int i = 0; i < d->nwhere; i++)
+		sb_printf(&sb, "%s%s[%zu]", i ? "." : "", d->where[i].list, d->where[i].i);
+	if (field)
+		sb_printf(&sb, "%s%s", d->nwhere ? "." : "", field);
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	die(d->path, "%s %s", sb_str(&sb), why);
+}
+
+/* ------------------------------------------------------------ reading */
+
+enum ftype {
+	F_UINT, /* an integer from 0 to max (or null: DT_NO_VALUE), into uint64_t */
+	F_BOOL, /* true or false, into bool */
+	F_NAME, /* a string or null, interned into uint32_t */
+	F_CUT,  /* null, "depth" or "unreadable", into uint32_t */
+	F_LIST, /* an array, each item read by item() */
+};
+
+/*
+ * One field of an object: every one listed is required and must appear
+ * once; fields not listed are passed over.  Rows are in the order
+ * heaptrace writes them (the search for a name starts after the last).
+ */
+struct field {
+	const char *name;
+	enum ftype type;
+	bool nullable; /* F_UINT */
+	uint64_t max;  /* F_UINT */
+	size_t off;    /* where in the record */
+	void (*item)(struct diff *d);
+};
+
+#define UINT(rec, m, lim) { #m, F_UINT, false, lim, offsetof(rec, m), NULL }
+#define UINT_NULL(rec, m, lim) { #m, F_UINT, true, lim, offsetof(rec, m), NULL }
+#define COUNT(m) { #m, F_UINT, false, INT64_MAX, offsetof(struct bt, c.m), NULL }
+#define FIELD(rec, m, type) { #m, type, false, 0, offsetof(rec, m), NULL }
+#define LIST(name, fn) { name, F_LIST, false, 0, 0, fn }
+
+static const struct field frame_fields[] = {
+	UINT(struct dt_frame, address, UINT64_MAX),
+	FIELD(struct dt_frame, function, F_NAME),
+	UINT_NULL(struct dt_frame, offset, INT64_MAX),
+	FIELD(struct dt_frame, inlined, F_BOOL),
+	FIELD(struct dt_frame, file, F_NAME),
+	UINT_NULL(struct dt_frame, line, UINT_MAX),
+	FIELD(struct dt_frame, object, F_NAME),
+	UINT(struct dt_frame, object_offset, UINT64_MAX),
+};
+
+static void read_frame(struct diff *d);
+static void read_backtrace(struct diff *d);
+static void read_section(struct diff *d);
+
+static const struct field bt_fields[] = {
+	COUNT(count), COUNT(peak_count), COUNT(bytes), COUNT(peak_bytes), COUNT(age_ns),
+	FIELD(struct bt, cut, F_CUT),
+	LIST("frames", read_frame),
+};
+
+static const struct field section_fields[] = {
+	LIST("backtraces", read_backtrace),
+};
+
+/* schema_version first: parse() checks it before what is missing */
+static const struct field report_fields[] = {
+	UINT(struct report, schema_version, UINT64_MAX),
+	UINT(struct report, pid, INT_MAX),
+	FIELD(struct report, comm, F_NAME),
+	UINT(struct report, depth, INT_MAX),
+	LIST("sections", read_section),
+};
+
+static void read_list(struct diff *d, const struct field *f)
+{
+	size_t i = 0;
+
+	if (d->nwhere == (int)ARRAY_SIZE(d->where))
+		bad(d, f->name, "is nested deeper than a report's lists");
+	if (jr_peek(&d->r) != J_ARRAY || !jr_enter(&d->r))
+		bad(d, f->name, "is not an array");
+	d->where[d->nwhere].list = f->name;
+	d->nwhere++;
+	while (jr_next(&d->r, NULL)) {
+		d->where[d->nwhere - 1].i = i++;
+		f->item(d);
+	}
+	if (d->r.err)
+		bad_json(d);
+	d->nwhere--;
+}
+
+static void read_uint(struct diff *d, const struct field *f, uint64_t *v)
+{
+	if (f->nullable && jr_null(&d->r))
+		*v = DT_NO_VALUE;
+	else if (!jr_uint(&d->r, f->max, v))
+		bad(d, f->name, "is not %san integer from 0 to %" PRIu64,
+		    f->nullable ? "null or " : "", f->max);
+}
+
+static void read_name(struct diff *d, const struct field *f, uint32_t *id)
+{
+	const char *s;
+	size_t len;
+
+	if (jr_null(&d->r)) {
+		*id = 0;
+		return;
+	}
+	s = jr_string(&d->r, &len);
+	if (!s)
+		bad(d, f->name, "is not a string or null");
+	*id = dt_intern(&d->t, s, len);
+}
+
+static void read_cut(struct diff *d, const struct field *f, uint32_t *cut)
+{
+	const char *s;
+
+	if (jr_null(&d->r)) {
+		*cut = DT_CUT_NONE;
+		return;
+	}
+	s = jr_string(&d->r, NULL);
+	if (s && !strcmp(s, "depth"))
+		*cut = DT_CUT_DEPTH;
+	else if (s && !strcmp(s, "unreadable"))
+		*cut = DT_CUT_UNREADABLE;
+	else
+		bad(d, f->name, "is not null, \"depth\" or \"unreadable\"");
+}
+
+static void read_field(struct diff *d, const struct field *f, void *rec)
+{
+	void *at = (char *)rec + f->off;
+
+	switch (f->type) {
+	case F_UINT: read_uint(d, f, at); break;
+	case F_BOOL:
+		if (!jr_bool(&d->r, at))
+			bad(d, f->name, "is not true or false");
+		break;
+	case F_NAME: read_name(d, f, at); break;
+	case F_CUT: read_cut(d, f, at); break;
+	case F_LIST: read_list(d, f); break;
+	}
+}
+
+static const struct field *find_field(const struct field *fields, size_t n, size_t *next,
+				      const char *key)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (*next + k) % n;
+
+		if (!strcmp(fields[i].name, key)) {
+			*next = i + 1;
+			return &fields[i];
+		}
+	}
+	return NULL;
+}
+
+/* The object next into rec; a bit set in the result for each field seen. */
+static uint32_t read_members(struct diff *d, const struct field *fields, size_t n, void *rec)
+{
+	uint32_t seen = 0;
+	size_t next = 0;
+	const char *key;
+
+	if (jr_peek(&d->r) != J_OBJECT || !jr_enter(&d->r))
+		bad(d, NULL, "is not an object");
+	while (jr_next(&d->r, &key)) {
+		const struct field *f = find_field(fields, n, &next, key);
+		uint32_t bit;
+
+		if (!f) {
+			jr_skip(&d->r);
+			continue;
+		}
+		bit = 1u << (f - fields);
+		if (seen & bit)
+			bad(d, f->name, "appears twice");
+		seen |= bit;
+		read_field(d, f, rec);
+	}
+	if (d->r.err)
+		bad_json(d);
+	return seen;
+}
+
+static void require(const struct diff *d, const struct field *fields, size_t n, uint32_t seen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(seen & 1u << i))
+			bad(d, fields[i].name, "is missing");
+}
+
+#define READ_OBJECT(d, fields, rec) \
+	require(d, fields, ARRAY_SIZE(fields), read_members(d, fields, ARRAY_SIZE(fields), rec))
+
+static void read_frame(struct diff *d)
+{
+	READ_OBJECT(d, frame_fields, dt_frame(&d->t));
+}
+
+static void read_backtrace(struct diff *d)
+{
+	size_t first = d->t.nframes;
+	struct bt b = { 0 };
+	const char *why;
+
+	READ_OBJECT(d, bt_fields, &b);
+	why = dt_add(&d->t, d->side, d->section, first, &b.c, b.cut);
+	if (why)
+		bad(d, NULL, "%s", why);
+}
+
+static void read_section(struct diff *d)
+{
+	struct section s;
+
+	d->section = (int)d->where[d->nwhere - 1].i;
+	READ_OBJECT(d, section_fields, &s);
+}
+
+/* ------------------------------------------------------------ the files */
+
+static bool space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The length of s without its trailing white space. */
+static size_t trim(const char *s, size_t n)
+{
+	while (n && space(s[n - 1]))
+		n--;
+	return n;
+}
+
+/* The last line of path that is not blank (its trailing white space
+ * aside): its length and file offset. */
+static char *last_line(const char *path, size_t *len, size_t *at)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, *last = NULL;
-	size_t cap = 0;
+	size_t cap = 0, last_cap = 0, pos = 0;
 	ssize_t n;
-	const char *err = NULL;
-	struct jval *doc;
 
 	if (!f)
 		die(path, "cannot be read");
+	errno = 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
-		if (strspn(line, " \t\r\n") == (size_t)n)
-			continue;
-		free(last);
-		last = strdup(line);
+		size_t used = trim(line, (size_t)n);
+
+		if (used) {
+			char *t = last;
+			size_t t_cap = last_cap;
+
+			/* swapped, not copied: a whole report is one line */
+			last = line;
+			last_cap = cap;
+			line = t;
+			cap = t_cap;
+			*len = used;
+			*at = pos;
+		}
+		pos += (size_t)n;
 	}
+	if (ferror(f) || errno == ENOMEM)
+		die(path, "cannot be read (%s)", strerror(errno ? errno : EIO));
 	fclose(f);
 	free(line);
 	if (!last)
 		die(path, "holds no report");
-	doc = json_parse(last, strlen(last), &err);
-	free(last);
-	if (!doc)
-		die(path, err ? err : "is not JSON");
-	if (json_int(doc, "schema_version", 0) != 1 || !json_get(doc, "sections"))
-		die(path, "is not a heaptrace JSON report (schema_version 1)");
-	return doc;
+	return last;
 }
 
-/* "obj+0xoff;obj+0xoff;..." of a backtrace's frames, inlined ones aside. */
-static char *key_of(const struct jval *bt)
+static void read_report(struct diff *d, const char *path, enum dt_side side)
 {
-	const struct jval *frames = json_get(bt, "frames");
-	char *buf = NULL;
+	struct report rep = { 0 };
 	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	char *line = last_line(path, &len, &d->base);
+	uint32_t seen;
 
-	for (size_t i = 0; m && frames && i < frames->n; i++) {
-		const struct jval *f = &frames->v[i];
-		const struct jval *inl = json_get(f, "inlined");
-		const char *obj = json_str(f, "object"), *func = json_str(f, "function");
-
-		if (inl && inl->type == J_BOOL && inl->b)
-			continue;
-		if (obj)
-			fprintf(m, "%s+%llx;", obj, (unsigned long long)json_int(f, "object_offset", 0));
-		else
-			fprintf(m, "%s;", func ? func : "??");
+	d->path = path;
+	d->side = side;
+	jr_init(&d->r, line, len);
+	if (jr_peek(&d->r) != J_OBJECT) {
+		if (d->r.err)
+			bad_json(d);
+		die(path, NOT_A_REPORT);
 	}
-	if (m)
-		fclose(m);
-	return buf;
+	seen = read_members(d, report_fields, ARRAY_SIZE(report_fields), &rep);
+	if (!(seen & 1) || rep.schema_version != 1)
+		die(path, NOT_A_REPORT);
+	require(d, report_fields, ARRAY_SIZE(report_fields), seen);
+	if (!jr_finish(&d->r))
+		bad_json(d);
+	jr_release(&d->r);
+	free(line);
+	if (side == DT_NEW)
+		d->head = rep;
 }
 
-static struct entry *find(struct table *t, const char *key)
+/* ------------------------------------------------------------ the diff */
+
+static int by_growth(const void *pa, const void *pb, void *arg)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->e[i].key, key))
-			return &t->e[i];
-	return NULL;
-}
-
-/* Every backtrace of every section of doc, once each. */
-static void collect(struct table *t, const struct jval *doc, bool is_new)
-{
-	const struct jval *sections = json_get(doc, "sections");
-
-	for (size_t s = 0; sections && s < sections->n; s++) {
-		const struct jval *bts = json_get(&sections->v[s], "backtraces");
-
-		for (size_t i = 0; bts && i < bts->n; i++) {
-			const struct jval *bt = &bts->v[i];
-			char *key = key_of(bt);
-			struct entry *e;
-
-			if (!key)
-				continue;
-			e = find(t, key);
-			if (e) {
-				free(key);
-				/* the same backtrace in another section: once */
-				if (is_new ? e->bt != NULL : e->in_old)
-					continue;
-			} else {
-				if (t->n == t->cap) {
-					t->cap = t->cap ? 2 * t->cap : 64;
-					t->e = realloc(t->e, t->cap * sizeof(*t->e));
-					if (!t->e)
-						die("memory", "exhausted");
-				}
-				e = &t->e[t->n++];
-				memset(e, 0, sizeof(*e));
-				e->key = key;
-			}
-			if (is_new) {
-				e->bt = bt;
-				e->count = json_int(bt, "count", 0);
-				e->bytes = json_int(bt, "bytes", 0);
-			} else {
-				e->in_old = true;
-				e->old_count = json_int(bt, "count", 0);
-				e->old_bytes = json_int(bt, "bytes", 0);
-			}
-		}
-	}
-}
-
-static int by_growth(const void *pa, const void *pb)
-{
-	const struct entry *a = pa, *b = pb;
-	int64_t ga = a->bytes - a->old_bytes, gb = b->bytes - b->old_bytes;
+	const struct dt_entry *a = *(struct dt_entry *const *)pa;
+	const struct dt_entry *b = *(struct dt_entry *const *)pb;
+	int64_t ga = dt_growth_bytes(a), gb = dt_growth_bytes(b);
 
 	if (ga != gb)
 		return ga > gb ? -1 : 1;
-	ga = a->count - a->old_count;
-	gb = b->count - b->old_count;
+	ga = dt_growth_count(a);
+	gb = dt_growth_count(b);
 	if (ga != gb)
 		return ga > gb ? -1 : 1;
-	return strcmp(a->key, b->key);
+	return dt_cmp_frames(arg, a, b);
 }
 
-static bool json_true(const struct jval *obj, const char *key)
+static void put_frame(const struct difftab *t, int num, const struct dt_frame *f,
+		      struct sbuf *sb)
 {
-	const struct jval *v = json_get(obj, key);
-
-	return v && v->type == J_BOOL && v->b;
-}
-
-/* A frame line as the text report writes it (textfmt.c). */
-static void put_frame(struct sbuf *sb, int num, const struct jval *f)
-{
-	const struct jval *off = json_get(f, "offset");
 	struct frame_line line = {
-		.addr = (uintptr_t)json_int(f, "address", 0),
-		.func = json_str(f, "function"),
-		.file = json_str(f, "file"),
-		.obj = json_str(f, "object"),
-		.inlined = json_true(f, "inlined"),
-		.has_off = off && off->type == J_INT,
-		.off = off ? off->u : 0,
-		.obj_off = (uint64_t)json_int(f, "object_offset", 0),
-		.line = (unsigned)json_int(f, "line", 0),
+		.addr = (uintptr_t)f->address,
+		.func = dt_name(t, f->function),
+		.file = dt_name(t, f->file),
+		.obj = dt_name(t, f->object),
+		.inlined = f->inlined,
+		.has_off = f->offset != DT_NO_VALUE,
+		.off = f->offset,
+		.obj_off = f->object_offset,
+		.line = f->line == DT_NO_VALUE ? 0 : (unsigned)f->line,
 	};
 
+	sb->len = 0;
 	textfmt_frame(sb, num, &line);
 	fputs(sb_str(sb), stdout);
-	sb->len = 0;
 }
 
-static void put_backtrace(size_t rank, const struct entry *e, int depth)
+static void put_backtrace(const struct diff *d, size_t rank, const struct dt_entry *e,
+			  struct sbuf *sb)
 {
-	const struct jval *frames = json_get(e->bt, "frames"), *cut = json_get(e->bt, "cut");
-	char buf[16384];
-	struct sbuf sb = SBUF_INIT(buf);
+	const struct dt_counts *c = &e->c[DT_NEW];
 	struct bt_line head = {
 		.rank = rank,
-		.count = (uint64_t)e->count,
-		.peak_count = (uint64_t)json_int(e->bt, "peak_count", 0),
-		.bytes = (uint64_t)e->bytes,
-		.peak_bytes = (uint64_t)json_int(e->bt, "peak_bytes", 0),
-		.age_ns = (uint64_t)json_int(e->bt, "age_ns", 0),
+		.count = c->count,
+		.peak_count = c->peak_count,
+		.bytes = c->bytes,
+		.peak_bytes = c->peak_bytes,
+		.age_ns = c->age_ns,
 		.growth = true,
-		.growth_bytes = e->bytes - e->old_bytes,
-		.growth_count = e->count - e->old_count,
+		.growth_bytes = dt_growth_bytes(e),
+		.growth_count = dt_growth_count(e),
 	};
 
-	textfmt_backtrace(&sb, &head);
-	for (size_t i = 0; frames && i < frames->n; i++) {
-		fputs(sb_str(&sb), stdout);
-		sb.len = 0;
-		put_frame(&sb, (int)i, &frames->v[i]);
-	}
-	if (cut && cut->type == J_STRING)
-		textfmt_cut(&sb, !strcmp(cut->s, "depth") ? depth : 0);
-	sb_putc(&sb, '\n');
-	fputs(sb_str(&sb), stdout);
+	sb->len = 0;
+	textfmt_backtrace(sb, &head);
+	fputs(sb_str(sb), stdout);
+	for (size_t i = 0; i < e->n; i++)
+		put_frame(&d->t, (int)i, &d->t.frames[e->first + i], sb);
+	sb->len = 0;
+	if (e->cut != DT_CUT_NONE)
+		textfmt_cut(sb, e->cut == DT_CUT_DEPTH ? (int)d->head.depth : 0);
+	sb_putc(sb, '\n');
+	fputs(sb_str(sb), stdout);
+}
+
+/* The whole heap's growth, bytes and blocks: every backtrace compared. */
+static void total_growth(const struct diff *d, int64_t *bytes, int64_t *count)
+{
+	*bytes = *count = 0;
+	for (size_t i = 0; i < d->t.n; i++)
+		if (__builtin_add_overflow(*bytes, dt_growth_bytes(&d->t.e[i]), bytes) ||
+		    __builtin_add_overflow(*count, dt_growth_count(&d->t.e[i]), count))
+			die(d->path, "the heap's growth does not fit in 64 bits");
+}
+
+static void put_diff(struct diff *d, const char *old_path, const char *new_path, size_t top)
+{
+	struct dt_entry **grew = calloc(d->t.n ? d->t.n : 1, sizeof(*grew));
+	/* a frame line: its three names and at most 256 bytes of the rest */
+	size_t cap = 3 * d->t.longest + 256;
+	struct sbuf sb = { malloc(cap), 0, cap };
+	char buf[128];
+	struct sbuf sum = SBUF_INIT(buf);
+	size_t n = 0;
+	int64_t bytes, count;
+
+	if (!grew || !sb.buf)
+		die(new_path, "out of memory");
+	total_growth(d, &bytes, &count);
+	for (size_t i = 0; i < d->t.n; i++)
+		if (d->t.e[i].sect[DT_NEW] >= 0 && dt_growth_bytes(&d->t.e[i]) > 0)
+			grew[n++] = &d->t.e[i];
+	qsort_r(grew, n, sizeof(*grew), by_growth, &d->t);
+	printf("=================================================================\n");
+	printf("[heaptrace] dump allocation sorted by 'growth' for /proc/%" PRIu64 "/maps (%s)\n",
+	       d->head.pid, dt_name(&d->t, d->head.comm));
+	for (size_t i = 0; i < n && (!top || i < top); i++)
+		put_backtrace(d, i + 1, grew[i], &sb);
+	printf("[heaptrace] %-29s: %s -> %s\n", "diff", old_path, new_path);
+	printf("[heaptrace] %-29s: %zu\n", "backtraces that grew", n);
+	ht_fmt_growth(&sum, bytes, count);
+	printf("[heaptrace] %-29s: %s (bytes/blocks, all backtraces compared)\n",
+	       "growth of live heap", sb_str(&sum));
+	printf("=================================================================\n");
+	free(sb.buf);
+	free(grew);
 }
 
 int diff_main(const char *old_path, const char *new_path)
 {
-	struct jval *old = load(old_path), *new = load(new_path);
-	struct table t = { 0 };
+	struct diff d = { 0 };
 	unsigned long top = 10;
 	const char *env = getenv("HEAPTRACE_TOP");
-	size_t grew = 0, rank = 0;
-	int64_t total_bytes = 0, total_count = 0;
-	char buf[128];
-	struct sbuf sb = SBUF_INIT(buf);
 
 	if (env && ht_parse_ulong(env, HT_TOP_MAX, &top))
 		top = 10;
-	collect(&t, new, true);
-	collect(&t, old, false);
-	qsort(t.e, t.n, sizeof(*t.e), by_growth);
-	printf("=================================================================\n");
-	printf("[heaptrace] dump allocation sorted by 'growth' for /proc/%lld/maps (%s)\n",
-	       (long long)json_int(new, "pid", 0), json_str(new, "comm") ? json_str(new, "comm") : "");
-	for (size_t i = 0; i < t.n; i++) {
-		const struct entry *e = &t.e[i];
-
-		total_bytes += e->bytes - e->old_bytes;
-		total_count += e->count - e->old_count;
-		if (!e->bt || e->bytes <= e->old_bytes)
-			continue;
-		grew++;
-		if (!top || rank < top)
-			put_backtrace(++rank, e, (int)json_int(new, "depth", 0));
-	}
-	printf("[heaptrace] %-29s: %s -> %s\n", "diff", old_path, new_path);
-	printf("[heaptrace] %-29s: %zu\n", "backtraces that grew", grew);
-	ht_fmt_growth(&sb, total_bytes, total_count);
-	printf("[heaptrace] %-29s: %s (bytes/blocks, all backtraces compared)\n",
-	       "growth of live heap", sb_str(&sb));
-	printf("=================================================================\n");
-	for (size_t i = 0; i < t.n; i++)
-		free(t.e[i].key);
-	free(t.e);
-	json_free(old);
-	json_free(new);
+	dt_init(&d.t);
+	/* OLD first, so that only NEW's text is held beside both tables */
+	read_report(&d, old_path, DT_OLD);
+	read_report(&d, new_path, DT_NEW);
+	put_diff(&d, old_path, new_path, top);
+	dt_free(&d.t);
+	if (fflush(stdout) || ferror(stdout))
+		die("stdout", "cannot be written (%s)", strerror(errno));
 	return 0;
 }

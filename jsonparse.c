@@ -1,43 +1,158 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * jsonparse.c - recursive descent over a JSON document held in memory.
- * Launcher only (heaptrace --diff): it may allocate freely.  Depth is
- * bounded so that a hostile file cannot exhaust the stack.
+ * jsonparse.c - a JSON reader that walks a document in place (see
+ * jsonparse.h).  Launcher only (heaptrace --diff): it may allocate freely.
+ * Every read is bounded by the end of the text; depth is bounded so that a
+ * hostile file cannot exhaust the stack of jr_skip().
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonparse.h"
 
-#define MAX_DEPTH 64
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
 
-struct parser {
-	const char *p, *end;
-	const char *err;
-	int depth;
-};
-
-static void skip_space(struct parser *ps)
+static bool fail(struct jreader *r, const char *why)
 {
-	while (ps->p < ps->end && strchr(" \t\r\n", *ps->p))
-		ps->p++;
-}
-
-static bool fail(struct parser *ps, const char *why)
-{
-	if (!ps->err)
-		ps->err = why;
+	if (!r->err) {
+		r->err = why;
+		r->err_at = (size_t)(r->p - r->start);
+	}
 	return false;
 }
 
-static bool literal(struct parser *ps, const char *word)
+void jr_init(struct jreader *r, const char *text, size_t len)
+{
+	memset(r, 0, sizeof(*r));
+	r->start = r->p = text;
+	r->end = text + len;
+}
+
+void jr_release(struct jreader *r)
+{
+	free(r->key.s);
+	free(r->str.s);
+	r->key = r->str = (struct jbuf){ 0 };
+}
+
+static void skip_space(struct jreader *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
+		r->p++;
+}
+
+/* The literal at r->p, whole: a typed read must not take "tru" for a type. */
+static bool literal(struct jreader *r, const char *word)
 {
 	size_t n = strlen(word);
 
-	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n))
-		return fail(ps, "unexpected word");
-	ps->p += n;
+	return ((size_t)(r->end - r->p) >= n && !memcmp(r->p, word, n)) ||
+	       fail(r, "expected a value");
+}
+
+enum jtype jr_peek(struct jreader *r)
+{
+	if (r->err)
+		return J_NONE;
+	skip_space(r);
+	if (r->p >= r->end) {
+		fail(r, "unexpected end");
+		return J_NONE;
+	}
+	switch (*r->p) {
+	case '{': return J_OBJECT;
+	case '[': return J_ARRAY;
+	case '"': return J_STRING;
+	case 't': return literal(r, "true") ? J_BOOL : J_NONE;
+	case 'f': return literal(r, "false") ? J_BOOL : J_NONE;
+	case 'n': return literal(r, "null") ? J_NULL : J_NONE;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9': return J_NUMBER;
+	default: fail(r, "expected a value"); return J_NONE;
+	}
+}
+
+/* ------------------------------------------------------------ strings */
+
+static bool put(struct jreader *r, struct jbuf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len <= n) {
+		size_t cap = b->cap ? b->cap : 64;
+		char *ns;
+
+		while (cap - b->len <= n)
+			cap *= 2;
+		ns = realloc(b->s, cap);
+		if (!ns)
+			return fail(r, "out of memory");
+		b->s = ns;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
 	return true;
+}
+
+/* Code point cp as UTF-8; the caller has turned surrogates and 0 into U+FFFD. */
+static bool put_utf8(struct jreader *r, struct jbuf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return put(r, b, u, n);
+}
+
+/*
+ * The length of the UTF-8 sequence at p, 0 if none starts there: no
+ * overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629, 4).
+ */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
 }
 
 static int hex(char c)
@@ -46,260 +161,273 @@ static int hex(char c)
 	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Append code point cp as UTF-8 (surrogate pairs are joined by the caller). */
-static char *put_utf8(char *o, unsigned cp)
+/* The four hex digits of a \u escape at p (already checked to be there). */
+static int hex4(const char *p)
 {
-	if (cp < 0x80) {
-		*o++ = (char)cp;
-	} else if (cp < 0x800) {
-		*o++ = (char)(0xc0 | cp >> 6);
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*o++ = (char)(0xe0 | cp >> 12);
-		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*o++ = (char)(0xf0 | cp >> 18);
-		*o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-		*o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*o++ = (char)(0x80 | (cp & 0x3f));
-	}
-	return o;
-}
+	int cp = 0;
 
-static bool hex4(struct parser *ps, unsigned *cp)
-{
-	*cp = 0;
-	if (ps->end - ps->p < 4)
-		return fail(ps, "bad \\u escape");
 	for (int i = 0; i < 4; i++) {
-		int h = hex(*ps->p++);
+		int h = hex(p[i]);
 
 		if (h < 0)
-			return fail(ps, "bad \\u escape");
-		*cp = *cp << 4 | (unsigned)h;
+			return -1;
+		cp = cp << 4 | h;
 	}
-	return true;
+	return cp;
 }
 
-static bool string(struct parser *ps, char **out)
+/* \uXXXX at r->p (past the backslash and the u), a pair joined. */
+static bool unicode_escape(struct jreader *r, struct jbuf *b)
 {
-	/* the decoded string is never longer than its source */
-	char *buf = malloc((size_t)(ps->end - ps->p) + 1), *o = buf;
+	int cp = r->end - r->p >= 4 ? hex4(r->p) : -1, lo;
 
-	if (!buf)
-		return fail(ps, "out of memory");
-	ps->p++; /* the opening quote */
-	while (ps->p < ps->end && *ps->p != '"') {
-		unsigned char c = (unsigned char)*ps->p++;
-		unsigned cp, lo;
-
-		if (c < 0x20)
-			goto bad;
-		if (c != '\\') {
-			*o++ = (char)c;
-			continue;
-		}
-		if (ps->p >= ps->end)
-			goto bad;
-		c = (unsigned char)*ps->p++;
-		switch (c) {
-		case '"': case '\\': case '/': *o++ = (char)c; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u':
-			if (!hex4(ps, &cp))
-				goto bad;
-			if (cp >= 0xd800 && cp < 0xdc00 && ps->end - ps->p >= 6 && ps->p[0] == '\\' &&
-			    ps->p[1] == 'u') {
-				ps->p += 2;
-				if (!hex4(ps, &lo) || lo < 0xdc00 || lo >= 0xe000)
-					goto bad;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			}
-			o = put_utf8(o, cp);
-			break;
-		default:
-			goto bad;
-		}
+	if (cp < 0)
+		return fail(r, "bad \\u escape");
+	r->p += 4;
+	if (cp >= 0xd800 && cp < 0xdc00 && r->end - r->p >= 6 && r->p[0] == '\\' &&
+	    r->p[1] == 'u' && (lo = hex4(r->p + 2)) >= 0xdc00 && lo < 0xe000) {
+		r->p += 6;
+		return put_utf8(r, b, 0x10000 + (((unsigned)cp - 0xd800) << 10) +
+				      ((unsigned)lo - 0xdc00));
 	}
-	if (ps->p >= ps->end)
-		goto bad;
-	ps->p++;
-	*o = '\0';
-	*out = buf;
-	return true;
-bad:
-	free(buf);
-	return fail(ps, "bad string");
+	/* a lone surrogate is no character; NUL would end the C string */
+	if (cp == 0 || (cp >= 0xd800 && cp < 0xe000))
+		return put(r, b, REPLACEMENT, 3);
+	return put_utf8(r, b, (unsigned)cp);
 }
 
-static bool number(struct parser *ps, struct jval *v)
+static bool escape(struct jreader *r, struct jbuf *b)
 {
-	v->type = J_INT;
-	if (*ps->p == '-') {
-		v->negative = true;
-		ps->p++;
-	}
-	if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
-		return fail(ps, "bad number");
-	while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
-		unsigned d = (unsigned)(*ps->p++ - '0');
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *c;
 
-		if (v->u > (UINT64_MAX - d) / 10)
-			return fail(ps, "number too large");
-		v->u = v->u * 10 + d;
+	if (++r->p >= r->end)
+		return fail(r, "unterminated string");
+	if (*r->p == 'u') {
+		r->p++;
+		return unicode_escape(r, b);
 	}
-	if (ps->p < ps->end && strchr(".eE", *ps->p))
-		return fail(ps, "not an integer");
-	return true;
+	c = memchr(from, *r->p, sizeof(from) - 1);
+	if (!c)
+		return fail(r, "bad escape in a string");
+	r->p++;
+	return put(r, b, &to[c - from], 1);
 }
 
-static bool value(struct parser *ps, struct jval *v);
-
-static bool add_member(struct parser *ps, struct jval *v, char *key)
+/* The string at r->p into b: runs of plain ASCII are copied whole. */
+static bool decode(struct jreader *r, struct jbuf *b)
 {
-	struct jval *nv = realloc(v->v, (v->n + 1) * sizeof(*nv));
-	char **nk = key ? realloc(v->keys, (v->n + 1) * sizeof(*nk)) : v->keys;
+	b->len = 0;
+	if (!put(r, b, "", 0))
+		return false;
+	for (r->p++; ; ) {
+		const char *run = r->p;
+		unsigned char c;
+		size_t n;
 
-	if (nv)
-		v->v = nv;
-	if (nk)
-		v->keys = nk;
-	if (!nv || (key && !nk)) {
-		free(key);
-		return fail(ps, "out of memory");
-	}
-	memset(&v->v[v->n], 0, sizeof(v->v[0]));
-	if (key)
-		v->keys[v->n] = key;
-	v->n++;
-	return value(ps, &v->v[v->n - 1]);
-}
-
-static bool container(struct parser *ps, struct jval *v, bool object)
-{
-	char close = object ? '}' : ']';
-
-	v->type = object ? J_OBJECT : J_ARRAY;
-	if (++ps->depth > MAX_DEPTH)
-		return fail(ps, "nested too deep");
-	ps->p++;
-	skip_space(ps);
-	if (ps->p < ps->end && *ps->p == close) {
-		ps->p++;
-		ps->depth--;
-		return true;
-	}
-	for (;;) {
-		char *key = NULL;
-
-		skip_space(ps);
-		if (object) {
-			if (ps->p >= ps->end || *ps->p != '"' || !string(ps, &key))
-				return fail(ps, "expected a member name");
-			skip_space(ps);
-			if (ps->p >= ps->end || *ps->p++ != ':') {
-				free(key);
-				return fail(ps, "expected ':'");
-			}
-		}
-		if (!add_member(ps, v, key))
+		while (r->p < r->end && (c = (unsigned char)*r->p) >= 0x20 && c < 0x80 &&
+		       c != '"' && c != '\\')
+			r->p++;
+		if (r->p > run && !put(r, b, run, (size_t)(r->p - run)))
 			return false;
-		skip_space(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
-			continue;
-		}
-		if (ps->p < ps->end && *ps->p == close) {
-			ps->p++;
-			ps->depth--;
+		if (r->p >= r->end)
+			return fail(r, "unterminated string");
+		c = (unsigned char)*r->p;
+		if (c == '"') {
+			r->p++;
 			return true;
 		}
-		return fail(ps, object ? "expected ',' or '}'" : "expected ',' or ']'");
+		if (c < 0x20)
+			return fail(r, "control character in a string");
+		if (c == '\\') {
+			if (!escape(r, b))
+				return false;
+			continue;
+		}
+		n = utf8_len((const unsigned char *)r->p, (const unsigned char *)r->end);
+		if (!put(r, b, n ? r->p : REPLACEMENT, n ? n : 3))
+			return false;
+		r->p += n ? n : 1;
 	}
 }
 
-static bool value(struct parser *ps, struct jval *v)
+const char *jr_string(struct jreader *r, size_t *len)
 {
-	skip_space(ps);
-	if (ps->p >= ps->end)
-		return fail(ps, "unexpected end");
-	switch (*ps->p) {
-	case '{': return container(ps, v, true);
-	case '[': return container(ps, v, false);
-	case '"': v->type = J_STRING; return string(ps, &v->s);
-	case 't': v->type = J_BOOL; v->b = true; return literal(ps, "true");
-	case 'f': v->type = J_BOOL; return literal(ps, "false");
-	case 'n': v->type = J_NULL; return literal(ps, "null");
-	default: return number(ps, v);
-	}
-}
-
-static void free_members(struct jval *v)
-{
-	for (size_t i = 0; i < v->n; i++) {
-		free_members(&v->v[i]);
-		if (v->keys)
-			free(v->keys[i]);
-	}
-	free(v->v);
-	free(v->keys);
-	free(v->s);
-}
-
-void json_free(struct jval *v)
-{
-	if (v)
-		free_members(v);
-	free(v);
-}
-
-struct jval *json_parse(const char *text, size_t len, const char **err)
-{
-	struct parser ps = { text, text + len, NULL, 0 };
-	struct jval *v = calloc(1, sizeof(*v));
-
-	if (!v) {
-		*err = "out of memory";
+	if (jr_peek(r) != J_STRING || !decode(r, &r->str))
 		return NULL;
+	if (len)
+		*len = r->str.len;
+	return r->str.s;
+}
+
+/* ------------------------------------------------------------ scalars */
+
+struct number {
+	bool negative, integer, overflow;
+	uint64_t u;
+};
+
+static bool digits(struct jreader *r, struct number *n)
+{
+	const char *first = r->p;
+
+	for (; r->p < r->end && *r->p >= '0' && *r->p <= '9'; r->p++) {
+		unsigned d = (unsigned)(*r->p - '0');
+
+		if (n->u > (UINT64_MAX - d) / 10)
+			n->overflow = true;
+		n->u = n->u * 10 + d;
 	}
-	if (value(&ps, v)) {
-		skip_space(&ps);
-		if (ps.p == ps.end)
-			return v;
-		fail(&ps, "text after the document");
+	return r->p > first || fail(r, "bad number");
+}
+
+/* A number as RFC 8259, 6 writes it; the integer part's value in n->u. */
+static bool number(struct jreader *r, struct number *n)
+{
+	struct number frac = { 0 };
+
+	*n = (struct number){ .integer = true };
+	if (*r->p == '-') {
+		n->negative = true;
+		r->p++;
 	}
-	*err = ps.err;
-	json_free(v);
-	return NULL;
+	if (r->p < r->end && *r->p == '0' && r->end - r->p > 1 && r->p[1] >= '0' && r->p[1] <= '9')
+		return fail(r, "bad number");
+	if (!digits(r, n))
+		return false;
+	if (r->p < r->end && *r->p == '.') {
+		r->p++;
+		n->integer = false;
+		if (!digits(r, &frac))
+			return false;
+	}
+	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+		r->p++;
+		n->integer = false;
+		if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+			r->p++;
+		if (!digits(r, &frac))
+			return false;
+	}
+	return true;
 }
 
-const struct jval *json_get(const struct jval *obj, const char *key)
+bool jr_uint(struct jreader *r, uint64_t max, uint64_t *v)
 {
-	if (!obj || obj->type != J_OBJECT)
-		return NULL;
-	for (size_t i = 0; i < obj->n; i++)
-		if (!strcmp(obj->keys[i], key))
-			return &obj->v[i];
-	return NULL;
+	const char *at;
+	struct number n;
+
+	if (jr_peek(r) != J_NUMBER)
+		return false;
+	at = r->p;
+	if (!number(r, &n))
+		return false;
+	if (n.negative || !n.integer || n.overflow || n.u > max) {
+		r->p = at; /* good JSON, but not what the caller asked for */
+		return false;
+	}
+	*v = n.u;
+	return true;
 }
 
-int64_t json_int(const struct jval *obj, const char *key, int64_t def)
+bool jr_null(struct jreader *r)
 {
-	const struct jval *v = json_get(obj, key);
-
-	if (!v || v->type != J_INT || v->u > INT64_MAX)
-		return def;
-	return v->negative ? -(int64_t)v->u : (int64_t)v->u;
+	if (jr_peek(r) != J_NULL)
+		return false;
+	r->p += 4;
+	return true;
 }
 
-const char *json_str(const struct jval *obj, const char *key)
+bool jr_bool(struct jreader *r, bool *b)
 {
-	const struct jval *v = json_get(obj, key);
+	if (jr_peek(r) != J_BOOL)
+		return false;
+	*b = *r->p == 't';
+	r->p += *b ? 4 : 5; /* jr_peek() has seen the whole word */
+	return true;
+}
 
-	return v && v->type == J_STRING ? v->s : NULL;
+/* ------------------------------------------------------------ containers */
+
+bool jr_enter(struct jreader *r)
+{
+	enum jtype t = jr_peek(r);
+	uint64_t bit;
+
+	if (t != J_OBJECT && t != J_ARRAY)
+		return false;
+	if (r->depth == JR_MAX_DEPTH)
+		return fail(r, "nested too deep");
+	bit = 1ULL << r->depth;
+	r->object = t == J_OBJECT ? r->object | bit : r->object & ~bit;
+	r->begun &= ~bit;
+	r->depth++;
+	r->p++;
+	return true;
+}
+
+bool jr_next(struct jreader *r, const char **key)
+{
+	uint64_t bit;
+	bool object;
+
+	if (r->err || !r->depth)
+		return false;
+	bit = 1ULL << (r->depth - 1);
+	object = r->object & bit;
+	skip_space(r);
+	if (r->p < r->end && *r->p == (object ? '}' : ']')) {
+		r->p++;
+		r->depth--;
+		return false;
+	}
+	if (r->begun & bit) {
+		if (r->p >= r->end || *r->p != ',')
+			return fail(r, object ? "expected ',' or '}'" : "expected ',' or ']'");
+		r->p++;
+	}
+	r->begun |= bit;
+	if (!object)
+		return true;
+	skip_space(r);
+	if (r->p >= r->end || *r->p != '"')
+		return fail(r, "expected a member name");
+	if (!decode(r, &r->key))
+		return false;
+	skip_space(r);
+	if (r->p >= r->end || *r->p != ':')
+		return fail(r, "expected ':'");
+	r->p++;
+	if (key)
+		*key = r->key.s;
+	return true;
+}
+
+bool jr_skip(struct jreader *r)
+{
+	struct number n;
+	bool b;
+
+	switch (jr_peek(r)) {
+	case J_NULL: return jr_null(r);
+	case J_BOOL: return jr_bool(r, &b);
+	case J_NUMBER: return number(r, &n);
+	case J_STRING: return decode(r, &r->str);
+	case J_OBJECT:
+	case J_ARRAY:
+		if (!jr_enter(r))
+			return false;
+		while (jr_next(r, NULL))
+			jr_skip(r);
+		return !r->err;
+	default: return false;
+	}
+}
+
+bool jr_finish(struct jreader *r)
+{
+	if (r->err)
+		return false;
+	skip_space(r);
+	return r->p == r->end || fail(r, "text after the document");
 }

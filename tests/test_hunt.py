@@ -408,7 +408,7 @@ def test_diff_uses_the_last_report_of_each_file(tmp_path):
 
 
 @pytest.mark.parametrize("content,why", [("", "holds no report"),
-                                         ("{not json\n", "expected a member name"),
+                                         ("{not json\n", "byte 2: expected a member name"),
                                          ('{"a": 1}\n', "is not a heaptrace JSON report (schema_version 1)")])
 def test_diff_bad_input(tmp_path, content, why):
     bad = tmp_path / "bad.json"
