@@ -13,13 +13,19 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "diff.h"
 #include "difftab.h"
@@ -325,66 +331,102 @@ static void read_section(struct diff *d)
 
 /* ------------------------------------------------------------ the files */
 
+/* A report file's text: mapped when it is a regular file, else read whole. */
+struct text {
+	char *p;
+	size_t len;
+	bool mapped;
+};
+
+static void read_all(const char *path, int fd, struct text *t)
+{
+	size_t cap = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (cap - t->len < 65536) {
+			cap = cap ? 2 * cap : 1 << 20;
+			t->p = realloc(t->p, cap);
+			if (!t->p)
+				die(path, "out of memory");
+		}
+		n = read(fd, t->p + t->len, cap - t->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(path, "cannot be read (%s)", strerror(errno));
+		if (!n)
+			return;
+		t->len += (size_t)n;
+	}
+}
+
+/*
+ * Mapped, not read: on a virtual machine, faulting in fresh anonymous pages
+ * for a copy took 0.4-0.6 s of a 100 MB file, the mapping 0.04 s.
+ */
+static void load(const char *path, struct text *t)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	*t = (struct text){ 0 };
+	if (fd < 0)
+		die(path, "cannot be read");
+	if (fstat(fd, &st))
+		die(path, "cannot be read (%s)", strerror(errno));
+	if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
+		t->p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		t->mapped = t->p != MAP_FAILED;
+	}
+	if (t->mapped) {
+		t->len = (size_t)st.st_size;
+	} else {
+		t->p = NULL;
+		read_all(path, fd, t);
+	}
+	close(fd);
+}
+
+static void unload(struct text *t)
+{
+	if (t->mapped)
+		munmap(t->p, t->len);
+	else
+		free(t->p);
+}
+
 static bool space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* The length of s without its trailing white space. */
-static size_t trim(const char *s, size_t n)
+/* The last line of t that is not blank (its trailing white space aside). */
+static const char *last_line(const char *path, const struct text *t, size_t *len)
 {
-	while (n && space(s[n - 1]))
-		n--;
-	return n;
-}
+	const char *end = t->p + t->len, *nl;
 
-/* The last line of path that is not blank (its trailing white space
- * aside): its length and file offset. */
-static char *last_line(const char *path, size_t *len, size_t *at)
-{
-	FILE *f = fopen(path, "r");
-	char *line = NULL, *last = NULL;
-	size_t cap = 0, last_cap = 0, pos = 0;
-	ssize_t n;
-
-	if (!f)
-		die(path, "cannot be read");
-	errno = 0;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		size_t used = trim(line, (size_t)n);
-
-		if (used) {
-			char *t = last;
-			size_t t_cap = last_cap;
-
-			/* swapped, not copied: a whole report is one line */
-			last = line;
-			last_cap = cap;
-			line = t;
-			cap = t_cap;
-			*len = used;
-			*at = pos;
-		}
-		pos += (size_t)n;
-	}
-	if (ferror(f) || errno == ENOMEM)
-		die(path, "cannot be read (%s)", strerror(errno ? errno : EIO));
-	fclose(f);
-	free(line);
-	if (!last)
+	while (end > t->p && space(end[-1]))
+		end--;
+	if (end == t->p)
 		die(path, "holds no report");
-	return last;
+	nl = memrchr(t->p, '\n', (size_t)(end - t->p));
+	*len = (size_t)(end - (nl ? nl + 1 : t->p));
+	return end - *len;
 }
 
-static void read_report(struct diff *d, const char *path, enum dt_side side)
+static void parse(struct diff *d, const char *path, enum dt_side side, const struct text *t)
 {
 	struct report rep = { 0 };
-	size_t len = 0;
-	char *line = last_line(path, &len, &d->base);
+	const char *line;
+	size_t len;
 	uint32_t seen;
 
+	line = last_line(path, t, &len);
 	d->path = path;
 	d->side = side;
+	d->base = (size_t)(line - t->p);
 	jr_init(&d->r, line, len);
 	if (jr_peek(&d->r) != J_OBJECT) {
 		if (d->r.err)
@@ -398,9 +440,28 @@ static void read_report(struct diff *d, const char *path, enum dt_side side)
 	if (!jr_finish(&d->r))
 		bad_json(d);
 	jr_release(&d->r);
-	free(line);
 	if (side == DT_NEW)
 		d->head = rep;
+}
+
+/* A mapped file that shrinks under us raises SIGBUS past its new end. */
+static sigjmp_buf shrunk;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(shrunk, 1);
+}
+
+static void read_report(struct diff *d, const char *path, enum dt_side side, struct text *t)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old_sa;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old_sa);
+	if (sigsetjmp(shrunk, 1))
+		die(path, "was cut short while being read");
+	parse(d, path, side, t);
+	sigaction(SIGBUS, &old_sa, NULL);
 }
 
 /* ------------------------------------------------------------ the diff */
@@ -514,6 +575,7 @@ static void put_diff(struct diff *d, const char *old_path, const char *new_path,
 int diff_main(const char *old_path, const char *new_path)
 {
 	struct diff d = { 0 };
+	struct text text;
 	unsigned long top = 10;
 	const char *env = getenv("HEAPTRACE_TOP");
 
@@ -521,8 +583,12 @@ int diff_main(const char *old_path, const char *new_path)
 		top = 10;
 	dt_init(&d.t);
 	/* OLD first, so that only NEW's text is held beside both tables */
-	read_report(&d, old_path, DT_OLD);
-	read_report(&d, new_path, DT_NEW);
+	load(old_path, &text);
+	read_report(&d, old_path, DT_OLD, &text);
+	unload(&text);
+	load(new_path, &text);
+	read_report(&d, new_path, DT_NEW, &text);
+	unload(&text);
 	put_diff(&d, old_path, new_path, top);
 	dt_free(&d.t);
 	if (fflush(stdout) || ferror(stdout))
