@@ -2,11 +2,13 @@
 /*
  * config.c - reads the HEAPTRACE_* variables named in options.h into
  * ht_cfg, one table entry per variable.  Runs in the library constructor:
- * getenv and tmem only, and the strings it keeps are copied, because the
- * program may change its environment later.  A bad value costs one warning
- * line and the default; it never stops the program.
+ * getenv, getcwd and tmem, and the strings it keeps are copied, because the
+ * program may change its environment later; setenv only to make a relative
+ * path absolute for the programs it executes.  A bad value costs one
+ * warning line and the default; it never stops the program.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,24 +52,47 @@ static const char *set_flame_graph(const char *s)
 	return ht_parse_bool(s, &ht_cfg.flame_graph);
 }
 
-static const char *set_path(const char *s, const char **field)
+/*
+ * A relative path is taken from the directory the program starts in, as the
+ * launcher does: the program may chdir before its report (a daemon's
+ * chdir("/") would turn "heap.out" into /heap.out).  The variable is
+ * rewritten so that the programs this one executes, which may start
+ * elsewhere, read the same path.
+ */
+static const char *set_path(const char *s, const char **field, enum ht_option id)
 {
-	if (!*s) {
-		*field = NULL;
+	char buf[PATH_MAX + 1];
+	struct sbuf sb = SBUF_INIT(buf);
+	const char *path = s;
+
+	*field = NULL;
+	if (!*s)
 		return NULL;
+	if (*s != '/') {
+		if (!getcwd(buf, PATH_MAX))
+			return "is relative, and the working directory has no name";
+		sb.len = strlen(buf);
+		sb_printf(&sb, "%s%s", sb.len > 1 ? "/" : "", s);
+		if (sb.len >= PATH_MAX)
+			return "is too long a path";
+		path = buf;
 	}
-	*field = copy_string(s);
-	return *field ? NULL : "cannot be stored (out of memory)";
+	*field = copy_string(path);
+	if (!*field)
+		return "cannot be stored (out of memory)";
+	if (path == buf)
+		setenv(vars[id].var, path, 1); /* if this fails, children resolve it anew */
+	return NULL;
 }
 
 static const char *set_outfile(const char *s)
 {
-	return set_path(s, &ht_cfg.outfile);
+	return set_path(s, &ht_cfg.outfile, HT_OPT_OUTFILE);
 }
 
 static const char *set_ignore(const char *s)
 {
-	return set_path(s, &ht_cfg.ignore);
+	return set_path(s, &ht_cfg.ignore, HT_OPT_IGNORE);
 }
 
 static const char *set_max_memory(const char *s)
@@ -88,7 +113,7 @@ static const char *set_debug_dir(const char *s)
 		return "is empty";
 	if (stat(s, &st) || !S_ISDIR(st.st_mode))
 		return "is not a directory";
-	return set_path(s, &ht_cfg.debug_dir);
+	return set_path(s, &ht_cfg.debug_dir, HT_OPT_DEBUG_DIR);
 }
 
 static const char *set_signals(const char *s)

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from conftest import BIN, fmt_bytes, one_report, trace
-from reportlib import HIDDEN_KEY, SUMMARY_KEYS, flame_line, sites, trace_pid
+from conftest import BIN, fmt_bytes, one_report, parse_reports, preload, trace
+from reportlib import (HIDDEN_KEY, SUMMARY_KEYS, flame_line, outside_lines, sites,
+                       trace_pid)
 
 EXE = BIN / "s-ignore"
 # frame 1 of each site: live bytes, backtraces, blocks
@@ -232,3 +233,21 @@ def test_preload_reads_the_ignore_variable(tmp_path):
     rep = one_report(r.stderr)
     assert visible(rep) == {"keep_me": 100, "commented": 600}
     assert rep.summary[HIDDEN_KEY] == hidden_line(HIDDEN)
+
+
+def test_preloaded_relative_ignore_reaches_children_after_chdir(tmp_path):
+    # resolved against the start directory, for the program and for what
+    # it executes after a chdir (s-fork leaf, whose only leak is hidden)
+    write_ignore(tmp_path, "leaf_leak\n")
+    (tmp_path / "elsewhere").mkdir()
+    r = preload(BIN / "s-chdir", tmp_path / "elsewhere", BIN / "s-fork", "leaf",
+                env={"HEAPTRACE_IGNORE": "ignore.txt"}, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0
+    leaf_pid = int(r.stdout.split()[1])
+    # the leaf exits first
+    leaf, root = parse_reports(r.stderr)
+    assert leaf.sections[0].pid == leaf_pid != root.sections[0].pid
+    assert [b.frames[1].func for b in root.backtraces] == ["leak_after_chdir"]
+    assert leaf.backtraces == []
+    assert leaf.summary[HIDDEN_KEY] == "1 backtraces, 123 bytes in 1 blocks"
+    assert outside_lines(r.stderr) == []

@@ -2,15 +2,17 @@
 """--outfile FILE: the traced process writes FILE, every other process of
 its tree FILE.PID; a process's first report truncates its file, later ones
 append; a file that cannot be written costs one warning and the report goes
-to stderr, the program's status untouched."""
+to stderr, the program's status untouched.  A relative name, even preloaded
+by hand, is the start directory's."""
 
 import os
 import re
 import signal
+import subprocess
 
 import pytest
 
-from conftest import BIN, SEPARATOR, one_report, parse_reports, trace
+from conftest import BIN, LIB, SEPARATOR, clean_env, one_report, parse_reports, preload, trace
 from reportlib import Running, complete_reports, outside_lines, trace_pid, wait_until
 
 FORK = BIN / "s-fork"
@@ -223,3 +225,55 @@ def test_outfile_directory_removed_while_running(tmp_path):
     rep = one_report(err)
     assert rep.sections[0].pid == p.pid
     assert p.stdout() == "ready\nbye\n"
+
+
+# ------------------------------------------------- relative names, no launcher
+
+CHDIR = BIN / "s-chdir"
+
+
+def test_preloaded_relative_outfile_survives_chdir(tmp_path):
+    # resolved against the directory the program started in, as the
+    # launcher does, not the one it is in at exit (a daemon's "/")
+    (tmp_path / "elsewhere").mkdir()
+    r = preload(CHDIR, tmp_path / "elsewhere", env={"HEAPTRACE_OUTFILE": "rep.txt"},
+                cwd=tmp_path, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    assert os.listdir(tmp_path / "elsewhere") == []
+    assert files_of(tmp_path / "rep.txt") == ["rep.txt"]
+    rep = one_report((tmp_path / "rep.txt").read_text())
+    assert [(b.frames[1].func, b.size) for b in rep.backtraces] == \
+        [("leak_after_chdir", "1.234 KB")]
+
+
+def test_preloaded_relative_outfile_reaches_children_after_chdir(tmp_path):
+    # a program executed from elsewhere writes FILE.PID beside FILE
+    (tmp_path / "elsewhere").mkdir()
+    r = preload(CHDIR, tmp_path / "elsewhere", FORK, "leaf",
+                env={"HEAPTRACE_OUTFILE": "rep.txt"}, cwd=tmp_path, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    leaf = roles(r.stdout)["leaf"]
+    assert os.listdir(tmp_path / "elsewhere") == []
+    assert files_of(tmp_path / "rep.txt") == sorted(["rep.txt", "rep.txt.%d" % leaf])
+    rep = one_report((tmp_path / "rep.txt").read_text())
+    assert [b.frames[1].func for b in rep.backtraces] == ["leak_after_chdir"]
+    kid = one_report((tmp_path / ("rep.txt.%d" % leaf)).read_text())
+    assert leak_sites(kid) == {"leaf_leak": "123 bytes"}
+
+
+def test_preloaded_relative_outfile_without_a_working_directory(tmp_path):
+    # the start directory is removed: no name to resolve against, so one
+    # warning and the default (the report on stderr)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    env = clean_env()
+    script = 'cd "$1" && rmdir "$1" && LD_PRELOAD="$2" HEAPTRACE_OUTFILE=rep.txt exec "$3" .'
+    r = subprocess.run(["/bin/sh", "-c", script, "sh", str(gone), str(LIB), str(CHDIR)],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "")
+    assert outside_lines(r.stderr) == [
+        "heaptrace: HEAPTRACE_OUTFILE='rep.txt' is relative, and the working directory "
+        "has no name; using the default ''"]
+    rep = one_report(r.stderr)
+    assert [b.frames[1].func for b in rep.backtraces] == ["leak_after_chdir"]
+    assert sorted(os.listdir(tmp_path)) == []
