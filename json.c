@@ -150,7 +150,6 @@ void json_write(struct out *o, struct snapshot *s, enum report_when when,
 	struct sbuf sb = SBUF_INIT(buf);
 
 	ht_read_line("/proc/self/comm", comm, sizeof(comm));
-	out_open(o, STDERR_FILENO);
 	sb_printf(&sb, "{\"schema_version\":%d,\"pid\":%d,\"comm\":", JSON_SCHEMA_VERSION,
 		  (int)getpid());
 	sb_put_json(&sb, comm);
@@ -165,5 +164,4 @@ void json_write(struct out *o, struct snapshot *s, enum report_when when,
 	out_puts(o, "],");
 	put_summary(o, &sb, s);
 	out_puts(o, "}\n");
-	out_close(o);
 }

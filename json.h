@@ -14,6 +14,7 @@
 
 #define JSON_SCHEMA_VERSION 1
 
+/* The report, to o, which the caller opened and closes. */
 void json_write(struct out *o, struct snapshot *s, enum report_when when,
 		const enum ht_sort *keys, int nkeys);
 

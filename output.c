@@ -5,13 +5,15 @@
  * exec'd children must not inherit ours), written with write(2) through a
  * buffer, never with stdio: the program's streams and their locks stay its
  * own.  SIGPIPE raised by our writes is swallowed, so a closed pipe never
- * kills the program.  Report path only.
+ * kills the program.  A report the file does not take whole is cut from it
+ * and written again, whole, to stderr.  Report path only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -58,10 +60,27 @@ static void unblock_sigpipe(void)
 	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 }
 
+/* From now on the report goes to stderr, after one line saying why. */
+static void to_stderr(struct out *o, const char *verb, int err)
+{
+	struct sbuf sb = { o->buf, 0, sizeof(o->buf) };
+
+	/* the warning goes out with the report, in one write when they fit
+	 * in a pipe's atomic size: processes sharing stderr do not mix */
+	errno = err;
+	sb_printf(&sb, "heaptrace: cannot %s '%s': %m; writing the report to stderr\n", verb, path);
+	o->len = sb.len;
+	o->fd = STDERR_FILENO;
+	o->own = false;
+}
+
 void out_open(struct out *o, int fallback_fd)
 {
+	struct stat st;
+
 	o->fd = fallback_fd;
 	o->own = false;
+	o->err = 0;
 	o->len = 0;
 	block_sigpipe();
 	if (!ht_cfg.outfile)
@@ -69,29 +88,37 @@ void out_open(struct out *o, int fallback_fd)
 	o->fd = open(outfile_path(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
 				     (opened_before ? O_APPEND : O_TRUNC), 0644);
 	if (o->fd < 0) {
-		struct sbuf sb = { o->buf, 0, sizeof(o->buf) };
-
-		/* the warning goes out with the report, in one write when they fit
-		 * in a pipe's atomic size: processes sharing stderr do not mix */
-		sb_printf(&sb, "heaptrace: cannot open '%s': %m; writing the report to stderr\n",
-			  path);
-		o->len = sb.len;
-		o->fd = STDERR_FILENO;
+		to_stderr(o, "open", errno);
 		return;
 	}
 	o->own = true;
+	/* where this report starts in a regular file; -1: not one */
+	o->start = fstat(o->fd, &st) || !S_ISREG(st.st_mode) ? -1 : opened_before ? st.st_size : 0;
 	opened_before = true;
+}
+
+/* All of buf to our file: 0, or why not (an errno). */
+static int write_file(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? errno : EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 static void flush(struct out *o)
 {
-	if (o->len && ht_write_all(o->fd, o->buf, o->len) < 0 && o->own) {
-		ht_warn("cannot write '%s': %m; writing the report to stderr", path);
-		close(o->fd);
-		o->fd = STDERR_FILENO;
-		o->own = false;
+	if (!o->own)
 		ht_write_all(o->fd, o->buf, o->len);
-	}
+	else if (!o->err) /* after a failure, drop the rest: out_close() redoes it all */
+		o->err = write_file(o->fd, o->buf, o->len);
 	o->len = 0;
 }
 
@@ -121,12 +148,22 @@ void out_sbuf(struct out *o, struct sbuf *sb)
 	sb->len = 0;
 }
 
-void out_close(struct out *o)
+bool out_close(struct out *o)
 {
 	flush(o);
-	if (o->own)
+	if (o->own) {
+		/* the file keeps whole reports only (if ftruncate fails too,
+		 * there is nothing better to do) */
+		if (o->err && o->start >= 0)
+			(void)!ftruncate(o->fd, o->start);
 		close(o->fd);
+		if (o->err) {
+			to_stderr(o, "write", o->err);
+			return false;
+		}
+	}
 	unblock_sigpipe();
+	return true;
 }
 
 void out_fork_child(void)

@@ -9,12 +9,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "utils.h"
 
 struct out {
 	int fd;
-	bool own; /* opened by us: close it */
+	bool own;    /* opened by us: close it */
+	int err;     /* errno of our file's first failed write; 0: none */
+	off_t start; /* a regular file's size before this report; else -1 */
 	size_t len;
 	char buf[32768];
 };
@@ -23,13 +26,26 @@ struct out {
  * Open the destination of one report: --outfile (FILE for the traced
  * process, FILE.PID for the others of its tree; truncated by a process's
  * first report, appended to by later ones), else fallback_fd.  If the file
- * cannot be written, one warning and the report goes to stderr.
+ * cannot be opened, one warning and the report goes to stderr.
  */
 void out_open(struct out *o, int fallback_fd);
 void out_write(struct out *o, const char *s, size_t n);
 void out_puts(struct out *o, const char *s);
 void out_sbuf(struct out *o, struct sbuf *sb); /* write and empty sb */
-void out_close(struct out *o);
+
+/*
+ * End the report: true when it is written.  False when the file failed to
+ * take all of it: what it took is cut back off (a regular file), o now
+ * writes to stderr after one warning, and the caller writes the same report
+ * again and calls out_close() again.  So a report is never split between
+ * the file and stderr:
+ *
+ *	out_open(o, fd);
+ *	do
+ *		write the report to o;
+ *	while (!out_close(o));
+ */
+bool out_close(struct out *o);
 
 /* After fork: the child's first report starts its own file. */
 void out_fork_child(void);

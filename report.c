@@ -190,13 +190,11 @@ static void write_text(struct snapshot *s, const enum ht_sort *keys, int nkeys)
 	char comm[64];
 
 	ht_read_line("/proc/self/comm", comm, sizeof(comm));
-	out_open(&out, STDERR_FILENO);
 	out_puts(&out, SEPARATOR);
 	for (int k = 0; k < nkeys; k++)
 		put_section(s, keys[k], comm);
 	put_summary(s);
 	out_puts(&out, SEPARATOR);
-	out_close(&out);
 }
 
 /* ------------------------------------------------------------ flame graph */
@@ -240,7 +238,6 @@ static void write_flame(const struct snapshot *s)
 	char buf[SYM_NAME_MAX + SYM_PATH_MAX + 64];
 	struct sbuf sb = SBUF_INIT(buf);
 
-	out_open(&out, STDOUT_FILENO);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct bt *b = bt_get(s->items[i].id);
 
@@ -257,7 +254,6 @@ static void write_flame(const struct snapshot *s)
 		sb_printf(&sb, " %llu\n", (unsigned long long)s->items[i].live_bytes);
 		out_sbuf(&out, &sb);
 	}
-	out_close(&out);
 }
 
 /* ------------------------------------------------------------ entry */
@@ -283,12 +279,16 @@ bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 	 * untracked ones may be) */
 	if (when == REPORT_AT_EXIT && s.live_count + s.hidden_count == 0 && !acct_untracked())
 		goto done;
-	if (ht_cfg.flame_graph)
-		write_flame(&s);
-	else if (ht_cfg.json)
-		json_write(&out, &s, when, keys, nkeys);
-	else
-		write_text(&s, keys, nkeys);
+	/* a flame graph is data for a pipe, the report a diagnostic */
+	out_open(&out, ht_cfg.flame_graph ? STDOUT_FILENO : STDERR_FILENO);
+	do {
+		if (ht_cfg.flame_graph)
+			write_flame(&s);
+		else if (ht_cfg.json)
+			json_write(&out, &s, when, keys, nkeys);
+		else
+			write_text(&s, keys, nkeys);
+	} while (!out_close(&out)); /* again, to stderr, if the file failed */
 	snapshot_done();
 done:
 	snapshot_free(&s);

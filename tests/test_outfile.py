@@ -2,9 +2,11 @@
 """--outfile FILE: the traced process writes FILE, every other process of
 its tree FILE.PID; a process's first report truncates its file, later ones
 append; a file that cannot be written costs one warning and the report goes
-to stderr, the program's status untouched.  A relative name, even preloaded
-by hand, is the start directory's."""
+to stderr, whole, the program's status untouched.  A relative name, even
+preloaded by hand, is the start directory's."""
 
+import errno
+import json
 import os
 import re
 import signal
@@ -277,3 +279,98 @@ def test_preloaded_relative_outfile_without_a_working_directory(tmp_path):
     rep = one_report(r.stderr)
     assert [b.frames[1].func for b in rep.backtraces] == ["leak_after_chdir"]
     assert sorted(os.listdir(tmp_path)) == []
+
+
+# ------------------------------------------------------------ a disk that fills
+
+PAGE = 4096
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A tmpfs of 64 KB mounted under tmp_path (root only): a disk to fill."""
+    d = tmp_path / "fs"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(d)],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode:
+        pytest.skip("cannot mount a small tmpfs: %s" % r.stderr.strip())
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], timeout=30)
+
+
+def fill(d, pages_left):
+    """Fill the file system of d, then free pages_left pages of it."""
+    filler = d / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"x" * PAGE)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+    os.truncate(filler, os.path.getsize(filler) - pages_left * PAGE)
+    st = os.statvfs(d)
+    assert st.f_bavail * st.f_frsize == pages_left * PAGE
+
+
+def no_space_line(path):
+    return ("heaptrace: cannot write '%s': No space left on device; writing the report "
+            "to stderr" % path)
+
+
+@pytest.mark.parametrize("pages_left", [0, 1])
+def test_full_disk_sends_the_whole_report_to_stderr(small_fs, pages_left):
+    # one page left takes half of the 8 KB report: what the file took is
+    # cut back off, and stderr has it all
+    out = small_fs / "heap.out"
+    fill(small_fs, pages_left)
+    r = trace_pid("s-many", launcher=False, env={"HEAPTRACE_OUTFILE": str(out),
+                                                 "HEAPTRACE_TOP": "0"}, timeout=60)
+    assert (r.returncode, r.stdout) == (5, "s-many: done\n")
+    assert outside_lines(r.stderr) == [no_space_line(out)]
+    rep = check_fallback(r.stderr, out)
+    assert len(r.stderr) > (pages_left + 1) * PAGE
+    assert [s.pid for s in rep.sections] == [r.pid]
+    assert out.read_text() == ""
+
+
+def test_full_disk_keeps_the_earlier_reports(small_fs):
+    # a dump fits; the disk fills; the exit report, longer than the room
+    # left in the file's last page, is cut back off the file, which keeps
+    # the dump alone, and goes whole to stderr
+    out = small_fs / "heap.out"
+    p = Running(small_fs.parent, "s-signal", launcher=False,
+                env={"HEAPTRACE_OUTFILE": str(out), "HEAPTRACE_TOP": "0",
+                     "HEAPTRACE_SORT": "size,count,peak,age"})
+    try:
+        p.wait_stdout("ready\n")
+        p.kill(signal.SIGUSR1)
+        assert wait_until(lambda: complete_reports(out.read_text()) == 1
+                          if out.exists() else False, 10)
+        dump = out.read_text()
+        fill(small_fs, 0)
+        assert p.finish(b"x", timeout=30) == 7
+    finally:
+        p.close()
+    assert p.stdout() == "ready\nbye\n"
+    err = p.stderr()
+    assert outside_lines(err) == [no_space_line(out)]
+    rep = one_report(err)
+    assert [s.key for s in rep.sections] == ["size", "count", "peak", "age"]
+    assert len(err) > PAGE - len(dump) % PAGE
+    assert out.read_text() == dump
+
+
+def test_full_disk_json_report_goes_whole_to_stderr(small_fs):
+    out = small_fs / "heap.json"
+    fill(small_fs, 1)
+    r = trace_pid("s-many", launcher=False, env={"HEAPTRACE_OUTFILE": str(out),
+                                                 "HEAPTRACE_FORMAT": "json"}, timeout=60)
+    assert (r.returncode, r.stdout) == (5, "s-many: done\n")
+    warn, doc, tail = r.stderr.split("\n")
+    assert (warn, tail) == (no_space_line(out), "")
+    assert len(doc) > PAGE
+    assert json.loads(doc)["pid"] == r.pid
+    assert out.read_text() == ""
