@@ -4,20 +4,37 @@
  * closed when it ends (daemons close descriptors they did not open, and
  * exec'd children must not inherit ours), written with write(2) through a
  * buffer, never with stdio: the program's streams and their locks stay its
- * own.  SIGPIPE raised by our writes is swallowed, so a closed pipe never
- * kills the program.  A report the file does not take whole is cut from it
- * and written again, whole, to stderr.  Report path only.
+ * own.  Nothing here may hold up the program's exit for long: the file is
+ * opened without blocking (a FIFO with no reader is refused), and a FIFO or
+ * terminal that takes nothing for STALL_MS is given up on.  SIGPIPE raised
+ * by our writes is swallowed, so a closed pipe never kills the program.  A
+ * report the file does not take whole is cut from it and written again,
+ * whole, to stderr.  Report path only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "output.h"
+
+/* A FIFO or terminal that takes no byte for this long is given up on. */
+#define STALL_MS 5000
+
+/* Reasons that are no errno, in struct out's err. */
+enum {
+	E_STALLED = -1,
+	E_NO_READER = -2,
+	E_SOCKET = -3,
+	E_BLOCK_DEVICE = -4,
+	E_KIND = -5,
+};
 
 static bool opened_before; /* this process has written its outfile already */
 static char path[4200];
@@ -60,6 +77,29 @@ static void unblock_sigpipe(void)
 	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 }
 
+static void put_reason(struct sbuf *sb, int err)
+{
+	switch (err) {
+	case E_STALLED:
+		sb_printf(sb, "its reader took nothing for %d seconds", STALL_MS / 1000);
+		break;
+	case E_NO_READER:
+		sb_puts(sb, "it is a FIFO that no process reads");
+		break;
+	case E_SOCKET:
+		sb_puts(sb, "it is a socket");
+		break;
+	case E_BLOCK_DEVICE:
+		sb_puts(sb, "it is a block device");
+		break;
+	case E_KIND:
+		sb_puts(sb, "it is not a regular file, a FIFO or a character device");
+		break;
+	default:
+		sb_puts(sb, strerror(err));
+	}
+}
+
 /* From now on the report goes to stderr, after one line saying why. */
 static void to_stderr(struct out *o, const char *verb, int err)
 {
@@ -67,16 +107,39 @@ static void to_stderr(struct out *o, const char *verb, int err)
 
 	/* the warning goes out with the report, in one write when they fit
 	 * in a pipe's atomic size: processes sharing stderr do not mix */
-	errno = err;
-	sb_printf(&sb, "heaptrace: cannot %s '%s': %m; writing the report to stderr\n", verb, path);
+	sb_printf(&sb, "heaptrace: cannot %s '%s': ", verb, path);
+	put_reason(&sb, err);
+	sb_puts(&sb, "; writing the report to stderr\n");
 	o->len = sb.len;
 	o->fd = STDERR_FILENO;
 	o->own = false;
 }
 
+/* open() fails with ENXIO for a FIFO with no reader and a socket alike. */
+static int open_error(int err)
+{
+	struct stat st;
+
+	if (err != ENXIO || stat(path, &st))
+		return err;
+	if (S_ISFIFO(st.st_mode))
+		return E_NO_READER;
+	return S_ISSOCK(st.st_mode) ? E_SOCKET : err;
+}
+
+/* A report goes into a regular file, a FIFO (that has a reader: the open
+ * succeeded) or a character device: a terminal, /dev/null... */
+static int kind_error(const struct stat *st)
+{
+	if (S_ISREG(st->st_mode) || S_ISFIFO(st->st_mode) || S_ISCHR(st->st_mode))
+		return 0;
+	return S_ISBLK(st->st_mode) ? E_BLOCK_DEVICE : E_KIND;
+}
+
 void out_open(struct out *o, int fallback_fd)
 {
 	struct stat st;
+	int err;
 
 	o->fd = fallback_fd;
 	o->own = false;
@@ -85,30 +148,71 @@ void out_open(struct out *o, int fallback_fd)
 	block_sigpipe();
 	if (!ht_cfg.outfile)
 		return;
-	o->fd = open(outfile_path(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	/* without O_NONBLOCK, a FIFO's open would wait for a reader and the
+	 * writes to a FIFO or terminal for room (wait_room() bounds those) */
+	o->fd = open(outfile_path(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
 				     (opened_before ? O_APPEND : O_TRUNC), 0644);
 	if (o->fd < 0) {
-		to_stderr(o, "open", errno);
+		to_stderr(o, "open", open_error(errno));
+		return;
+	}
+	err = fstat(o->fd, &st) ? errno : kind_error(&st);
+	if (err) {
+		close(o->fd);
+		to_stderr(o, "open", err);
 		return;
 	}
 	o->own = true;
 	/* where this report starts in a regular file; -1: not one */
-	o->start = fstat(o->fd, &st) || !S_ISREG(st.st_mode) ? -1 : opened_before ? st.st_size : 0;
+	o->start = !S_ISREG(st.st_mode) ? -1 : opened_before ? st.st_size : 0;
 	opened_before = true;
 }
 
-/* All of buf to our file: 0, or why not (an errno). */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Wait for our full FIFO or terminal to take bytes: 0, E_STALLED after
+ * STALL_MS, or an errno. */
+static int wait_room(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	long long end = now_ms() + STALL_MS;
+
+	for (;;) {
+		long long left = end - now_ms();
+		int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+
+		if (n > 0)
+			return 0; /* room, or an error the next write reports */
+		if (n == 0)
+			return E_STALLED;
+		if (errno != EINTR)
+			return errno;
+	}
+}
+
+/* All of buf to our file: 0, or why not. */
 static int write_file(int fd, const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, buf, len);
+		int err;
 
-		if (n < 0 && errno == EINTR)
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
 			continue;
-		if (n <= 0)
-			return n ? errno : EIO;
-		buf += n;
-		len -= (size_t)n;
+		}
+		err = n ? errno : EIO;
+		if (err == EAGAIN)
+			err = wait_room(fd);
+		if (err && err != EINTR)
+			return err;
 	}
 	return 0;
 }

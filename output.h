@@ -16,7 +16,7 @@
 struct out {
 	int fd;
 	bool own;    /* opened by us: close it */
-	int err;     /* errno of our file's first failed write; 0: none */
+	int err;     /* why our file failed (an errno, or output.c's own); 0: it did not */
 	off_t start; /* a regular file's size before this report; else -1 */
 	size_t len;
 	char buf[32768];
@@ -25,8 +25,10 @@ struct out {
 /*
  * Open the destination of one report: --outfile (FILE for the traced
  * process, FILE.PID for the others of its tree; truncated by a process's
- * first report, appended to by later ones), else fallback_fd.  If the file
- * cannot be opened, one warning and the report goes to stderr.
+ * first report, appended to by later ones), else fallback_fd.  Never
+ * waits: if the file cannot be opened, or is no place for a report (a FIFO
+ * with no reader, a socket, a block device), one warning and the report
+ * goes to stderr.
  */
 void out_open(struct out *o, int fallback_fd);
 void out_write(struct out *o, const char *s, size_t n);

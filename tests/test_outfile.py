@@ -6,11 +6,14 @@ to stderr, whole, the program's status untouched.  A relative name, even
 preloaded by hand, is the start directory's."""
 
 import errno
+import fcntl
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -18,6 +21,8 @@ from conftest import BIN, LIB, SEPARATOR, clean_env, one_report, parse_reports, 
 from reportlib import Running, complete_reports, outside_lines, trace_pid, wait_until
 
 FORK = BIN / "s-fork"
+PAGE = 4096
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Python 3.10 names it
 
 
 def leak_sites(rep):
@@ -209,6 +214,119 @@ def test_unwritable_outfile_falls_back_to_stderr(tmp_path, kind):
         assert os.listdir(path) == []
 
 
+# A destination that is not a file, or would block: the open never waits
+# (a FIFO's would until a reader came, at exit for ever), and a reader that
+# stops reading is given up on.  Each costs one line; the report and the
+# program's output and status are whole.
+
+def free_loop_device():
+    r = subprocess.run(["losetup", "-f"], capture_output=True, text=True, timeout=30)
+    dev = r.stdout.strip()
+    if r.returncode or not dev.startswith("/dev/loop"):
+        pytest.skip("no unused loop device: %s" % r.stderr.strip())
+    return dev
+
+
+def refused(tmp_path, kind):
+    """(path, reason) of a destination the library will not write."""
+    if kind == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+        return path, "it is a FIFO that no process reads"
+    if kind == "socket":
+        path = tmp_path / "sock"
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(str(path))
+        return path, "it is a socket"
+    if kind == "block-device":
+        # an unbound loop device: a write, were it tried, would fail
+        return free_loop_device(), "it is a block device"
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind,launcher", [
+    ("fifo", False), ("fifo", True), ("socket", False), ("block-device", False),
+])
+def test_outfile_that_is_no_file_is_refused_at_once(tmp_path, kind, launcher):
+    path, reason = refused(tmp_path, kind)
+    opts, env = ["--outfile=%s" % path], {"HEAPTRACE_OUTFILE": str(path)}
+    start = time.monotonic()
+    r = trace_pid("s-many", launcher=launcher, opts=opts if launcher else (),
+                  env={"HEAPTRACE_TOP": "0", **({} if launcher else env)}, timeout=30)
+    assert time.monotonic() - start < 4
+    assert (r.returncode, r.stdout) == (5, "s-many: done\n")
+    assert outside_lines(r.stderr) == [
+        "heaptrace: cannot open '%s': %s; writing the report to stderr" % (path, reason)]
+    rep = check_fallback(r.stderr, path)
+    assert [s.pid for s in rep.sections] == [r.pid]
+
+
+def test_dev_null_takes_the_report(tmp_path):
+    # a character device is a destination like a file: a terminal, or
+    # /dev/null to throw reports away
+    r = trace_pid("s-many", launcher=False, env={"HEAPTRACE_OUTFILE": "/dev/null"}, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (5, "s-many: done\n", "")
+
+
+def open_reader(fifo, pipe_size=None):
+    """The read end of fifo, opened without waiting for a writer."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    if pipe_size:
+        fcntl.fcntl(fd, F_SETPIPE_SZ, pipe_size)
+    return fd
+
+
+def read_all(fd):
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def test_fifo_with_a_reader_gets_the_report(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    fd = open_reader(fifo)
+    try:
+        r = trace_pid("s-many", opts=["--outfile=%s" % fifo, "--top=0"], timeout=30)
+        text = read_all(fd)
+    finally:
+        os.close(fd)
+    assert (r.returncode, r.stdout, r.stderr) == (5, "s-many: done\n", "")
+    rep = one_report(text)
+    assert [s.pid for s in rep.sections] == [r.pid]
+    assert len(rep.backtraces) == 12
+
+
+def test_fifo_reader_that_stops_reading_is_given_up_on(tmp_path):
+    # the reader holds the FIFO open but reads nothing; its pipe takes one
+    # page of the 8 KB report.  After 5 seconds without progress, the
+    # report goes whole to stderr (the reader keeps the page it has)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    fd = open_reader(fifo, pipe_size=PAGE)
+    try:
+        start = time.monotonic()
+        r = trace_pid("s-many", launcher=False, env={"HEAPTRACE_OUTFILE": str(fifo),
+                                                     "HEAPTRACE_TOP": "0"}, timeout=60)
+        took = time.monotonic() - start
+        assert len(read_all(fd)) == PAGE
+    finally:
+        os.close(fd)
+    assert 5 <= took < 30
+    assert (r.returncode, r.stdout) == (5, "s-many: done\n")
+    assert outside_lines(r.stderr) == [
+        "heaptrace: cannot write '%s': its reader took nothing for 5 seconds; writing the "
+        "report to stderr" % fifo]
+    check_fallback(r.stderr, fifo)
+
+
 def test_outfile_directory_removed_while_running(tmp_path):
     # the launcher accepted the file; its directory is gone at report time
     d = tmp_path / "gone"
@@ -282,8 +400,6 @@ def test_preloaded_relative_outfile_without_a_working_directory(tmp_path):
 
 
 # ------------------------------------------------------------ a disk that fills
-
-PAGE = 4096
 
 
 @pytest.fixture
