@@ -6,10 +6,11 @@
  * buffer, never with stdio: the program's streams and their locks stay its
  * own.  Nothing here may hold up the program's exit for long: the file is
  * opened without blocking (a FIFO with no reader is refused), and a FIFO or
- * terminal that takes nothing for STALL_MS is given up on.  SIGPIPE raised
- * by our writes is swallowed, so a closed pipe never kills the program.  A
- * report the file does not take whole is cut from it and written again,
- * whole, to stderr.  Report path only.
+ * terminal that takes nothing for STALL_MS is given up on.  SIGPIPE and
+ * SIGXFSZ raised by our writes are swallowed, so a closed pipe or a file
+ * size limit never kills the program.  A report the file does not take
+ * whole is cut from it and written again, whole, to stderr.  Report path
+ * only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,8 +39,10 @@ enum {
 
 static bool opened_before; /* this process has written its outfile already */
 static char path[4200];
-static sigset_t saved_mask;
-static bool pipe_was_pending;
+/* What our writes raise: a pipe with no reader, a file size limit.  Both
+ * kill by default; the program must not die of our report. */
+static const int write_signals[] = { SIGPIPE, SIGXFSZ };
+static sigset_t saved_mask, was_pending;
 
 static const char *outfile_path(void)
 {
@@ -51,29 +54,31 @@ static const char *outfile_path(void)
 	return sb_str(&sb);
 }
 
-static void block_sigpipe(void)
+static void block_write_signals(void)
 {
-	sigset_t set, pending;
+	sigset_t set;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
+	for (size_t i = 0; i < ARRAY_SIZE(write_signals); i++)
+		sigaddset(&set, write_signals[i]);
 	pthread_sigmask(SIG_BLOCK, &set, &saved_mask);
-	sigpending(&pending);
-	pipe_was_pending = sigismember(&pending, SIGPIPE);
+	sigpending(&was_pending);
 }
 
-/* A SIGPIPE our writes raised stays pending while blocked: take it back. */
-static void unblock_sigpipe(void)
+/* A signal our writes raised stays pending while blocked: take it back. */
+static void unblock_write_signals(void)
 {
-	sigset_t set, pending;
+	sigset_t ours, pending;
 	struct timespec zero = { 0, 0 };
 
 	sigpending(&pending);
-	if (!pipe_was_pending && sigismember(&pending, SIGPIPE)) {
-		sigemptyset(&set);
-		sigaddset(&set, SIGPIPE);
-		sigtimedwait(&set, NULL, &zero);
-	}
+	sigemptyset(&ours);
+	for (size_t i = 0; i < ARRAY_SIZE(write_signals); i++)
+		if (sigismember(&pending, write_signals[i]) &&
+		    !sigismember(&was_pending, write_signals[i]))
+			sigaddset(&ours, write_signals[i]);
+	while (sigtimedwait(&ours, NULL, &zero) > 0)
+		;
 	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 }
 
@@ -145,7 +150,7 @@ void out_open(struct out *o, int fallback_fd)
 	o->own = false;
 	o->err = 0;
 	o->len = 0;
-	block_sigpipe();
+	block_write_signals();
 	if (!ht_cfg.outfile)
 		return;
 	/* without O_NONBLOCK, a FIFO's open would wait for a reader and the
@@ -266,7 +271,7 @@ bool out_close(struct out *o)
 			return false;
 		}
 	}
-	unblock_sigpipe();
+	unblock_write_signals();
 	return true;
 }
 

@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -325,6 +326,46 @@ def test_fifo_reader_that_stops_reading_is_given_up_on(tmp_path):
         "heaptrace: cannot write '%s': its reader took nothing for 5 seconds; writing the "
         "report to stderr" % fifo]
     check_fallback(r.stderr, fifo)
+
+
+def test_fifo_reader_that_leaves_does_not_kill_the_program(tmp_path):
+    # the reader takes nothing, then closes while the report waits for
+    # room: the write fails with EPIPE, the SIGPIPE it raised is taken back
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    fd = open_reader(fifo, pipe_size=PAGE)
+    p = subprocess.Popen([str(BIN / "s-many")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=clean_env({"LD_PRELOAD": str(LIB), "HEAPTRACE_TOP": "0",
+                                                   "HEAPTRACE_OUTFILE": str(fifo)}))
+    try:
+        time.sleep(1.5)  # well inside the 5 seconds the report waits
+        os.close(fd)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert (p.returncode, out) == (5, "s-many: done\n")
+    assert outside_lines(err) == [
+        "heaptrace: cannot write '%s': Broken pipe; writing the report to stderr" % fifo]
+    check_fallback(err, fifo)
+
+
+def test_file_size_limit_does_not_kill_the_program(tmp_path):
+    # RLIMIT_FSIZE of one page for the 8 KB report, SIGXFSZ at its default
+    # (subprocess restores it), which kills: the write fails with EFBIG,
+    # the signal our write raised is taken back
+    out = tmp_path / "heap.out"
+    env = clean_env({"LD_PRELOAD": str(LIB), "HEAPTRACE_OUTFILE": str(out),
+                     "HEAPTRACE_TOP": "0"})
+    r = subprocess.run([str(BIN / "s-many")], env=env, capture_output=True, text=True,
+                       timeout=30, preexec_fn=lambda: resource.setrlimit(
+                           resource.RLIMIT_FSIZE, (PAGE, PAGE)))
+    assert (r.returncode, r.stdout) == (5, "s-many: done\n")
+    assert outside_lines(r.stderr) == [
+        "heaptrace: cannot write '%s': File too large; writing the report to stderr" % out]
+    check_fallback(r.stderr, out)
+    assert out.read_text() == ""
 
 
 def test_outfile_directory_removed_while_running(tmp_path):
