@@ -135,9 +135,14 @@ static const char *check_outfile(const char *arg, const char **err)
 		*err = "is empty";
 		return NULL;
 	}
-	if (!stat(arg, &st) && S_ISDIR(st.st_mode)) {
-		*err = "is a directory";
-		return NULL;
+	/* what the library would refuse at report time, refused before the
+	 * run (a FIFO is accepted: its reader may come before the report) */
+	if (!stat(arg, &st)) {
+		*err = S_ISDIR(st.st_mode)  ? "is a directory" :
+		       S_ISSOCK(st.st_mode) ? "is a socket" :
+		       S_ISBLK(st.st_mode)  ? "is a block device" : NULL;
+		if (*err)
+			return NULL;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - arg) + 1 : 1, slash ? arg : ".");
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {

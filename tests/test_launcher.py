@@ -10,6 +10,7 @@ import pathlib
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -535,6 +536,15 @@ def files_for_bad_paths(tmp_path):
     # the NUL is beyond the launcher's first 64 KiB read
     (d / "nul-late").write_bytes(b"# padding\n" * 10000 + b"x\0\n")
     os.mkfifo(d / "fifo")
+    cwd = os.getcwd()
+    os.chdir(d)  # a socket's name is short (108 bytes): bind it relative
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind("sock")
+    finally:
+        os.chdir(cwd)
+    if os.geteuid() == 0:  # a node of /dev/loop0, never opened
+        os.mknod(d / "blk", stat.S_IFBLK | 0o600, os.makedev(7, 0))
     return d
 
 
@@ -550,10 +560,14 @@ def files_for_bad_paths(tmp_path):
     ("--outfile", "regular/rep", "is in a directory that does not exist"),
     ("--outfile", "subdir", "is a directory"),
     ("--outfile", "subdir/", "is a directory"),
+    ("--outfile", "sock", "is a socket"),
+    ("--outfile", "blk", "is a block device"),
 ])
 @pytest.mark.parametrize("relative", [False, True])
 def test_bad_path(tmp_path, opt, name, why, relative):
     d = files_for_bad_paths(tmp_path)
+    if name == "blk" and not (d / "blk").exists():
+        pytest.skip("a block device node needs root to make")
     marker = tmp_path / "ran"
     value = name if relative else "%s/%s" % (d, name)
     # timeout: a launcher that opens a FIFO for reading waits for a writer
