@@ -102,9 +102,18 @@ bool dbg_available(void)
 	return ready;
 }
 
+/*
+ * libiberty demangles names of up to 1,024 characters and leaves longer
+ * ones alone, which bounds the stack its arrays and recursion take; the
+ * reporter thread's stack is sized to that bound (reporter.c), so it is
+ * kept here too, whatever libbfd is loaded.
+ */
+#define DEMANGLE_MAX 1024
+
 char *dbg_demangle(const char *name)
 {
-	if (!ready || name[0] != '_' || name[1] != 'Z')
+	if (!ready || name[0] != '_' || name[1] != 'Z' ||
+	    strnlen(name, DEMANGLE_MAX + 1) > DEMANGLE_MAX)
 		return NULL;
 	return B.demangle(NULL, name, DMGL_PARAMS | DMGL_ANSI);
 }

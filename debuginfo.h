@@ -48,7 +48,8 @@ int dbg_lines(struct dbg_obj *o, uint64_t vma, struct dbg_line *out, int max);
 /* Close the file descriptors libbfd keeps (it reopens them when needed). */
 void dbg_release_files(void);
 
-/* Demangle a C++ name: a malloc'ed string, or NULL if name is not one. */
+/* Demangle a C++ name: a malloc'ed string, or NULL if name is not one or
+ * is longer than libiberty demangles (1,024 characters). */
 char *dbg_demangle(const char *name);
 
 #endif

@@ -12,11 +12,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "guard.h"
@@ -146,16 +148,45 @@ static void *reporter_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The reporter's stack, not the 8 MiB default (RLIMIT_STACK): under
+ * `ulimit -v` that is address space the program could not have.  The
+ * deepest report measured takes 359 KiB, all but 52 KiB of it in libbfd's
+ * demangler, on a name as long as it takes (debuginfo.c) that nests a
+ * thousand levels deep (int**...*, tests/s-deepname.cc); a report of C++
+ * frames with inlined calls, as text, JSON or folded stacks, takes under
+ * 52 KiB.  1 MiB leaves room for a demangler built with bigger frames;
+ * glibc adds a guard page below it.
+ */
+#define REPORTER_STACK (1024 * 1024)
+
+/* glibc carves the static TLS blocks out of a thread's stack: add them. */
+static int add_tls(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_TLS)
+			*(size_t *)arg += info->dlpi_phdr[i].p_memsz + info->dlpi_phdr[i].p_align;
+	return 0;
+}
+
 static void start_thread(void)
 {
+	size_t stack = REPORTER_STACK;
+	pthread_attr_t attr;
 	sigset_t all, old;
 	pthread_t th;
 	int err;
 
+	dl_iterate_phdr(add_tls, &stack);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, stack);
+	pthread_attr_setguardsize(&attr, (size_t)sysconf(_SC_PAGESIZE));
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits it */
-	err = pthread_create(&th, NULL, reporter_main, NULL);
+	err = pthread_create(&th, &attr, reporter_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (err) {
 		ht_warn("cannot start the reporter thread: %s; signals will not dump",
 			strerror(err));

@@ -137,3 +137,34 @@ def test_without_limit_everything_is_tracked(tmp_path):
     for rep in (full, at_exit):
         assert "not tracked" not in rep.summary
     assert calls(at_exit) == CALLS
+
+
+# ------------------------------------------------------------ the reporter's stack
+
+DEEPNAME = BIN / "s-deepname"
+# deep_ptr<int**...*>: 1,000 levels, demangled, then shortened (symbols.c);
+# over_ptr<...>: 1,028 characters, more than libiberty demangles: mangled, cut
+DEEP = "void* deep_ptr<...>(...)"
+OVER = "_Z8over_ptrI" + "P" * 496 + "..."
+
+
+@pytest.mark.parametrize("opts", [["--interval=0.1"], []], ids=["interval", "signal"])
+def test_the_deepest_report_fits_the_reporter_stack(tmp_path, opts):
+    """The reporter thread's first report demangles the deepest name libbfd
+    takes (352 KiB of stack measured, reporter.c): periodic or on SIGUSR1,
+    it is written and the program runs on to its own exit."""
+    p = Running(tmp_path, "s-deepname", opts=opts)
+    try:
+        p.wait_stdout("ready\n")
+        if not opts:
+            p.kill(signal.SIGUSR1)
+        assert wait_until(lambda: complete_reports(p.stderr()) >= 1, 10), p.stderr()
+        assert p.finish() == 0
+    finally:
+        p.close()
+    reps = parse_reports(p.stderr())
+    assert len(reps) >= 2
+    for rep in reps:
+        assert {b.frames[1].func: (b.count, b.size) for b in rep.backtraces
+                if b.frames[1].obj == str(DEEPNAME)} == {DEEP: (1, "123 bytes"),
+                                                          OVER: (1, "456 bytes")}
