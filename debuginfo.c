@@ -7,11 +7,12 @@
  * its .debug/, or under DIR).  A file whose build-id differs from the
  * loaded copy's is refused, so a replaced library never lends its names.
  *
- * libbfd is dlopen'ed (RTLD_LOCAL) by dbg_init() at start-up, and its
- * functions are called through a table: its symbols never mix with the
- * program's.  Everything else runs in the report path only; libbfd's
- * allocations are then the tracer's.  Nothing here is thread-safe: the
- * caller serializes (report_lock).
+ * libbfd is dlopen'ed (RTLD_LOCAL) by dbg_load() when a report first needs
+ * it, and its functions are called through a table: its symbols never mix
+ * with the program's.  All of it runs in the report path only (symbols.c
+ * says when loading is still safe); libbfd's allocations are the
+ * tracer's.  Nothing here is thread-safe: the caller serializes
+ * (report_lock).
  */
 #define _GNU_SOURCE
 #define HT_WITH_BFD
@@ -65,8 +66,9 @@ static void quiet(const char *fmt, va_list ap)
 
 #define BFD_FN(field, name) { (void **)&B.field, name }
 
-bool dbg_init(void)
+bool dbg_load(void)
 {
+	static bool unusable; /* loaded, but a function is missing: for good */
 	static const struct {
 		void **slot;
 		const char *name;
@@ -82,15 +84,21 @@ bool dbg_init(void)
 		BFD_FN(set_error_handler, "bfd_set_error_handler"),
 		BFD_FN(demangle, "bfd_demangle"),
 	};
-	void *h = dlopen(HT_LIBBFD, RTLD_NOW | RTLD_LOCAL);
+	void *h;
 
+	if (ready || unusable)
+		return ready;
+	h = dlopen(HT_LIBBFD, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		h = dlopen("libbfd.so", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
-		return false;
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
-		if (!(*fns[i].slot = dlsym(h, fns[i].name)))
+		return false; /* maybe not for good: no memory, a sandbox */
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		if (!(*fns[i].slot = dlsym(h, fns[i].name))) {
+			unusable = true;
 			return false;
+		}
+	}
 	B.init();
 	B.set_error_handler(quiet);
 	ready = true;

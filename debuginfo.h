@@ -23,8 +23,12 @@ struct dbg_line {
 	unsigned line;    /* 0 if unknown */
 };
 
-/* Load libbfd (library start-up only: see symbols.c).  False without it. */
-bool dbg_init(void);
+/*
+ * Load libbfd unless it is loaded (report path; symbols.c says until
+ * when).  False without it: not installed or unusable, or, for now, no
+ * memory or a sandbox; a later call tries again.
+ */
+bool dbg_load(void);
 bool dbg_available(void);
 
 /*

@@ -4,9 +4,11 @@
  * (snapshot.c): the text report of the original heaptrace (sections per
  * sort key, one summary) and the folded stacks flamegraph.pl reads; JSON
  * is json.c's.  One report at a time, at exit or in the reporter thread,
- * with the caller marked busy.  Nothing here runs inside a hook.
+ * with the caller marked busy; heaptrace's destructor readies the exit
+ * report's names.  Nothing here runs inside a hook.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 
 #include "compat.h"
 #include "config.h"
+#include "guard.h"
 #include "json.h"
 #include "output.h"
 #include "report.h"
@@ -297,6 +300,20 @@ end:
 out:
 	pthread_mutex_unlock(&report_lock);
 	return leaked;
+}
+
+/* In the loader's destructor pass, before the exit report: the last moment
+ * the report may load what it needs (symbols.c). */
+__attribute__((destructor)) static void report_fini(void)
+{
+	int saved = errno;
+
+	tracer_enter();
+	pthread_mutex_lock(&report_lock);
+	sym_fini();
+	pthread_mutex_unlock(&report_lock);
+	tracer_exit();
+	errno = saved;
 }
 
 void report_fork_prepare(void)

@@ -13,6 +13,10 @@
  * whose file is gone, or is no longer the loaded one (a different
  * build-id), falls back to the loader's names: never a wrong name.
  *
+ * libbfd (debuginfo.c) is loaded by the first report, so that it takes
+ * none of the program's address space before; sym_fini(), at exit, is the
+ * last moment.
+ *
  * Apart from sym_init() (library start-up), report path only, under the
  * report lock: this file may allocate (the caller is busy, so that memory
  * is the tracer's and goes untraced).
@@ -66,7 +70,6 @@ bool sym_in_runtime(const void *addr)
 void sym_init(void)
 {
 	find_runtime_ranges();
-	dbg_init();
 }
 
 /* ------------------------------------------------------------ names */
@@ -435,13 +438,32 @@ static int loader_counts(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/*
+ * The exit report runs after the loader's destructor pass (libheaptrace.c),
+ * and a dlopen() then would run a second time the constructors of the
+ * libraries that pass finalized.  sym_fini() runs early in that pass: an
+ * object is finalized before those it depends on, and only the executable
+ * (and libraries preloaded before heaptrace) come before heaptrace, which
+ * libbfd does not depend on.  A process that exits without that pass (no
+ * sym_fini()) may load libbfd in the exit report itself.
+ */
+static bool past_fini;
+
+void sym_fini(void)
+{
+	dbg_load();
+	past_fini = true;
+}
+
 void sym_begin(void)
 {
 	unsigned long long c[2] = { 0, 0 };
+	/* loaded now: what was resolved without it can be named better */
+	bool loaded = !dbg_available() && !past_fini && dbg_load();
 
 	dl_iterate_phdr(loader_counts, c);
 	/* an object unloaded: its addresses may now belong to another one */
-	if (c[1] != cache.subs || cache.used > SYM_CACHE_MAX) {
+	if (loaded || c[1] != cache.subs || cache.used > SYM_CACHE_MAX) {
 		drop_cache();
 		drop_objects();
 	}

@@ -33,9 +33,15 @@ struct sym {
 	struct sym_frame f[DBG_MAX_INLINE]; /* innermost first: f[n - 1] holds the code */
 };
 
-/* Find the runtime's code and load libbfd (library start-up only: a dlopen
- * in the exit report would run constructors a second time). */
+/* Find the runtime's code (library start-up). */
 void sym_init(void);
+
+/*
+ * From heaptrace's destructor, in the loader's destructor pass before the
+ * exit report: load libbfd now if no report has, for no dlopen may follow
+ * (it would run constructors a second time).
+ */
+void sym_fini(void);
 
 /*
  * Is addr inside code whose allocations the C runtime keeps for the life of
@@ -44,8 +50,9 @@ void sym_init(void);
  */
 bool sym_in_runtime(const void *addr);
 
-/* Around each report: sym_begin() drops what the program's unloading of
- * objects made stale; sym_end() closes the files read. */
+/* Around each report: sym_begin() loads libbfd if it may and must, and
+ * drops what the program's unloading of objects made stale; sym_end()
+ * closes the files read. */
 void sym_begin(void);
 void sym_end(void);
 

@@ -168,3 +168,29 @@ def test_the_deepest_report_fits_the_reporter_stack(tmp_path, opts):
         assert {b.frames[1].func: (b.count, b.size) for b in rep.backtraces
                 if b.frames[1].obj == str(DEEPNAME)} == {DEEP: (1, "123 bytes"),
                                                           OVER: (1, "456 bytes")}
+
+
+def libbfd_mapped(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "/libbfd" in f.read()
+
+
+def test_libbfd_is_mapped_by_the_first_report(tmp_path):
+    """libbfd and its libraries (2.5 MB of address space) are loaded when a
+    report first needs names, not at start-up; the exit report, the first
+    in most processes, loads it from heaptrace's destructor (test_symbols
+    checks its C++ names)."""
+    p = Running(tmp_path, "s-deepname")
+    try:
+        p.wait_stdout("ready\n")
+        assert not libbfd_mapped(p.pid)
+        p.kill(signal.SIGUSR1)
+        assert wait_until(lambda: complete_reports(p.stderr()) == 1, 10), p.stderr()
+        assert libbfd_mapped(p.pid)
+        assert p.finish() == 0
+    finally:
+        p.close()
+    reps = parse_reports(p.stderr())
+    assert len(reps) == 2
+    for rep in reps:
+        assert DEEP in [b.frames[1].func for b in rep.backtraces]
