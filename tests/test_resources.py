@@ -8,13 +8,14 @@ untracked blocks leave the counts of tracked ones alone.  Without the
 limit the same program is tracked completely."""
 
 import re
+import resource
 import signal
 import subprocess
 
 import pytest
 
 from conftest import BIN, HEAPTRACE, clean_env, fmt_bytes, parse_reports
-from reportlib import Running, complete_reports, wait_until
+from reportlib import Running, complete_reports, outside_lines, wait_until
 
 COUNT = 200000
 CALLS = 10 + COUNT + 50  # keep_early, keep_many, after_limit
@@ -194,3 +195,60 @@ def test_libbfd_is_mapped_by_the_first_report(tmp_path):
     assert len(reps) == 2
     for rep in reps:
         assert DEEP in [b.frames[1].func for b in rep.backtraces]
+
+
+# ------------------------------------------------------------ ulimit -v
+
+VMLIMIT = BIN / "s-vmlimit"
+# What heaptrace may add to the program's address space in this test: its
+# start (2.7 MB measured, README) and a first report that loads libbfd
+# (2.5 MB) and reads symbols.  Before the reporter's stack and libbfd were
+# cut down, the start alone took 12.3 MB, and the 8 MiB malloc failed.
+HEADROOM = 8 << 20
+
+
+def run_limited(tmp_path, argv, limit, signal_first=False):
+    """Run argv (s-vmlimit) with RLIMIT_AS at limit; with signal_first, ask
+    for a SIGUSR1 report while it waits.  Returns (status, stdout,
+    stderr, VmPeak in bytes when it was ready)."""
+    def preexec():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    err_path = tmp_path / "stderr"
+    with open(err_path, "w") as err:
+        p = subprocess.Popen([str(a) for a in argv], env=clean_env(), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=err,
+                             preexec_fn=preexec if limit else None)
+    try:
+        first = p.stdout.readline()
+        peak = None
+        if first == b"ready\n":
+            with open("/proc/%d/status" % p.pid) as f:
+                peak = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmPeak:"))
+            if signal_first:
+                p.send_signal(signal.SIGUSR1)
+                assert wait_until(lambda: complete_reports(err_path.read_text()) == 1, 10)
+        out, _ = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, (first + out).decode(), err_path.read_text(), peak
+
+
+def test_tight_address_space_as_untraced(tmp_path):
+    """Under a `ulimit -v` the untraced program needs all but HEADROOM of,
+    its 8 MiB malloc succeeds traced as untraced, and the SIGUSR1 and exit
+    reports are written, the block in both."""
+    status, out, err, need = run_limited(tmp_path, [VMLIMIT], 0)
+    assert (status, out, err) == (0, "ready\n", "")
+    limit = need + HEADROOM
+    assert run_limited(tmp_path, [VMLIMIT], limit)[:3] == (0, "ready\n", "")
+    status, out, err, _ = run_limited(tmp_path, [HEAPTRACE, VMLIMIT], limit, signal_first=True)
+    assert (status, out) == (0, "ready\n"), err
+    assert outside_lines(err) == []
+    reps = parse_reports(err)
+    assert len(reps) == 2
+    for rep in reps:
+        bt = rep.backtraces[0]
+        assert (bt.count, bt.size, bt.frames[1].func) == (1, "8.388 MB", "keep_big")
