@@ -5,7 +5,9 @@
  * libbfd from the file itself or from its separate debug file: by build-id
  * (DIR/.build-id/xx/yyyy.debug) or by .gnu_debuglink (beside the file, in
  * its .debug/, or under DIR).  A file whose build-id differs from the
- * loaded copy's is refused, so a replaced library never lends its names.
+ * loaded copy's is refused, so a replaced library never lends its names;
+ * one is read only while there is address space to read it, for libbfd
+ * does not survive every allocation that fails.
  *
  * libbfd is dlopen'ed (RTLD_LOCAL) by dbg_load() when a report first needs
  * it, and its functions are called through a table: its symbols never mix
@@ -20,6 +22,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "compat.h"
 #include "debuginfo.h"
@@ -52,6 +56,7 @@ struct fsym {
 struct dbg_obj {
 	bfd *file, *debug;
 	bfd *dwarf;           /* file or debug: the one with DWARF, or NULL */
+	uint64_t dwarf_size;  /* its size until a look-up has read it, then 0 */
 	asymbol **vec[2];     /* symbol vectors owned: the file's, the debug file's */
 	struct fsym *funcs;
 	size_t nfuncs;
@@ -132,6 +137,43 @@ void dbg_release_files(void)
 		B.cache_close_all();
 }
 
+/* ------------------------------------------------------------ room */
+
+/*
+ * libbfd 2.40 does not survive every allocation that fails: with the
+ * address space nearly used up (`ulimit -v`), bfd_check_format() crashes
+ * freeing a table it could not allocate, and the program with it.  So
+ * libbfd reads a file only while the address space to do so is there:
+ * twice the file's size (its tables, and DWARF sections read whole) and
+ * 1 MiB more, probed with a mapping that takes no memory, when it opens
+ * the file and before its first look-up of a line.  A file that cannot
+ * have it is named as the loader names it.  What the program maps between
+ * the probe and the read, and later look-ups, are not covered.
+ */
+#define ROOM_SLACK ((uint64_t)1 << 20)
+
+static bool room(uint64_t bytes)
+{
+	size_t len;
+	void *p;
+
+	if (bytes > SIZE_MAX - ROOM_SLACK)
+		return false;
+	len = (size_t)(bytes + ROOM_SLACK);
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	munmap(p, len);
+	return true;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+}
+
 /* ------------------------------------------------------------ files */
 
 static asection *section_named(bfd *abfd, const char *name)
@@ -154,11 +196,12 @@ static asection *section_at(bfd *abfd, uint64_t vma)
 	return NULL;
 }
 
-static bfd *open_object(const char *path)
+static bfd *open_object(const char *path, uint64_t *size)
 {
-	bfd *abfd = B.openr(path, NULL);
+	bfd *abfd;
 
-	if (!abfd)
+	*size = file_size(path);
+	if (!room(2 * *size) || !(abfd = B.openr(path, NULL)))
 		return NULL;
 	if (!B.check_format(abfd, bfd_object)) {
 		B.close(abfd);
@@ -195,15 +238,18 @@ static bool has_dwarf(bfd *abfd)
 }
 
 /* The separate debug file of abfd, through its build-id or debuglink. */
-static bfd *open_debug_file(bfd *abfd, const char *dir)
+static bfd *open_debug_file(bfd *abfd, const char *dir, uint64_t *size)
 {
-	char *path = B.follow_build_id(abfd, dir);
+	char *path;
 	bfd *dbg = NULL;
 
+	if (!room(0)) /* both check the format of the files they find */
+		return NULL;
+	path = B.follow_build_id(abfd, dir);
 	if (!path)
 		path = B.follow_debuglink(abfd, dir);
 	if (path) {
-		dbg = open_object(path);
+		dbg = open_object(path, size);
 		free(path);
 	}
 	if (dbg && !has_dwarf(dbg)) {
@@ -331,7 +377,8 @@ int dbg_lines(struct dbg_obj *o, uint64_t vma, struct dbg_line *out, int max)
 	asection *s;
 	int n = 0;
 
-	if (!o->dwarf || max < 1 || !(s = section_at(o->dwarf, vma)))
+	if (!o->dwarf || max < 1 || !(s = section_at(o->dwarf, vma)) ||
+	    (o->dwarf_size && !room(2 * o->dwarf_size)))
 		return 0;
 	/*
 	 * No symbols: given them, libbfd names a function without a linkage
@@ -341,6 +388,7 @@ int dbg_lines(struct dbg_obj *o, uint64_t vma, struct dbg_line *out, int max)
 	if (!bfd_find_nearest_line(o->dwarf, s, NULL, vma - ht_section_vma(o->dwarf, s), &file,
 				   &func, &line))
 		return 0;
+	o->dwarf_size = 0;
 	out[n++] = (struct dbg_line){ func, file, line };
 	while (n < max && bfd_find_inliner_info(o->dwarf, &file, &func, &line))
 		out[n++] = (struct dbg_line){ func, file, line };
@@ -353,21 +401,23 @@ struct dbg_obj *dbg_open(const char *path, const unsigned char *build_id, size_t
 			 const char *debug_dir)
 {
 	struct dbg_obj *o;
+	uint64_t size;
 
 	if (!ready)
 		return NULL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
-	o->file = open_object(path);
+	o->file = open_object(path, &size);
 	if (!o->file || (build_id_len && !same_build_id(o->file, build_id, build_id_len))) {
 		dbg_close(o);
 		return NULL;
 	}
 	if (has_dwarf(o->file))
 		o->dwarf = o->file;
-	else if ((o->debug = open_debug_file(o->file, debug_dir)))
+	else if ((o->debug = open_debug_file(o->file, debug_dir, &size)))
 		o->dwarf = o->debug;
+	o->dwarf_size = o->dwarf ? size : 0;
 	load_symbols(o);
 	return o;
 }

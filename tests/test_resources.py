@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The tracer's own memory runs out: with --max-memory too small for the
-tables to hold every live block of a program that keeps 200,000 blocks,
-the program runs on with its own output and status, stderr gets exactly one
-warning line, and the report counts what could not be tracked: tracked
-plus untracked allocations are the program's allocations, and frees of
-untracked blocks leave the counts of tracked ones alone.  Without the
-limit the same program is tracked completely."""
+"""heaptrace's own resources.  The tracer's memory runs out: with
+--max-memory too small for the tables to hold every live block of a
+program that keeps 200,000 blocks, the program runs on with its own output
+and status, stderr gets exactly one warning line, and the report counts
+what could not be tracked: tracked plus untracked allocations are the
+program's allocations, and frees of untracked blocks leave the counts of
+tracked ones alone.  Without the limit the same program is tracked
+completely.  The reporter thread's stack holds the deepest report; libbfd
+is mapped by the first report; under a tight `ulimit -v` a program runs
+as untraced and its reports are written, even with the address space all
+but used up."""
 
 import re
 import resource
@@ -252,3 +256,50 @@ def test_tight_address_space_as_untraced(tmp_path):
     for rep in reps:
         bt = rep.backtraces[0]
         assert (bt.count, bt.size, bt.frames[1].func) == (1, "8.388 MB", "keep_big")
+
+
+LIBBFD_RE = re.compile(r"/lib(bfd|z|zstd|sframe)[-.][^/]*$")
+
+
+def libbfd_size(tmp_path):
+    """Address space libbfd and its libraries take in s-vmlimit, from its
+    maps after a report: their mappings and libbfd's .bss after them."""
+    p = Running(tmp_path, "s-vmlimit", name="bfdsize")
+    try:
+        p.wait_stdout("ready\n")
+        p.kill(signal.SIGUSR1)
+        assert wait_until(lambda: complete_reports(p.stderr()) == 1, 10)
+        size, after_bfd = 0, False
+        with open("/proc/%d/maps" % p.pid) as f:
+            for line in f:
+                fields = line.split()
+                lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                path = fields[5] if len(fields) > 5 else ""
+                if LIBBFD_RE.search(path) or (after_bfd and not path):
+                    size += hi - lo
+                after_bfd = "/libbfd" in path
+        assert p.finish() == 0
+    finally:
+        p.close()
+    return size
+
+
+def test_reports_with_the_address_space_used_up(tmp_path):
+    """Reports while the program holds all the address space but a little,
+    swept across the amount where libbfd loads but can hardly read (libbfd
+    2.40 crashes in bfd_check_format() when an allocation fails there):
+    each run ends with its own status and two reports of keep_big, named
+    (by the loader at worst: debuginfo.c reads a file only with room)."""
+    _, _, _, need = run_limited(tmp_path, [VMLIMIT], 0)
+    limit = need + (32 << 20)
+    bfd = libbfd_size(tmp_path)
+    assert bfd > 0
+    for leave in range(bfd - (64 << 10), bfd + (448 << 10), 32 << 10):
+        status, out, err, _ = run_limited(tmp_path, [HEAPTRACE, VMLIMIT, leave >> 10], limit,
+                                          signal_first=True)
+        assert (status, out) == (0, "ready\n"), (leave, err)
+        reps = parse_reports(err)
+        assert len(reps) == 2, (leave, err)
+        for rep in reps:
+            bt = rep.backtraces[0]
+            assert (bt.count, bt.size, bt.frames[1].func) == (1, "8.388 MB", "keep_big"), leave
