@@ -7,13 +7,15 @@
  * Everything here runs inside the program's malloc: nothing allocates
  * from it, and the walk itself takes no lock and makes no system call.
  * Rules are learned only for what the x86-64 SysV walk needs; anything
- * unusual is "other", and libunwind takes those backtraces whole.
+ * unusual is "other", and libunwind takes those backtraces whole where
+ * that is safe (see cfi.h).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <ucontext.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -31,6 +33,9 @@ enum ht_unwinder cfi_unwinder;
  * (CFA) at rsp or rbp (R_FROM_RBP) + cfa offset, the return address is at
  * CFA - 8, the caller's rbp at CFA + rbp offset (R_RBP_SAVED) or still in
  * rbp.  R_LAST: the outermost frame, the walk ends.  R_OTHER: libunwind.
+ * R_SIGRETURN: the return of a signal handler into the kernel's signal
+ * frame, whose ucontext at the CFA holds the interrupted registers (R_OTHER
+ * with a flag that no other R_OTHER carries).
  * The low 12 bits of the return address are kept in it as a tag (see
  * cfi_forget()).
  */
@@ -40,6 +45,7 @@ enum ht_unwinder cfi_unwinder;
 #define R_KIND 3u
 #define R_FROM_RBP 4u
 #define R_RBP_SAVED 8u
+#define R_SIGRETURN (R_OTHER | R_FROM_RBP)
 #define RULE(flags, cfa_off, rbp_off) \
 	((uint64_t)(flags) | (uint64_t)(uint16_t)(int16_t)(rbp_off) << 16 | (uint64_t)(uint32_t)(int32_t)(cfa_off) << 32)
 #define R_TAG_SHIFT 4
@@ -165,7 +171,8 @@ struct fde_info {
 	const uint8_t *cie_insns, *cie_end;
 	const uint8_t *insns, *end;
 	uintptr_t start;
-	bool has_z; /* FDEs carry augmentation data, with its length */
+	bool has_z;  /* FDEs carry augmentation data, with its length */
+	bool signal; /* 'S': the frame of a signal handler's return (sigreturn) */
 };
 
 /* The CIE at cie; false for anything but x86-64's usual kind. */
@@ -190,6 +197,7 @@ static bool read_cie(const uint8_t *cie, struct fde_info *fi, uint8_t *fde_enc)
 	if ((version == 1 ? rd_fixed(&r, 1) : rd_uleb(&r)) != DW_RA)
 		return false;
 	*fde_enc = 0; /* absptr */
+	fi->signal = false;
 	fi->has_z = aug[0] == 'z';
 	if (fi->has_z) {
 		uint64_t n = rd_uleb(&r);
@@ -209,7 +217,8 @@ static bool read_cie(const uint8_t *cie, struct fde_info *fi, uint8_t *fde_enc)
 			rd_pointer(&r, enc & 0x0f, 0); /* skipped: only its size matters */
 			break;
 		}
-		default: return false; /* 'S' (signal frame) and anything newer */
+		case 'S': fi->signal = true; break;
+		default: return false; /* anything newer */
 		}
 	}
 	if (aug_end)
@@ -558,6 +567,71 @@ static bool table_room(void)
  * kept, so that a program that generates code all the time does not grow
  * the table with run time.
  */
+/*
+ * x86-64 Linux's signal return: "mov $15, %rax; syscall" (rt_sigreturn),
+ * where a handler returns to.  Its FDE is marked 'S'; the code is checked
+ * as libunwind checks it, since the layout of the frame is the kernel's.
+ */
+static bool is_sigreturn(uintptr_t pc)
+{
+	static const uint8_t code[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+
+	return !memcmp((const void *)pc, code, sizeof(code));
+}
+
+/*
+ * libheaptrace.so's own code, which a backtrace shows only as its frame 0
+ * (the hook): found when the first signal frame is, as only a signal
+ * handler's backtrace goes through it (the trampoline of handlers.c, and a
+ * hook the signal interrupted).
+ */
+static struct {
+	uintptr_t lo, size;
+} own;
+/* own is written once, before this is set (release): a reader that sees
+ * it set (acquire) reads both bounds whole */
+static bool own_found;
+
+static void find_own(void)
+{
+	struct dl_find_object obj;
+
+	if (__atomic_load_n(&own_found, __ATOMIC_ACQUIRE) ||
+	    _dl_find_object((void *)find_own, &obj) != 0)
+		return;
+	own.lo = (uintptr_t)obj.dlfo_map_start;
+	own.size = (uintptr_t)obj.dlfo_map_end - own.lo;
+	__atomic_store_n(&own_found, true, __ATOMIC_RELEASE);
+}
+
+static inline bool is_own(uintptr_t pc)
+{
+	return __atomic_load_n(&own_found, __ATOMIC_ACQUIRE) && pc - own.lo < own.size;
+}
+
+/* frames[1..n) without heaptrace's own frames; the new n. */
+static int drop_own(void **frames, int n)
+{
+	int kept = 1;
+
+	for (int i = 1; i < n; i++)
+		if (!is_own((uintptr_t)frames[i]))
+			frames[kept++] = frames[i];
+	return kept;
+}
+
+/* The rule of return address ra, from the FDE found for it (fi). */
+static uint64_t rule_of(int found, const struct fde_info *fi, uintptr_t ra)
+{
+	if (found != FDE_FOUND)
+		return R_OTHER;
+	if (fi->signal) {
+		find_own();
+		return is_sigreturn(ra) ? R_SIGRETURN : R_OTHER;
+	}
+	return read_rule(fi, ra - 1);
+}
+
 static NOINLINE uint64_t learn(uintptr_t ra)
 {
 	struct fde_info fi;
@@ -569,13 +643,13 @@ static NOINLINE uint64_t learn(uintptr_t ra)
 	/* a signal handler inside a table update of this thread (guard.h):
 	 * the rule is read again next time, not kept */
 	if (must_defer())
-		return (found == FDE_FOUND ? read_rule(&fi, ra - 1) : R_OTHER) | R_TAG(ra);
+		return rule_of(found, &fi, ra) | R_TAG(ra);
 	spin_lock(&learn_lock);
 	if (rules && (rule = table_get(rules, ra))) {
 		spin_unlock(&learn_lock);
 		return rule;
 	}
-	rule = (found == FDE_FOUND ? read_rule(&fi, ra - 1) : R_OTHER) | R_TAG(ra);
+	rule = rule_of(found, &fi, ra) | R_TAG(ra);
 	if (table_room())
 		table_put(rules, ra, rule);
 	spin_unlock(&learn_lock);
@@ -616,54 +690,154 @@ void cfi_fork_child(void)
 
 /* ------------------------------------------------------------ the walk */
 
+/* A frame being walked: where it returns to, its rsp and rbp. */
+struct frame {
+	uintptr_t ra, sp, fp;
+};
+
+/* The rule kept under key (the row at key - 1), learned on first sight. */
+static inline uint64_t table_rule(const struct rule_table **t, uintptr_t key)
+{
+	uint64_t rule = likely(*t) ? table_get(*t, key) : 0;
+
+	if (unlikely(!rule)) {
+		rule = learn(key);
+		*t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	}
+	return rule;
+}
+
 /*
- * From the frame that returns to ra with its rsp and rbp, frames[1..max):
- * what libunwind's fast path (x86_64/Gtrace.c) records, step for step:
- * return addresses, each frame's rule taken at the call (ra - 1).  -1 when
- * a frame is not for this walk.  The stack is read as libunwind reads it
- * there, without checking: the rules come from the compiler, and the
- * words they point to are in frames that are live.
+ * One R_STEP rule: f becomes its caller's frame.  The stack is read as
+ * libunwind's fast path (x86_64/Gtrace.c) reads it, without checking: the
+ * rules come from the compiler, and the words they point to are in frames
+ * that are live.  False where libunwind stops: "ip and cfa unchanged".
  */
-static inline int walk(void **frames, int max, uintptr_t ra, uintptr_t sp, uintptr_t fp)
+static inline bool step(uint64_t rule, struct frame *f)
+{
+	uintptr_t cfa = ((rule & R_FROM_RBP) ? f->fp : f->sp) + (uintptr_t)RULE_CFA_OFF(rule);
+	uintptr_t next = *(const uintptr_t *)(cfa - 8);
+
+	if (rule & R_RBP_SAVED)
+		f->fp = *(const uintptr_t *)(cfa + (uintptr_t)RULE_RBP_OFF(rule));
+	if (unlikely(cfa == f->sp)) {
+		/* kept a branch, not folded into flags on every frame (4 more
+		 * instructions per frame measured): it is nearly never taken */
+		__asm__ volatile("");
+		if (next == f->ra)
+			return false;
+	}
+	f->sp = cfa;
+	f->ra = next;
+	return true;
+}
+
+/*
+ * From frame f, frames[1..max): what libunwind's fast path records, step
+ * for step: return addresses, each frame's rule taken at the call (ra -
+ * 1).  Returns the frames walked; *stop is the rule of the frame the walk
+ * stopped at (R_LAST, R_OTHER or R_SIGRETURN; 0 when max or the end of the
+ * stack was reached), and f that frame.
+ */
+static inline int walk(void **frames, int max, struct frame *f, uint64_t *stop)
 {
 	const struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
 	int n = 1;
 
+	*stop = 0;
 	while (n < max) {
-		uint64_t rule = likely(t) ? table_get(t, ra) : 0;
-		uintptr_t cfa, next;
+		uint64_t rule = table_rule(&t, f->ra);
 
-		if (unlikely(!rule)) {
-			rule = learn(ra);
-			t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+		if (unlikely((rule & R_KIND) != R_STEP)) {
+			*stop = rule;
+			return n;
 		}
-		if (unlikely((rule & R_KIND) != R_STEP))
-			return (rule & R_KIND) == R_LAST ? n : -1;
-		cfa = ((rule & R_FROM_RBP) ? fp : sp) + (uintptr_t)RULE_CFA_OFF(rule);
-		next = *(const uintptr_t *)(cfa - 8);
-		if (rule & R_RBP_SAVED)
-			fp = *(const uintptr_t *)(cfa + (uintptr_t)RULE_RBP_OFF(rule));
-		if (unlikely(cfa == sp && next == ra))
-			return -1; /* libunwind: "ip and cfa unchanged" */
-		sp = cfa;
-		ra = next;
-		if (ra < 0x4000)
+		if (unlikely(!step(rule, f))) {
+			*stop = R_OTHER;
+			return n;
+		}
+		if (f->ra < 0x4000)
 			break;
-		frames[n++] = (void *)ra;
+		frames[n++] = (void *)f->ra;
 	}
 	return n;
 }
 
-/* unw_backtrace() from the frame of cfi_backtrace(), which it drops. */
-static inline __attribute__((always_inline)) int by_libunwind(void **frames, int max)
+static inline bool is_sigreturn_rule(uint64_t rule)
 {
-	void *all[CFI_MAX_FRAMES + 1];
-	int n = unw_backtrace(all, max + 1);
+	return (rule & ~R_TAG(~0ull)) == R_SIGRETURN;
+}
 
-	if (n <= 1)
+/*
+ * The walk past a signal frame, where walk() stopped (rule R_SIGRETURN, f
+ * the handler's caller, the kernel's frame: its CFA is the ucontext): on
+ * from the interrupted registers, as libunwind goes.  The interrupted pc
+ * is not a return address (it was not a call): its rule is the one at pc
+ * itself, which the table keeps under pc + 1 (the key is always one past
+ * the row it holds).  heaptrace's own frames are left out: the trampoline
+ * that called the handler, a hook the signal interrupted.  Out of line,
+ * off the hot path; *other as for cfi_backtrace().
+ */
+static NOINLINE int walk_signal(void **frames, int max, int n, uint64_t rule, struct frame f,
+				bool *other)
+{
+	const struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+
+	while (is_sigreturn_rule(rule)) {
+		const greg_t *regs = ((const ucontext_t *)f.sp)->uc_mcontext.gregs;
+
+		n = drop_own(frames, n);
+		f = (struct frame){ (uintptr_t)regs[REG_RIP], (uintptr_t)regs[REG_RSP],
+				    (uintptr_t)regs[REG_RBP] };
+		if (f.ra < 0x4000)
+			return n;
+		if (!is_own(f.ra))
+			frames[n++] = (void *)f.ra;
+		if (n >= max)
+			return n;
+		for (rule = table_rule(&t, f.ra + 1); (rule & R_KIND) == R_STEP;
+		     rule = table_rule(&t, f.ra)) {
+			if (!step(rule, &f)) {
+				*other = true;
+				return n;
+			}
+			if (f.ra < 0x4000)
+				return n;
+			if (is_own(f.ra))
+				continue;
+			frames[n++] = (void *)f.ra;
+			if (n >= max)
+				return n;
+		}
+	}
+	*other = (rule & R_KIND) == R_OTHER;
+	return n;
+}
+
+/*
+ * unw_backtrace() from the hook on (hook: cfi_backtrace()'s return
+ * address, found among the first frames: this function's and perhaps
+ * cfi_backtrace()'s come before it), without heaptrace's own frames past
+ * the hook, as the walk gives them.  Not inlined, so that the walk's frame
+ * does not hold these arrays; a few more frames are asked for in place of
+ * the own frames dropped.
+ */
+#define OWN_FRAMES_MAX 16
+
+static NOINLINE int by_libunwind(void **frames, int max, uintptr_t hook)
+{
+	void *all[3 + CFI_MAX_FRAMES + OWN_FRAMES_MAX];
+	int n = unw_backtrace(all, 3 + max + OWN_FRAMES_MAX), at = 0;
+
+	while (at < n && at < 3 && (uintptr_t)all[at] != hook)
+		at++;
+	if (at >= n || (uintptr_t)all[at] != hook)
 		return 0;
-	memcpy(frames, all + 1, (size_t)(n - 1) * sizeof(void *));
-	return n - 1;
+	find_own();
+	n = drop_own(all + at, n - at);
+	n = n < max ? n : max;
+	memcpy(frames, all + at, (size_t)n * sizeof(void *));
+	return n;
 }
 
 static struct {
@@ -695,7 +869,17 @@ static void check_one(void **walked, int n, void **theirs, int m)
 	}
 }
 
-NOINLINE int cfi_backtrace(void **frames, int max)
+/* Why libunwind must not take this backtrace (HT_CUT_NONE: it may). */
+static enum ht_cut libunwind_unsafe(bool crossed_signal)
+{
+	if (crossed_signal || ht_self.signal)
+		return HT_CUT_HANDLER;
+	if (stack_room() < HT_STACK_LIBUNWIND)
+		return HT_CUT_STACK;
+	return HT_CUT_NONE;
+}
+
+NOINLINE int cfi_backtrace(void **frames, int max, enum ht_cut *cut)
 {
 	uintptr_t ra = (uintptr_t)__builtin_return_address(0);
 	/* the caller's rsp is this frame's CFA; its rbp is saved under ours
@@ -703,25 +887,42 @@ NOINLINE int cfi_backtrace(void **frames, int max)
 	 * whatever the flags) */
 	uintptr_t sp = (uintptr_t)__builtin_dwarf_cfa();
 	uintptr_t fp = *(const uintptr_t *)__builtin_frame_address(0);
-	int n = -1;
+	bool other = true, crossed = false;
+	enum ht_cut why;
+	int n = 0;
 
 	if (max > CFI_MAX_FRAMES)
 		max = CFI_MAX_FRAMES;
 	if (max < 1)
 		return 0;
 	if (likely(!no_table)) {
+		struct frame f = { ra, sp, fp };
+		uint64_t stop;
+
 		frames[0] = (void *)ra;
-		n = walk(frames, max, ra, sp, fp);
+		n = walk(frames, max, &f, &stop);
+		other = (stop & R_KIND) == R_OTHER;
+		if (unlikely(is_sigreturn_rule(stop))) {
+			crossed = true;
+			other = false;
+			n = walk_signal(frames, max, n, stop, f, &other);
+		}
 	}
 	if (unlikely(cfi_unwinder == HT_UNWIND_CHECK)) {
 		void *theirs[CFI_MAX_FRAMES];
-		int m = by_libunwind(theirs, max);
+		int m = by_libunwind(theirs, max, ra);
 
-		check_one(frames, n, theirs, m);
+		check_one(frames, other ? -1 : n, theirs, m);
 		memcpy(frames, theirs, (size_t)m * sizeof(void *));
 		return m;
 	}
-	return n >= 0 ? n : by_libunwind(frames, max);
+	if (likely(!other))
+		return n;
+	if ((why = libunwind_unsafe(crossed))) {
+		*cut = why;
+		return n;
+	}
+	return by_libunwind(frames, max, ra);
 }
 
 void cfi_check_report(void)

@@ -18,6 +18,7 @@
 #define HEAPTRACE_CFI_H
 
 #include "options.h"
+#include "textfmt.h" /* enum ht_cut */
 
 /* --unwind (enum ht_unwinder): set once at start-up. */
 extern enum ht_unwinder cfi_unwinder;
@@ -27,9 +28,16 @@ extern enum ht_unwinder cfi_unwinder;
  * and every frame is a return address, as unw_backtrace() gives them.  No
  * allocation and no lock, except on the first sight of a return address
  * (its rule is learned under a lock).
+ *
+ * libunwind takes a frame the walk does not only where it is safe: not in
+ * a signal handler (the walk crossed a signal frame, or handlers.c runs
+ * one), whose interrupted code may hold the loader's lock that libunwind
+ * takes, and not with less than HT_STACK_LIBUNWIND bytes of stack left.
+ * There the backtrace is the frames walked, and *cut says why (it is left
+ * alone otherwise).
  */
 #define CFI_MAX_FRAMES (HT_DEPTH + 1)
-int cfi_backtrace(void **frames, int max);
+int cfi_backtrace(void **frames, int max, enum ht_cut *cut);
 
 /*
  * Forget every rule learned (dlclose: code at those addresses may go, and

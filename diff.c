@@ -118,7 +118,7 @@ enum ftype {
 	F_UINT, /* an integer from 0 to max (or null: DT_NO_VALUE), into uint64_t */
 	F_BOOL, /* true or false, into bool */
 	F_NAME, /* a string or null, interned into uint32_t */
-	F_CUT,  /* null, "depth" or "unreadable", into uint32_t */
+	F_CUT,  /* null or a name of textfmt.h's HT_CUTS, into uint32_t */
 	F_LIST, /* an array, each item read by item() */
 };
 
@@ -222,18 +222,17 @@ static void read_name(struct diff *d, const struct field *f, uint32_t *id)
 static void read_cut(struct diff *d, const struct field *f, uint32_t *cut)
 {
 	const char *s;
+	enum ht_cut why;
 
 	if (jr_null(&d->r)) {
-		*cut = DT_CUT_NONE;
+		*cut = HT_CUT_NONE;
 		return;
 	}
 	s = jr_string(&d->r, NULL);
-	if (s && !strcmp(s, "depth"))
-		*cut = DT_CUT_DEPTH;
-	else if (s && !strcmp(s, "unreadable"))
-		*cut = DT_CUT_UNREADABLE;
+	if (s && textfmt_cut_parse(s, &why))
+		*cut = why;
 	else
-		bad(d, f->name, "is not null, \"depth\" or \"unreadable\"");
+		bad(d, f->name, "is not null, \"depth\", \"unreadable\", \"handler\" or \"stack\"");
 }
 
 static void read_field(struct diff *d, const struct field *f, void *rec)
@@ -523,8 +522,7 @@ static void put_backtrace(const struct diff *d, size_t rank, const struct dt_ent
 	for (size_t i = 0; i < e->n; i++)
 		put_frame(&d->t, (int)i, &d->t.frames[e->first + i], sb);
 	sb->len = 0;
-	if (e->cut != DT_CUT_NONE)
-		textfmt_cut(sb, e->cut == DT_CUT_DEPTH ? (int)d->head.depth : 0);
+	textfmt_cut(sb, (enum ht_cut)e->cut, (int)d->head.depth);
 	sb_putc(sb, '\n');
 	fputs(sb_str(sb), stdout);
 }

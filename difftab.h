@@ -17,7 +17,6 @@
 #define DT_NO_VALUE UINT64_MAX /* a null offset or line */
 
 enum dt_side { DT_OLD, DT_NEW };
-enum dt_cut { DT_CUT_NONE, DT_CUT_DEPTH, DT_CUT_UNREADABLE };
 
 /* Members are named as the report's fields (diff.c's tables use #name). */
 struct dt_frame {
@@ -34,7 +33,7 @@ struct dt_counts {
 /* One backtrace of OLD, NEW or both. */
 struct dt_entry {
 	size_t first, n;    /* its frames: NEW's once NEW has listed it */
-	uint32_t cut;       /* enum dt_cut, in NEW */
+	uint32_t cut;       /* enum ht_cut (textfmt.h), in NEW */
 	int sect[2];        /* the section of OLD, NEW that listed it first; -1: none */
 	struct dt_counts c[2];
 };

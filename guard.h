@@ -21,6 +21,8 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "compat.h"
 
@@ -29,8 +31,13 @@ struct ht_thread {
 	unsigned locks;
 	unsigned tracer; /* running heaptrace's own code (start-up, reports, fork) */
 	unsigned pending; /* bookkeeping queued while locks were held */
+	unsigned signal;  /* program's signal handlers running (handlers.c) */
 	void *freeing;   /* the block an outer hook is releasing right now */
 	int *errno_at;   /* this thread's errno: __errno_location() is a call */
+	/* the lowest byte of the stack this thread runs on, when it is one of
+	 * the small stacks heaptrace knows: a signal stack (handlers.c), a
+	 * makecontext() stack (libheaptrace.c); 0 for a thread's own stack */
+	uintptr_t stack_lo;
 };
 
 extern HT_TLS struct ht_thread ht_self;
@@ -46,6 +53,29 @@ static inline bool must_defer(void)
 
 /* Do the queued bookkeeping (libheaptrace.c); called with no lock held. */
 void ht_drain(void);
+
+/*
+ * Bytes of stack left below the caller's frame: meaningful when the thread
+ * runs on a small stack that heaptrace knows (stack_lo), huge otherwise (a
+ * thread's own stack is taken to be large; a stale stack_lo, below or above
+ * the stack in use, also reads as huge, or as small for a stack right
+ * above it: a shorter backtrace, never a fault).
+ */
+static inline __attribute__((always_inline)) size_t stack_room(void)
+{
+	return (uintptr_t)__builtin_frame_address(0) - ht_self.stack_lo;
+}
+
+/*
+ * What heaptrace's code needs below a hook's frame, measured by
+ * tests/s-stackuse.c (see the design document): the walk of a backtrace
+ * by learned rules and the record (HT_STACK_WALK), and libunwind with the
+ * lazy binding of its first calls (HT_STACK_LIBUNWIND), each with a margin.
+ * With less room, a hook records its caller only, or what the walk got,
+ * and marks the backtrace cut.
+ */
+#define HT_STACK_WALK 2560
+#define HT_STACK_LIBUNWIND 12288
 
 /* This thread's errno, found once (hooks save and restore it). */
 static inline int *errno_ptr(void)

@@ -6,18 +6,25 @@
  * that runs no tracer code (not busy, not in tracer mode, freeing nothing),
  * so that what it allocates and frees is the program's and is recorded, and
  * puts the interrupted state back when it returns.  Locks the thread holds
- * stay held, and the hooks then queue their bookkeeping (guard.h).
+ * stay held, and the hooks then queue their bookkeeping (guard.h).  It also
+ * tells the hooks that they run in a handler (the unwinder then leaves
+ * libunwind alone, cfi.h) and on which signal stack, if any.  A handler
+ * that leaves by siglongjmp() leaves that mark on its thread: later
+ * backtraces there that the walk alone cannot take are then cut, not
+ * wrong.
  *
  * The kernel holds the trampoline with SA_SIGINFO added; the program reads
  * back its own handler and flags.  Dispositions set past our hooks (a raw
  * rt_sigaction system call, glibc-internal calls such as sigignore) reach
  * the kernel unchanged and run without the trampoline.  Runs in the
  * program's sigaction()/signal() calls and in signal context: no lock, no
- * allocation, no output.
+ * allocation, no output; one sigaltstack() call for a handler that runs on
+ * a signal stack.
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "guard.h"
@@ -43,18 +50,38 @@ void handlers_init(sigaction_fn real)
  * only the signal number ignores the others, which are passed in registers
  * (as the kernel itself calls handlers).
  */
+/*
+ * The lowest byte of the signal stack the handler runs on, if it does
+ * (flags: the program's SA_ONSTACK).  One system call per signal for the
+ * handlers that asked for a signal stack: their hooks then know how much
+ * of its few kilobytes is left (guard.h).
+ */
+static uintptr_t signal_stack_lo(int flags, uintptr_t lo)
+{
+	stack_t ss;
+
+	if (!(flags & SA_ONSTACK) || sigaltstack(NULL, &ss) || !(ss.ss_flags & SS_ONSTACK))
+		return lo;
+	return (uintptr_t)ss.ss_sp;
+}
+
 static void trampoline(int signo, siginfo_t *si, void *uc)
 {
 	unsigned busy = ht_self.busy, tracer = ht_self.tracer;
 	void *freeing = ht_self.freeing;
+	uintptr_t lo = ht_self.stack_lo;
 	handler3_fn fn = __atomic_load_n(&prog[signo].fn, __ATOMIC_ACQUIRE);
 
 	ht_self.busy = 0;
 	ht_self.tracer = 0;
 	ht_self.freeing = NULL;
+	ht_self.stack_lo = signal_stack_lo(prog[signo].flags, lo);
+	ht_self.signal++;
 	/* the program may have set SIG_DFL or SIG_IGN since the kernel chose us */
 	if ((void *)fn != (void *)SIG_DFL && (void *)fn != (void *)SIG_IGN)
 		fn(signo, si, uc);
+	ht_self.signal--;
+	ht_self.stack_lo = lo;
 	ht_self.freeing = freeing;
 	ht_self.tracer = tracer;
 	ht_self.busy = busy;

@@ -79,10 +79,14 @@ static void put_backtrace(struct out *o, struct sbuf *sb, const struct snapshot 
 			  (long long)it->growth_count, (long long)it->growth_bytes);
 	else
 		sb_puts(sb, "\"growth_count\":null,\"growth_bytes\":null,");
-	sb_printf(sb, "\"at_peak_count\":%llu,\"at_peak_bytes\":%llu,\"truncated\":%s,\"cut\":%s,"
-		  "\"frames\":[", (unsigned long long)it->at_peak_count,
-		  (unsigned long long)it->at_peak_bytes, b->truncated ? "true" : "false",
-		  !b->truncated ? "null" : b->depth == HT_DEPTH ? "\"depth\"" : "\"unreadable\"");
+	sb_printf(sb, "\"at_peak_count\":%llu,\"at_peak_bytes\":%llu,\"truncated\":%s,\"cut\":",
+		  (unsigned long long)it->at_peak_count, (unsigned long long)it->at_peak_bytes,
+		  b->truncated ? "true" : "false");
+	if (bt_cut(b) == HT_CUT_NONE)
+		sb_puts(sb, "null");
+	else
+		sb_printf(sb, "\"%s\"", textfmt_cut_name(bt_cut(b)));
+	sb_puts(sb, ",\"frames\":[");
 	out_sbuf(o, sb);
 	for (int i = 0; i < b->depth; i++)
 		put_frame(o, sb, b->frames[i], i > 0, &first);

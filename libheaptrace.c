@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "addrmap.h"
@@ -97,7 +98,9 @@ EXPORT size_t malloc_usable_size(void *p);
 	X(__sysv_signal, "__sysv_signal", , )                                       \
 	X(bsd_signal, "bsd_signal", , )                                             \
 	X(sigset, "sigset", , )                                                     \
-	X(dlclose, "dlclose", , )
+	X(dlclose, "dlclose", , )                                                   \
+	X(swapcontext, "swapcontext", , )                                           \
+	X(setcontext, "setcontext", , )
 
 /* ---------------------------------------------------------------- real functions */
 
@@ -322,7 +325,8 @@ static struct pending *claim(void)
 	return i < PENDING_MAX ? &pending_ev[i] : NULL;
 }
 
-static NOINLINE void queue_alloc(void *p, size_t size, void *const *frames, int n, bool cut)
+static NOINLINE void queue_alloc(void *p, size_t size, void *const *frames, int n,
+				 enum ht_cut cut)
 {
 	unsigned slot = __atomic_fetch_add(&pending_allocs, 1, __ATOMIC_RELAXED);
 	struct pending *e = slot < PENDING_ALLOCS ? claim() : NULL;
@@ -332,7 +336,7 @@ static NOINLINE void queue_alloc(void *p, size_t size, void *const *frames, int 
 		return;
 	}
 	memcpy(pending_bt[slot], frames, (size_t)n * sizeof(frames[0]));
-	*e = (struct pending){ p, size, 0, PENDING_ALLOC, n, cut, slot };
+	*e = (struct pending){ p, size, 0, PENDING_ALLOC, n, (int)cut, slot };
 }
 
 /* Queue a release of p by the real function id; false when it cannot be. */
@@ -377,7 +381,7 @@ static NOINLINE void release_masked(const struct pending *e)
 static void replay(const struct pending *e)
 {
 	if (e->kind == PENDING_ALLOC) {
-		acct_alloc(e->p, e->a, pending_bt[e->slot], e->n, e->cut);
+		acct_alloc(e->p, e->a, pending_bt[e->slot], e->n, (enum ht_cut)e->cut);
 		return;
 	}
 	if (untrack(e->p))
@@ -430,8 +434,9 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 {
 	void *frames[HT_CAPTURE_MAX];
 	int *err = errno_ptr(), saved = *err;
-	bool cut = false, queue = must_defer(); /* a nested handler leaves it as it was */
-	int n = bt_capture(frames, unlikely(queue) ? HT_CAPTURE_MAX : HT_CAPTURE_HOT);
+	enum ht_cut cut = HT_CUT_NONE;
+	bool queue = must_defer(); /* a nested handler leaves it as it was */
+	int n = bt_capture(frames, unlikely(queue) ? HT_CAPTURE_MAX : HT_CAPTURE_HOT, &cut);
 	struct bt *b;
 
 	n = bt_at_least_caller(frames, n, ht_current_pc(), __builtin_return_address(0), &cut);
@@ -820,6 +825,56 @@ EXPORT int dlclose(void *handle)
 		cfi_forget();
 		guard_exit();
 	}
+	return r;
+}
+
+/*
+ * Coroutines: makecontext() gives a context a stack of the program's, often
+ * of a few kilobytes.  A switch to such a context tells the hooks its
+ * lowest byte (guard.h), and a context that is resumed puts back its own
+ * (it is on its own stack again, whichever thread resumed it).  A context
+ * switched to by other means (assembly of a coroutine library) runs as a
+ * thread's own stack does.
+ */
+static uintptr_t context_stack_lo(const ucontext_t *uc)
+{
+#ifdef REG_RSP
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	uintptr_t lo = (uintptr_t)uc->uc_stack.ss_sp;
+
+	if (sp > lo && sp - lo <= uc->uc_stack.ss_size)
+		return lo;
+#endif
+	return 0;
+}
+
+EXPORT int swapcontext(ucontext_t *restrict oucp, const ucontext_t *restrict ucp)
+{
+	uintptr_t mine = ht_self.stack_lo;
+	int r;
+
+	if (unlikely(!real_get(R_swapcontext))) {
+		errno = ENOSYS;
+		return -1;
+	}
+	ht_self.stack_lo = context_stack_lo(ucp);
+	r = REAL(swapcontext)(oucp, ucp);
+	ht_self.stack_lo = mine;
+	return r;
+}
+
+EXPORT int setcontext(const ucontext_t *ucp)
+{
+	uintptr_t mine = ht_self.stack_lo;
+	int r;
+
+	if (unlikely(!real_get(R_setcontext))) {
+		errno = ENOSYS;
+		return -1;
+	}
+	ht_self.stack_lo = context_stack_lo(ucp);
+	r = REAL(setcontext)(ucp); /* returns only when it fails */
+	ht_self.stack_lo = mine;
 	return r;
 }
 

@@ -90,8 +90,7 @@ static void put_backtrace(const struct snapshot *s, const struct item *it, size_
 	out_sbuf(&out, &sb);
 	for (int i = 0, num = 0; i < b->depth; i++)
 		num = put_frame(&out, &sb, num, i, b->frames[i]);
-	if (b->truncated)
-		textfmt_cut(&sb, b->depth == HT_DEPTH ? HT_DEPTH : 0);
+	textfmt_cut(&sb, bt_cut(b), HT_DEPTH);
 	out_sbuf(&out, &sb);
 	out_puts(&out, "\n");
 }

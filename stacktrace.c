@@ -336,7 +336,7 @@ static bool reserve_slot(void)
 	return true;
 }
 
-static struct bt *new_entry(uint64_t h, void *const *frames, int n, bool trunc)
+static struct bt *new_entry(uint64_t h, void *const *frames, int n, bool trunc, enum ht_cut why)
 {
 	uint32_t id = tab.count;
 	struct bt **chunk = &tab.chunks[id >> BT_CHUNK_SHIFT];
@@ -352,17 +352,18 @@ static struct bt *new_entry(uint64_t h, void *const *frames, int n, bool trunc)
 	b->id = id;
 	b->depth = (uint16_t)n;
 	b->truncated = trunc;
+	b->cut_why = (uint8_t)why;
 	memcpy(b->frames, frames, (size_t)n * sizeof(frames[0]));
 	return b;
 }
 
-static struct bt *insert(uint64_t h, void *const *frames, int n, bool trunc)
+static struct bt *insert(uint64_t h, void *const *frames, int n, bool trunc, enum ht_cut why)
 {
 	struct bt *b;
 
 	if (!reserve_slot())
 		return NULL;
-	b = new_entry(h, frames, n, trunc);
+	b = new_entry(h, frames, n, trunc, why);
 	if (!b)
 		return NULL;
 	place(tab.slots, b);
@@ -370,7 +371,7 @@ static struct bt *insert(uint64_t h, void *const *frames, int n, bool trunc)
 	return b;
 }
 
-static struct bt *bt_intern(void *const *frames, int n, bool trunc)
+static struct bt *bt_intern(void *const *frames, int n, bool trunc, enum ht_cut why)
 {
 	uint64_t h = hash_frames(frames, n, key_cut(n, trunc));
 	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
@@ -381,20 +382,22 @@ static struct bt *bt_intern(void *const *frames, int n, bool trunc)
 	spin_lock(&tab.lock);
 	b = tab.slots ? lookup(tab.slots, h, frames, n, trunc) : NULL;
 	if (!b)
-		b = insert(h, frames, n, trunc);
+		b = insert(h, frames, n, trunc, why);
 	spin_unlock(&tab.lock);
 	return b;
 }
 
-struct bt *bt_find(void *const *frames, int n, bool cut)
+struct bt *bt_find(void *const *frames, int n, enum ht_cut cut)
 {
 	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
 
+	bool trunc = cut != HT_CUT_NONE;
+
 	if (n > HT_DEPTH) { /* only at DEPTH=1: the hook and its caller */
 		n = HT_DEPTH;
-		cut = true;
+		trunc = true;
 	}
-	return t ? lookup(t, hash_frames(frames, n, key_cut(n, cut)), frames, n, cut) : NULL;
+	return t ? lookup(t, hash_frames(frames, n, key_cut(n, trunc)), frames, n, trunc) : NULL;
 }
 
 /* ------------------------------------------------------------ accounting */
@@ -547,16 +550,16 @@ void acct_alloc_bt(void *ptr, size_t size, struct bt *b)
 		count_untracked();
 }
 
-void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut)
+void acct_alloc(void *ptr, size_t size, void **frames, int n, enum ht_cut cut)
 {
-	bool trunc = cut || n > HT_DEPTH;
+	bool trunc = cut != HT_CUT_NONE || n > HT_DEPTH;
 	struct bt *b;
 
 	if (n < 0)
 		n = 0;
 	if (n > HT_DEPTH)
 		n = HT_DEPTH;
-	b = bt_intern(frames, n, trunc);
+	b = bt_intern(frames, n, trunc, cut);
 	if (unlikely(!b))
 		count_untracked();
 	else

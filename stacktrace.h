@@ -67,8 +67,19 @@ struct bt {
 	uint32_t id;
 	uint16_t depth;
 	bool truncated; /* the stack went on beyond HT_DEPTH frames */
+	uint8_t cut_why; /* enum ht_cut: why it stopped short of HT_DEPTH, when it did */
 	void *frames[HT_DEPTH]; /* frames[0] is the hook the program called */
 };
+
+/* Why b ends before the outermost frame (HT_CUT_NONE: it does not). */
+static inline enum ht_cut bt_cut(const struct bt *b)
+{
+	if (!b->truncated)
+		return HT_CUT_NONE;
+	if (b->depth == HT_DEPTH)
+		return HT_CUT_DEPTH;
+	return b->cut_why ? (enum ht_cut)b->cut_why : HT_CUT_UNREADABLE;
+}
 
 /* Set libunwind up (once; the first capture does it, see stacktrace.c). */
 extern bool bt_unwinder_ready;
@@ -101,7 +112,21 @@ int bt_walk_fp(void **frames, int max, void *pc, void *fp);
 #define HT_CAPTURE_MAX (HT_DEPTH + 1)
 /* What the hot path asks for: HT_DEPTH frames, and the hook's caller always. */
 #define HT_CAPTURE_HOT (HT_DEPTH < 2 ? 2 : HT_DEPTH)
-static inline __attribute__((always_inline)) int bt_capture(void **frames, int max)
+/*
+ * --unwind=libunwind where libunwind is not safe (see cfi.h): in a signal
+ * handler, or on a small stack, the walk of cfi.c takes the backtrace.
+ */
+static inline bool bt_libunwind_here(void)
+{
+	return likely(!ht_self.signal) && likely(stack_room() >= HT_STACK_LIBUNWIND);
+}
+
+/*
+ * With less than HT_STACK_WALK bytes of stack left, no unwinding at all:
+ * *cut says so (it is set only when the backtrace is cut short).
+ */
+static inline __attribute__((always_inline)) int bt_capture(void **frames, int max,
+							    enum ht_cut *cut)
 {
 	int n;
 
@@ -109,12 +134,18 @@ static inline __attribute__((always_inline)) int bt_capture(void **frames, int m
 		bt_unwinder_init();
 	if (unlikely(__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)))
 		return 0;
+	if (unlikely(stack_room() < HT_STACK_WALK)) {
+		*cut = HT_CUT_STACK;
+		return 0;
+	}
 	n = 0;
-	if (bt_frame_pointers)
+	/* not in a signal handler: the chain skips the function it interrupted */
+	if (bt_frame_pointers && likely(!ht_self.signal))
 		n = bt_walk_fp(frames, max, ht_current_pc(), __builtin_frame_address(0));
 	if (likely(!n))
-		n = likely(cfi_unwinder != HT_UNWIND_LIBUNWIND) ? cfi_backtrace(frames, max)
-								 : unw_backtrace(frames, max);
+		n = likely(cfi_unwinder != HT_UNWIND_LIBUNWIND) || !bt_libunwind_here()
+			    ? cfi_backtrace(frames, max, cut)
+			    : unw_backtrace(frames, max);
 	return likely(!__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)) ? n : 0;
 }
 
@@ -122,8 +153,9 @@ static inline __attribute__((always_inline)) int bt_capture(void **frames, int m
 static inline __attribute__((always_inline)) bool bt_goes_on(void)
 {
 	void *deeper[HT_CAPTURE_MAX];
+	enum ht_cut cut = HT_CUT_NONE;
 
-	return bt_capture(deeper, HT_CAPTURE_MAX) > HT_DEPTH;
+	return bt_capture(deeper, HT_CAPTURE_MAX, &cut) > HT_DEPTH;
 }
 
 /*
@@ -131,7 +163,7 @@ static inline __attribute__((always_inline)) bool bt_goes_on(void)
  * bt_capture() (more than HT_DEPTH: the stack was cut); cut also marks a
  * stack known to go on beyond its n frames.
  */
-void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut);
+void acct_alloc(void *ptr, size_t size, void **frames, int n, enum ht_cut cut);
 
 /*
  * The hot path's two halves: the known entry for the n frames of
@@ -145,22 +177,24 @@ void acct_alloc(void *ptr, size_t size, void **frames, int n, bool cut);
  * the outermost frame one time and not the next, which unwinding (by the
  * same call-frame rules at the same address) does not give.
  */
-struct bt *bt_find(void *const *frames, int n, bool cut);
+struct bt *bt_find(void *const *frames, int n, enum ht_cut cut);
 void acct_alloc_bt(void *ptr, size_t size, struct bt *b);
 
 /*
  * When the unwinder gives less than the hook and its caller (it could not
  * read memory, e.g. in a sandbox that forbids the calls it validates
- * addresses with), make do with those two, marked cut.  Returns n.
+ * addresses with; or there was too little stack to unwind), make do with
+ * those two, marked cut.  Returns n.
  */
 static inline int bt_at_least_caller(void **frames, int n, void *hook_pc, void *caller,
-				     bool *cut)
+				     enum ht_cut *cut)
 {
 	if (likely(n >= 2))
 		return n;
 	frames[0] = hook_pc;
 	frames[1] = caller;
-	*cut = true;
+	if (!*cut)
+		*cut = HT_CUT_UNREADABLE;
 	return 2;
 }
 

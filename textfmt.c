@@ -4,6 +4,7 @@
  * textfmt.h).  Shared by the library and the launcher.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "textfmt.h"
 
@@ -59,10 +60,34 @@ void textfmt_frame(struct sbuf *sb, int num, const struct frame_line *f)
 		  (unsigned long long)f->obj_off);
 }
 
-void textfmt_cut(struct sbuf *sb, int depth)
+#define HT_CUT_ROW(id, name, text) { name, text },
+static const struct {
+	const char *name, *text;
+} cuts[HT_CUT_COUNT] = { HT_CUTS(HT_CUT_ROW) };
+
+const char *textfmt_cut_name(enum ht_cut why)
 {
-	if (depth)
-		sb_printf(sb, "   ... more frames (the backtrace was cut at DEPTH=%d)\n", depth);
+	return cuts[why].name;
+}
+
+bool textfmt_cut_parse(const char *s, enum ht_cut *out)
+{
+	for (int i = HT_CUT_NONE + 1; i < HT_CUT_COUNT; i++)
+		if (!strcmp(s, cuts[i].name)) {
+			*out = (enum ht_cut)i;
+			return true;
+		}
+	return false;
+}
+
+void textfmt_cut(struct sbuf *sb, enum ht_cut why, int depth)
+{
+	if (why == HT_CUT_NONE)
+		return;
+	sb_puts(sb, "   ... more frames (");
+	if (why == HT_CUT_DEPTH)
+		sb_printf(sb, cuts[why].text, depth);
 	else
-		sb_puts(sb, "   ... more frames (the unwinder could not read them)\n");
+		sb_puts(sb, cuts[why].text);
+	sb_puts(sb, ")\n");
 }

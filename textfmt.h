@@ -36,7 +36,28 @@ struct frame_line {
 };
 void textfmt_frame(struct sbuf *sb, int num, const struct frame_line *f);
 
-/* "   ... more frames (...)": cut at depth, or (depth 0) unreadable. */
-void textfmt_cut(struct sbuf *sb, int depth);
+/*
+ * X(ID, name, text): why a backtrace ends before the outermost frame, by
+ * its name in JSON reports ("cut") and its line in text ones, "   ... more
+ * frames (TEXT)" (DEPTH's takes the depth).  The library writes both, the
+ * launcher's --diff reads the name and writes the line.
+ */
+#define HT_CUTS(X)                                                              \
+	X(NONE, NULL, NULL)                                                     \
+	X(DEPTH, "depth", "the backtrace was cut at DEPTH=%d")                  \
+	X(UNREADABLE, "unreadable", "the unwinder could not read them")         \
+	X(HANDLER, "handler", "not unwound in a signal handler: libunwind could deadlock") \
+	X(STACK, "stack", "not unwound: too little stack left")
+
+#define HT_CUT_ID(id, name, text) HT_CUT_##id,
+enum ht_cut { HT_CUTS(HT_CUT_ID) HT_CUT_COUNT };
+#undef HT_CUT_ID
+
+/* The JSON name of why (NULL for HT_CUT_NONE). */
+const char *textfmt_cut_name(enum ht_cut why);
+/* The reason named s; false for no name of the table. */
+bool textfmt_cut_parse(const char *s, enum ht_cut *out);
+/* "   ... more frames (...)\n", for a backtrace cut at depth frames. */
+void textfmt_cut(struct sbuf *sb, enum ht_cut why, int depth);
 
 #endif

@@ -78,7 +78,7 @@ class Backtrace:
     age: str
     frames: list = field(default_factory=list)
     truncated: bool = False
-    cut: str = ""       # why truncated: "depth" (DEPTH reached) or "unreadable"
+    cut: str = ""       # why truncated: "depth", "unreadable", "handler", "stack"
     growth_size: str = None   # "+1.204 MB": since the previous dump, None in the first
     growth_count: int = None
     at_peak_size: str = None  # held when the whole heap peaked (peak-share section)
@@ -123,7 +123,9 @@ NAMED_RE = re.compile(r"^(?P<func>.+?)(?: \+0x(?P<off>[0-9a-f]+)| (?P<inl>\[inli
 UNNAMED_RE = re.compile(r"^(.*) \(\+0x([0-9a-f]+)\)$")
 SUMMARY_RE = re.compile(r"^\[heaptrace\] (.*?) *: (.*)$")
 TRUNC_RE = re.compile(r"^ +\.\.\. more frames \((?:the backtrace was cut at DEPTH=\d+|"
-                      r"the unwinder could not read them)\)$")
+                      r"the unwinder could not read them|"
+                      r"not unwound in a signal handler: libunwind could deadlock|"
+                      r"not unwound: too little stack left)\)$")
 
 
 def parse_frame(line):
@@ -185,7 +187,9 @@ def parse_reports(text):
             continue
         if bt is not None and TRUNC_RE.match(line):
             bt.truncated = True
-            bt.cut = "depth" if "DEPTH=" in line else "unreadable"
+            bt.cut = ("depth" if "DEPTH=" in line else
+                      "handler" if "signal handler" in line else
+                      "stack" if "stack left" in line else "unreadable")
             continue
         if bt is not None:
             f = parse_frame(line)

@@ -91,7 +91,7 @@ STRUCTURE = [
     pytest.param(lambda d: bt(d).update(age_ns=1.5), BT + "age_ns is not " + INT64,
                  id="age-not-integer"),
     pytest.param(lambda d: bt(d).update(cut="deep"),
-                 BT + 'cut is not null, "depth" or "unreadable"', id="cut-unknown"),
+                 BT + 'cut is not null, "depth", "unreadable", "handler" or "stack"', id="cut-unknown"),
     pytest.param(lambda d: bt(d)["frames"].__setitem__(2, [1]),
                  BT + "frames[2] is not an object", id="frame-not-an-object"),
     pytest.param(lambda d: frame(d).update(object=5), FRAME + "object is not a string or null",

@@ -10,6 +10,7 @@ INTERPOSED = {
     "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
     "aligned_alloc", "valloc", "pvalloc", "malloc_usable_size", "sigaction", "signal",
     "sysv_signal", "__sysv_signal", "bsd_signal", "sigset", "dlclose",
+    "swapcontext", "setcontext",
     "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
     "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
     "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",

@@ -11,6 +11,8 @@
  * them for x86-64 (code alignment 1, data alignment -8).
  */
 #define _GNU_SOURCE
+#include <signal.h>
+
 #include "../utils.c"
 #include "../tmem.c"
 #include "../cfi.c"
@@ -170,7 +172,8 @@ static void test_hdr_search(void)
 }
 
 /* A CIE: length, id 0, version 1, augmentation, alignments, RA column, data. */
-static bool cie_ok(const char *aug, const uint8_t *data, size_t n, uint8_t ra, uint8_t *enc)
+static bool cie_read(const char *aug, const uint8_t *data, size_t n, uint8_t ra, uint8_t *enc,
+		     struct fde_info *out)
 {
 	uint8_t cie[64] = { 0 };
 	size_t at = 9;
@@ -191,11 +194,20 @@ static bool cie_ok(const char *aug, const uint8_t *data, size_t n, uint8_t ra, u
 		return false;
 	CHECK(fi.cie_insns == cie + at - sizeof(CIE_INSNS));
 	CHECK_EQ(fi.data_align, (uint64_t)-8);
+	*out = fi;
 	return true;
+}
+
+static bool cie_ok(const char *aug, const uint8_t *data, size_t n, uint8_t ra, uint8_t *enc)
+{
+	struct fde_info fi;
+
+	return cie_read(aug, data, n, ra, enc, &fi) && !fi.signal;
 }
 
 static void test_cie(void)
 {
+	struct fde_info fi;
 	uint8_t enc = 0;
 
 	CHECK(cie_ok("zR", (const uint8_t[]){ 1, 0x1b }, 2, 16, &enc));
@@ -203,7 +215,9 @@ static void test_cie(void)
 	/* personality (indirect pcrel sdata4), LSDA, FDE encoding */
 	CHECK(cie_ok("zPLR", (const uint8_t[]){ 7, 0x9b, 1, 2, 3, 4, 0x1b, 0x1b }, 8, 16, &enc));
 	CHECK_EQ(enc, 0x1b);
-	CHECK(!cie_ok("zRS", (const uint8_t[]){ 1, 0x1b }, 2, 16, &enc)); /* signal frame */
+	/* the signal return's: walked past by the ucontext (test_signal_frame) */
+	CHECK(cie_read("zRS", (const uint8_t[]){ 1, 0x1b }, 2, 16, &enc, &fi) && fi.signal);
+	CHECK(!cie_ok("zRS", (const uint8_t[]){ 1, 0x1b }, 2, 16, &enc));
 	CHECK(!cie_ok("zR", (const uint8_t[]){ 1, 0x1b }, 2, 15, &enc));  /* another RA column */
 	CHECK(!cie_ok("eh", (const uint8_t[]){ 0 }, 0, 16, &enc));
 }
@@ -244,11 +258,12 @@ static void test_table(void)
 static NOINLINE int nested(int depth)
 {
 	void *frames[CFI_MAX_FRAMES];
+	enum ht_cut cut = HT_CUT_NONE;
 	int n;
 
 	if (depth > 0)
 		return nested(depth - 1) + 1;
-	n = cfi_backtrace(frames, CFI_MAX_FRAMES);
+	n = cfi_backtrace(frames, CFI_MAX_FRAMES, &cut);
 	__asm__ volatile("" ::: "memory");
 	return n;
 }
@@ -265,9 +280,42 @@ static void test_walk(void)
 	cfi_unwinder = HT_UNWIND_DWARF;
 }
 
+/*
+ * Through the kernel's signal frame: a handler's backtrace goes on from
+ * the interrupted code (here, inside raise()) as libunwind's does.
+ */
+static int in_handler;
+
+static void on_signal(int signo)
+{
+	(void)signo;
+	in_handler = nested(0);
+}
+
+static void test_signal_frame(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	cfi_forget();
+	memset(&check, 0, sizeof(check));
+	cfi_unwinder = HT_UNWIND_CHECK;
+	raise(SIGUSR1);
+	CHECK_EQ(check.backtraces, 1);
+	CHECK_EQ(check.walked, 1);
+	CHECK_EQ(check.differ, 0);
+	CHECK_EQ(in_handler, CFI_MAX_FRAMES);
+	cfi_unwinder = HT_UNWIND_DWARF;
+}
+
 int main(void)
 {
 	unit_watchdog(60);
+	/* cfi.c is linked into this program: none of its frames are to be
+	 * left out as heaptrace's own (an empty range, found already) */
+	own_found = true;
 	test_prologue_and_epilogue();
 	test_pushes();
 	test_other_and_last();
@@ -276,5 +324,6 @@ int main(void)
 	test_cie();
 	test_table();
 	test_walk();
+	test_signal_frame();
 	return unit_done("unit-cfi");
 }

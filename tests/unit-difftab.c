@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "../difftab.c"
+#include "../textfmt.h"
 #include "../utils.h"
 #include "unit.h"
 
@@ -47,7 +48,7 @@ static const char *add_two(struct difftab *t, enum dt_side side, int section, ui
 
 	push(t, "libc.so.6", 0x10, "malloc", false);
 	push(t, "prog", off, "main", false);
-	return dt_add(t, side, section, first, &c, DT_CUT_NONE);
+	return dt_add(t, side, section, first, &c, HT_CUT_NONE);
 }
 
 /* ------------------------------------------------------------ names */
@@ -98,11 +99,11 @@ static void test_match_by_object_offset(void)
 	push(&t, "libc.so.6", 0x10, "malloc", false);
 	push(&t, "prog", 0x20, "helper", true);
 	push(&t, "prog", 0x20, "main.cold", false);
-	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, DT_CUT_DEPTH), NULL);
+	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, HT_CUT_DEPTH), NULL);
 	CHECK_EQ(t.n, 1);
 	CHECK_EQ(t.e[0].first, first); /* NEW's frames, to print */
 	CHECK_EQ(t.e[0].n, 3);
-	CHECK_EQ(t.e[0].cut, DT_CUT_DEPTH);
+	CHECK_EQ(t.e[0].cut, HT_CUT_DEPTH);
 	CHECK_EQ(dt_growth_bytes(&t.e[0]), 20);
 	CHECK_EQ(dt_growth_count(&t.e[0]), 2);
 
@@ -110,16 +111,16 @@ static void test_match_by_object_offset(void)
 	CHECK_STR(add_two(&t, DT_NEW, 0, 0x21, 1, 1), NULL);
 	first = t.nframes;
 	push(&t, "libc.so.6", 0x10, "malloc", false);
-	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, DT_CUT_NONE), NULL);
+	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, HT_CUT_NONE), NULL);
 	first = t.nframes;
 	push(&t, "libc.so.6", 0x10, "malloc", false);
 	push(&t, "prog", 0x20, "main", false);
 	push(&t, "prog", 0x30, "start", false);
-	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, DT_CUT_NONE), NULL);
+	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, HT_CUT_NONE), NULL);
 	first = t.nframes;
 	push(&t, "libc.so.6", 0x10, "malloc", false);
 	push(&t, "prog2", 0x20, "main", false);
-	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, DT_CUT_NONE), NULL);
+	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, HT_CUT_NONE), NULL);
 	CHECK_EQ(t.n, 5);
 	dt_free(&t);
 }
@@ -137,7 +138,7 @@ static void test_match_by_function(void)
 		enum dt_side side = i % 2 ? DT_NEW : DT_OLD;
 
 		push(&t, NULL, 0x100 * i, funcs[i], false);
-		CHECK_STR(dt_add(&t, side, (int)i, first, &c, DT_CUT_NONE), NULL);
+		CHECK_STR(dt_add(&t, side, (int)i, first, &c, HT_CUT_NONE), NULL);
 	}
 	CHECK_EQ(t.n, 3); /* jit_a, jit_b, unknown */
 	CHECK(t.e[0].sect[DT_OLD] == 0 && t.e[0].sect[DT_NEW] == -1); /* jit_a twice in OLD */
@@ -225,15 +226,15 @@ static void test_order(void)
 	CHECK_STR(add_two(&t, DT_NEW, 0, 0x100, 1, 1), NULL); /* 1: prog+0x100, after */
 	first = t.nframes;
 	push(&t, "libc.so.6", 0x10, "malloc", false);
-	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, DT_CUT_NONE), NULL); /* 2: shorter */
+	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, HT_CUT_NONE), NULL); /* 2: shorter */
 	first = t.nframes;
 	push(&t, "libc.so.6", 0x10, "malloc", false);
 	push(&t, NULL, 0, "b", false);
-	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, DT_CUT_NONE), NULL); /* 3: "" < "prog" */
+	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, HT_CUT_NONE), NULL); /* 3: "" < "prog" */
 	first = t.nframes;
 	push(&t, "libc.so.6", 0x10, "malloc", false);
 	push(&t, NULL, 0, "a", false);
-	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, DT_CUT_NONE), NULL); /* 4: "a" < "b" */
+	CHECK_STR(dt_add(&t, DT_NEW, 0, first, &c, HT_CUT_NONE), NULL); /* 4: "a" < "b" */
 	CHECK_EQ(t.n, 5);
 	CHECK(dt_cmp_frames(&t, &t.e[0], &t.e[1]) < 0);
 	CHECK(dt_cmp_frames(&t, &t.e[1], &t.e[0]) > 0);
