@@ -13,6 +13,11 @@ Then the targets of the speed work are checked against the same run.
 
     bench/run.py                 # everything (a few minutes)
     bench/run.py --rounds 3 --only churn,mt-churn-2
+    bench/run.py --base /tmp/old --only churn   # also a build of another commit
+
+--base DIR adds a column "base": DIR/heaptrace, a tree of another commit
+built with make (git worktree add /tmp/old REV && make -C /tmp/old), so
+that what a change bought is a ratio of the same rounds.
 """
 
 import argparse
@@ -46,7 +51,7 @@ WORKLOADS = {
 }
 
 
-def tools(depth64=False):
+def tools(depth64=False, base=None):
     """name -> function(cmd, env, tmp) giving (argv, env) of the traced run."""
     ht = HEAPTRACE64 if depth64 else HEAPTRACE
     unw = B / ("unwshim64.so" if depth64 else "unwshim8.so")
@@ -64,6 +69,9 @@ def tools(depth64=False):
                                                + c, e)
     if not depth64:
         t["nullshim"] = lambda c, e, tmp: (c, dict(e, LD_PRELOAD=str(B / "nullshim.so")))
+    if base:
+        t["base"] = lambda c, e, tmp: ([Path(base) / "heaptrace", "--outfile=%s/base.out" % tmp]
+                                       + c, e)
     if shutil.which("heaptrack"):
         t["heaptrack"] = lambda c, e, tmp: (["heaptrack", "-o", "%s/heaptrack" % tmp] + c, e)
     return t
@@ -155,8 +163,8 @@ def fmt_mem(v):
 
 
 def table(results, toolset):
-    cols = [t for t in ("heaptrace", "heaptrace-lu", "heaptrace-fp", "unwshim", "nullshim",
-                        "heaptrack")
+    cols = [t for t in ("heaptrace", "base", "heaptrace-lu", "heaptrace-fp", "unwshim",
+                        "nullshim", "heaptrack")
             if t in toolset]
     print("| workload | events | untraced s | heaptrace s | " +
           " | ".join("%s ratio" % c for c in cols) + " | peak RSS untraced / heaptrace | tracer memory |")
@@ -256,8 +264,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", help="comma-separated workloads")
+    ap.add_argument("--base", help="a tree of another commit, built: its heaptrace as a column")
     args = ap.parse_args()
-    toolset = tools()
+    toolset = tools(base=args.base)
     names = args.only.split(",") if args.only else list(WORKLOADS)
 
     print("## Workloads (%d rounds, medians of per-round ratios)\n" % args.rounds)
