@@ -106,13 +106,49 @@ static void put_section(struct snapshot *s, enum ht_sort key, const char *comm)
 	out_sbuf(&out, &sb);
 	snapshot_sort(s, key);
 	for (size_t i = 0; i < s->n && (!ht_cfg.top || rank < ht_cfg.top); i++)
-		if (snapshot_listed(&s->items[i], key))
+		if (snapshot_listed(&s->items[i], key)) {
+			s->items[i].shown = true;
 			put_backtrace(s, &s->items[i], ++rank, key);
+		}
 }
 
 static void put_label(struct sbuf *sb, const char *label)
 {
 	sb_printf(sb, "[heaptrace] %-29s: ", label);
+}
+
+/*
+ * The backtraces the sections showed, and the live ones --top left out:
+ * the summary's count is what the reader saw, the rest is said beside it.
+ */
+static void put_shown(struct sbuf *sb, const struct snapshot *s)
+{
+	uint64_t shown = 0, rest = 0, rest_count = 0, rest_bytes = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct item *it = &s->items[i];
+
+		shown += it->shown;
+		if (!it->shown && it->live_count) {
+			rest++;
+			rest_count += it->live_count;
+			rest_bytes += it->live_bytes;
+		}
+	}
+	put_label(sb, "heap traced num of backtrace");
+	sb_printf(sb, "%llu\n", (unsigned long long)shown);
+	out_sbuf(&out, sb);
+	if (!rest)
+		return;
+	put_label(sb, "live, not shown (--top)");
+	sb_puts(sb, "... and ");
+	ht_fmt_count(sb, rest, "more backtrace");
+	sb_puts(sb, ", ");
+	ht_fmt_bytes(sb, rest_bytes);
+	sb_puts(sb, " in ");
+	ht_fmt_count(sb, rest_count, "block");
+	sb_putc(sb, '\n');
+	out_sbuf(&out, sb);
 }
 
 static void put_summary(const struct snapshot *s)
@@ -123,24 +159,29 @@ static void put_summary(const struct snapshot *s)
 	unsigned long long vss = 0, rss = 0, shared = 0;
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 
-	put_label(&sb, "heap traced num of backtrace");
-	sb_printf(&sb, "%llu\n", (unsigned long long)s->nlive);
+	put_shown(&sb, s);
 	put_label(&sb, "heap traced allocation size");
 	ht_fmt_bytes(&sb, s->live_bytes);
-	sb_printf(&sb, " in %llu blocks\n", (unsigned long long)s->live_count);
+	sb_puts(&sb, " in ");
+	ht_fmt_count(&sb, s->live_count, "block");
+	sb_putc(&sb, '\n');
 	out_sbuf(&out, &sb);
 	if (s->hidden_bts) {
 		put_label(&sb, "hidden by --ignore");
-		sb_printf(&sb, "%llu backtraces, ", (unsigned long long)s->hidden_bts);
+		ht_fmt_count(&sb, s->hidden_bts, "backtrace");
+		sb_puts(&sb, ", ");
 		ht_fmt_bytes(&sb, s->hidden_bytes);
-		sb_printf(&sb, " in %llu blocks\n", (unsigned long long)s->hidden_count);
+		sb_puts(&sb, " in ");
+		ht_fmt_count(&sb, s->hidden_count, "block");
+		sb_putc(&sb, '\n');
 		out_sbuf(&out, &sb);
 	}
 	if (s->runtime_count) {
 		put_label(&sb, "kept by the C runtime");
 		ht_fmt_bytes(&sb, s->runtime_bytes);
-		sb_printf(&sb, " in %llu blocks (thread control blocks)\n",
-			  (unsigned long long)s->runtime_count);
+		sb_puts(&sb, " in ");
+		ht_fmt_count(&sb, s->runtime_count, "block");
+		sb_puts(&sb, " (thread control blocks)\n");
 		out_sbuf(&out, &sb);
 	}
 	put_label(&sb, "allocator info (virtual)");
@@ -160,12 +201,15 @@ static void put_summary(const struct snapshot *s)
 	ht_fmt_bytes(&sb, shared * page);
 	sb_putc(&sb, '\n');
 	put_label(&sb, "allocations since start");
-	sb_printf(&sb, "%llu calls, ", (unsigned long long)s->total_count);
+	ht_fmt_count(&sb, s->total_count, "call");
+	sb_puts(&sb, ", ");
 	ht_fmt_bytes(&sb, s->total_bytes);
 	sb_putc(&sb, '\n');
 	put_label(&sb, "peak of live heap");
 	ht_fmt_bytes(&sb, s->peak.bytes);
-	sb_printf(&sb, " in %llu blocks, ", (unsigned long long)s->peak_count);
+	sb_puts(&sb, " in ");
+	ht_fmt_count(&sb, s->peak_count, "block");
+	sb_puts(&sb, ", ");
 	ht_fmt_duration(&sb, s->peak.ns > ht_start_ns ? s->peak.ns - ht_start_ns : 0);
 	sb_puts(&sb, " after start\n");
 	put_label(&sb, "tracer memory");
@@ -174,15 +218,17 @@ static void put_summary(const struct snapshot *s)
 	out_sbuf(&out, &sb);
 	if (acct_missed_count(false) || acct_missed_count(true)) {
 		put_label(&sb, "missed in signal handlers");
-		sb_printf(&sb, "%llu allocations, %llu frees (their queue was full)\n",
-			  (unsigned long long)acct_missed_count(false),
-			  (unsigned long long)acct_missed_count(true));
+		ht_fmt_count(&sb, acct_missed_count(false), "allocation");
+		sb_puts(&sb, ", ");
+		ht_fmt_count(&sb, acct_missed_count(true), "free");
+		sb_puts(&sb, " (their queue was full)\n");
 		out_sbuf(&out, &sb);
 	}
 	if (acct_untracked()) {
 		put_label(&sb, "not tracked");
-		sb_printf(&sb, "%llu allocations were not tracked (no memory for the tables)\n",
-			  (unsigned long long)acct_untracked());
+		ht_fmt_count(&sb, acct_untracked(), "allocation");
+		sb_puts(&sb, acct_untracked() == 1 ? " was" : " were");
+		sb_puts(&sb, " not tracked (no memory for the tables)\n");
 		out_sbuf(&out, &sb);
 	}
 }

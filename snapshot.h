@@ -21,6 +21,7 @@ struct item {
 	uint64_t live_count, live_bytes, peak_count, peak_bytes, first_ns;
 	int64_t growth_count, growth_bytes;  /* since the previous report */
 	uint64_t at_peak_count, at_peak_bytes; /* when the whole heap peaked */
+	bool shown;                            /* in a section of this report */
 };
 
 struct snapshot {

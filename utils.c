@@ -326,10 +326,13 @@ const char *sb_str(struct sbuf *sb)
 
 /*
  * v in the largest of names[1..3] (units of 1e3, 1e6, 1e9) that is not more
- * than v, with three truncated decimals (4034000 bytes: "4.034 MB"); below
- * 1000, a whole number of names[0].
+ * than v: a whole number when v is one ("4 KB" for 4000 bytes), else with
+ * three truncated decimals ("4.034 MB" for 4034999): a number without
+ * decimals is exact.  Below 1000, a whole number of names[0], or of one
+ * when v is 1 ("1 byte").
  */
-static void fmt_decimal(struct sbuf *sb, uint64_t v, const char *const names[4])
+static void fmt_decimal(struct sbuf *sb, uint64_t v, const char *const names[4],
+			const char *one)
 {
 	static const uint64_t units[4] = { 1, 1000, 1000000, 1000000000 };
 	int i = 3;
@@ -337,24 +340,31 @@ static void fmt_decimal(struct sbuf *sb, uint64_t v, const char *const names[4])
 	while (i > 0 && v < units[i])
 		i--;
 	if (i == 0)
-		sb_printf(sb, "%llu %s", (unsigned long long)v, names[0]);
+		sb_printf(sb, "%llu %s", (unsigned long long)v, v == 1 ? one : names[0]);
+	else if (v % units[i] == 0)
+		sb_printf(sb, "%llu %s", (unsigned long long)(v / units[i]), names[i]);
 	else
 		sb_printf(sb, "%llu.%03llu %s", (unsigned long long)(v / units[i]),
 			  (unsigned long long)(v % units[i] / units[i - 1]), names[i]);
+}
+
+void ht_fmt_count(struct sbuf *sb, uint64_t n, const char *noun)
+{
+	sb_printf(sb, "%llu %s%s", (unsigned long long)n, noun, n == 1 ? "" : "s");
 }
 
 void ht_fmt_bytes(struct sbuf *sb, uint64_t bytes)
 {
 	static const char *const names[4] = { "bytes", "KB", "MB", "GB" };
 
-	fmt_decimal(sb, bytes, names);
+	fmt_decimal(sb, bytes, names, "byte");
 }
 
 void ht_fmt_duration(struct sbuf *sb, uint64_t ns)
 {
 	static const char *const names[4] = { "ns", "us", "ms", "s" };
 
-	fmt_decimal(sb, ns, names);
+	fmt_decimal(sb, ns, names, "ns");
 }
 
 /* ------------------------------------------------------------ output */
@@ -397,7 +407,8 @@ void ht_fmt_growth(struct sbuf *sb, int64_t bytes, int64_t count)
 {
 	sb_putc(sb, bytes < 0 ? '-' : '+');
 	ht_fmt_bytes(sb, bytes < 0 ? -(uint64_t)bytes : (uint64_t)bytes);
-	sb_printf(sb, "/%+lld", (long long)count);
+	sb_puts(sb, count < 0 ? "/-" : "/+");
+	ht_fmt_count(sb, count < 0 ? -(uint64_t)count : (uint64_t)count, "block");
 }
 
 void ht_read_line(const char *path, char *buf, size_t cap)

@@ -37,11 +37,14 @@ void ht_read_line(const char *path, char *buf, size_t cap);
 /* s with control characters written as \n, \t or \xNN: one line, always. */
 void sb_put_escaped(struct sbuf *sb, const char *s);
 
-/* "999 bytes", "4.034 MB": decimal units up to GB, three digits, truncated. */
+/* "1 block", "2 blocks": n and the noun, plural unless n is one. */
+void ht_fmt_count(struct sbuf *sb, uint64_t n, const char *noun);
+/* "999 bytes", "4 KB", "4.034 MB": decimal units up to GB; three truncated
+ * decimals unless the value is a whole number of the unit. */
 void ht_fmt_bytes(struct sbuf *sb, uint64_t bytes);
-/* "+1.204 MB/+301", "-2.000 KB/-2": a change of bytes and blocks. */
+/* "+1.204 MB/+301 blocks", "-2 KB/-1 block": a change of bytes and blocks. */
 void ht_fmt_growth(struct sbuf *sb, int64_t bytes, int64_t count);
-/* "850 ns", "6.236 ms", "12.000 s" */
+/* "850 ns", "6.236 ms", "12 s" */
 void ht_fmt_duration(struct sbuf *sb, uint64_t ns);
 
 /* One line "heaptrace: ...\n" on stderr with a single write(2). */

@@ -47,12 +47,19 @@ def preload(prog, *args, env=None, timeout=120, **kw):
     return run([path, *args], env=e, timeout=timeout, **kw)
 
 
+def plural(n, noun):
+    """The report's count of things (utils.c ht_fmt_count): "1 block", "2 blocks"."""
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
+
+
 def fmt_bytes(n):
     """The report's size format (utils.c ht_fmt_bytes)."""
     for unit, name in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB")):
+        if n >= unit and n % unit == 0:
+            return "%d %s" % (n // unit, name)
         if n >= unit:
             return "%d.%03d %s" % (n // unit, n % unit // (unit // 1000), name)
-    return "%d bytes" % n
+    return "1 byte" if n == 1 else "%d bytes" % n
 
 
 @dataclass
@@ -114,7 +121,7 @@ HEADER_RE = re.compile(r"^\[heaptrace\] dump allocation sorted by '(\w[\w-]*)' "
                        r"for /proc/(\d+)/maps \((.*)\)$")
 BT_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/(\d+)\] "
                    r"\[size/peak: ([^/]+)/([^\]]+)\] \[age: ([^\]]+)\]"
-                   r"(?: \[growth: ([+-][^/]+)/([+-]\d+)\])?"
+                   r"(?: \[growth: ([+-][^/]+)/([+-]\d+) blocks?\])?"
                    r"(?: \[at peak: ([^/]+)/(\d+)\])?$")
 FRAME_RE = re.compile(r"^ *(\d+) \[ *0x([0-9a-f]+)\] (.*)$")
 NAMED_RE = re.compile(r"^(?P<func>.+?)(?: \+0x(?P<off>[0-9a-f]+)| (?P<inl>\[inlined\]))?"

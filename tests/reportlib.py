@@ -20,8 +20,8 @@ SEP_LINE = SEPARATOR + "\n"
 # graph's second sample column.  Perl's \s and \d on a byte string are ASCII.
 FOLDED_RE = re.compile(r"^(.*)\s+?(\d+(?:\.\d*)?)$", re.ASCII)
 
-AGE_RE = re.compile(r"^(\d+ ns|\d+\.\d{3} (us|ms|s))$")
-SIZE_RE = re.compile(r"^(\d+ bytes|[1-9]\d{0,2}\.\d{3} (KB|MB|GB)|\d+\.\d{3} GB)$")
+AGE_RE = re.compile(r"^(\d+ ns|\d+(\.\d{3})? (us|ms|s))$")
+SIZE_RE = re.compile(r"^(1 byte|\d+ bytes|[1-9]\d{0,2}(\.\d{3})? (KB|MB|GB)|\d+(\.\d{3})? GB)$")
 
 SUMMARY_KEYS = [
     "heap traced num of backtrace",
@@ -34,17 +34,18 @@ SUMMARY_KEYS = [
     "tracer memory",
 ]
 HIDDEN_KEY = "hidden by --ignore"
+REST_KEY = "live, not shown (--top)"
 
 
 def size_lower_bound(text):
     """The smallest byte count a size string of the report can stand for."""
-    m = re.match(r"^(\d+) bytes$", text)
+    m = re.match(r"^(\d+) bytes?$", text)
     if m:
         return int(m.group(1))
-    m = re.match(r"^(\d+)\.(\d{3}) (KB|MB|GB)$", text)
+    m = re.match(r"^(\d+)(?:\.(\d{3}))? (KB|MB|GB)$", text)
     assert m, "not a size: %r" % text
     unit = {"KB": 10**3, "MB": 10**6, "GB": 10**9}[m.group(3)]
-    return int(m.group(1)) * unit + int(m.group(2)) * (unit // 1000)
+    return int(m.group(1)) * unit + int(m.group(2) or 0) * (unit // 1000)
 
 
 def complete_reports(text):

@@ -53,7 +53,7 @@ def test_invalid_value_one_warning_and_default(var, value):
     rep = one_report(r.stderr)
     assert [(s.key, s.pid) for s in rep.sections] == [("size", r.pid)]
     assert sites(rep.sections[0], EXE) == BY_SIZE[:10]
-    assert rep.summary["heap traced num of backtrace"] == "12"
+    assert rep.summary["heap traced num of backtrace"] == "10"
 
 
 def test_warning_for_a_value_with_a_newline_is_one_line():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, clean_env, fmt_bytes, one_report, parse_reports, run, trace
+from conftest import BIN, HEAPTRACE, clean_env, fmt_bytes, plural, one_report, parse_reports, run, trace
 from reportlib import Running, complete_reports, wait_until
 
 SEP = "=" * 65 + "\n"
@@ -223,13 +223,13 @@ def test_peak_and_peak_share(daemon):
     assert d.quit() == 0
     [rep] = d.text_reports()
     m = rep.summary["peak of live heap"]
-    assert m.startswith("2.000 KB in 15 blocks, ") and m.endswith(" after start")
+    assert m.startswith("2 KB in 15 blocks, ") and m.endswith(" after start")
     size, share = rep.sections
     assert [b.frames[1].func for b in size.backtraces] == ["site_b", "site_c"]
     assert share.key == "peak-share"
     got = [(b.frames[1].func, b.at_peak_size, b.at_peak_count, b.count) for b in share.backtraces]
     # equal bytes at the peak: more blocks first
-    assert got == [("site_a", "1.000 KB", 10, 0), ("site_b", "1.000 KB", 5, 5)]
+    assert got == [("site_a", "1 KB", 10, 0), ("site_b", "1 KB", 5, 5)]
 
 
 def test_peak_moves_with_a_new_peak(daemon):
@@ -283,8 +283,8 @@ def test_json_equals_the_text_report(tmp_path):
                  for f in bj["frames"][1:]]
     s = doc["summary"]
     assert txt.summary["heap traced num of backtrace"] == str(s["backtraces"])
-    assert txt.summary["heap traced allocation size"] == "%s in %d blocks" % (
-        fmt_bytes(s["bytes"]), s["blocks"])
+    assert txt.summary["heap traced allocation size"] == "%s in %s" % (
+        fmt_bytes(s["bytes"]), plural(s["blocks"], "block"))
     assert txt.summary["allocations since start"] == "%d calls, %s" % (
         s["since_start"]["calls"], fmt_bytes(s["since_start"]["bytes"]))
 
@@ -443,4 +443,4 @@ def test_diff_of_cut_backtraces_reads_like_a_report(tmp_path):
     rep = one_report(run([HEAPTRACE, "--top=0", "--diff", empty, new]).stdout)
     deep = [b for b in rep.backtraces if b.frames[1].func == "deep_leak"]
     assert len(deep) == 1 and deep[0].truncated and deep[0].cut == "depth"
-    assert deep[0].growth_size == "+2.000 KB" and deep[0].growth_count == 1
+    assert deep[0].growth_size == "+2 KB" and deep[0].growth_count == 1

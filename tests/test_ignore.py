@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BIN, fmt_bytes, one_report, parse_reports, preload, trace
+from conftest import BIN, fmt_bytes, plural, one_report, parse_reports, preload, trace
 from reportlib import (HIDDEN_KEY, SUMMARY_KEYS, flame_line, outside_lines, sites,
                        trace_pid)
 
@@ -59,7 +59,7 @@ def hidden_line(names, extra_bts=0, extra_bytes=0, extra_blocks=0):
     bts = sum(ALL_BTS[n] for n in names) + extra_bts
     size = sum(ALL[n] for n in names) + extra_bytes
     blocks = sum(ALL_BLOCKS[n] for n in names) + extra_blocks
-    return "%d backtraces, %s in %d blocks" % (bts, fmt_bytes(size), blocks)
+    return "%s, %s in %s" % (plural(bts, "backtrace"), fmt_bytes(size), plural(blocks, "block"))
 
 
 def test_no_ignore_file_shows_everything():
@@ -173,7 +173,7 @@ def test_object_path_patterns(tmp_path, plugin, how):
     f = write_ignore(tmp_path, "# by object\n%s\n" % pattern)
     rep = one_report(run_plugin(plugin, f).stderr)
     assert visible(rep) == ALL
-    assert rep.summary[HIDDEN_KEY] == "1 backtraces, 700 bytes in 1 blocks"
+    assert rep.summary[HIDDEN_KEY] == "1 backtrace, 700 bytes in 1 block"
 
 
 def test_directory_part_alone_does_not_match(tmp_path, plugin):
@@ -194,7 +194,7 @@ def test_demangled_cxx_names(tmp_path, pattern, hidden, shown):
     f = write_ignore(tmp_path, pattern + "\n")
     rep = one_report(trace("s-flame-cxx", opts=["--ignore=%s" % f]).stderr)
     assert [b.frames[1].func for b in rep.backtraces] == [shown]
-    assert rep.summary[HIDDEN_KEY] == "1 backtraces, %s in 1 blocks" % \
+    assert rep.summary[HIDDEN_KEY] == "1 backtrace, %s in 1 block" % \
         {"void make_leak<int, 3>()": "120 bytes", "space::Holder::grab(int)": "456 bytes"}[hidden]
 
 
@@ -249,5 +249,5 @@ def test_preloaded_relative_ignore_reaches_children_after_chdir(tmp_path):
     assert leaf.sections[0].pid == leaf_pid != root.sections[0].pid
     assert [b.frames[1].func for b in root.backtraces] == ["leak_after_chdir"]
     assert leaf.backtraces == []
-    assert leaf.summary[HIDDEN_KEY] == "1 backtraces, 123 bytes in 1 blocks"
+    assert leaf.summary[HIDDEN_KEY] == "1 backtrace, 123 bytes in 1 block"
     assert outside_lines(r.stderr) == []

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, find_bt, fmt_bytes, one_report, preload, run, trace
+from conftest import BIN, find_bt, fmt_bytes, plural, one_report, preload, run, trace
 
 # Frame 0 of every backtrace: the hook the program called, as the report
 # spells it (libbfd's demangling of the mangled names the library defines).
@@ -55,11 +55,11 @@ def funcs1(rep):
 
 def parse_bytes(text):
     """Inverse of fmt_bytes, exact below 1 MB (three decimals of KB)."""
-    m = re.fullmatch(r"(\d+) bytes|(\d+)\.(\d{3}) KB", text)
+    m = re.fullmatch(r"(\d+) bytes?|(\d+)(?:\.(\d{3}))? KB", text)
     assert m, "cannot read %r exactly" % text
     if m.group(1):
         return int(m.group(1))
-    return int(m.group(2)) * 1000 + int(m.group(3))
+    return int(m.group(2)) * 1000 + int(m.group(3) or 0)
 
 
 def since_start(rep):
@@ -72,17 +72,17 @@ def since_start(rep):
 def assert_summary(rep, nbt, live_bytes, live_blocks, calls, total_bytes):
     assert rep.summary["heap traced num of backtrace"] == str(nbt)
     assert rep.summary["heap traced allocation size"] == \
-        "%s in %d blocks" % (fmt_bytes(live_bytes), live_blocks)
+        "%s in %s" % (fmt_bytes(live_bytes), plural(live_blocks, "block"))
     assert rep.summary["allocations since start"] == \
-        "%d calls, %s" % (calls, fmt_bytes(total_bytes))
+        "%s, %s" % (plural(calls, "call"), fmt_bytes(total_bytes))
 
 
 def assert_consistent(rep):
     """The summary's live totals are the sum of the backtraces listed."""
     bts = rep.backtraces
     assert rep.summary["heap traced num of backtrace"] == str(len(bts))
-    assert rep.summary["heap traced allocation size"] == "%s in %d blocks" % (
-        fmt_bytes(sum(parse_bytes(b.size) for b in bts)), sum(b.count for b in bts))
+    assert rep.summary["heap traced allocation size"] == "%s in %s" % (
+        fmt_bytes(sum(parse_bytes(b.size) for b in bts)), plural(sum(b.count for b in bts), "block"))
 
 
 # ------------------------------------------------------------ C allocators

@@ -79,7 +79,7 @@ def s_malloc_report_ok(text, lib):
     sec = rep.section("size")
     assert sec.comm == "s-malloc"
     assert [(b.frames[1].func, b.count, b.size) for b in sec.backtraces] == \
-        [("leak_big", 1, "5.000 KB"), ("leak_three", 3, "300 bytes")]
+        [("leak_big", 1, "5 KB"), ("leak_three", 3, "300 bytes")]
     for b in sec.backtraces:
         assert (b.frames[0].func, b.frames[0].obj) == ("malloc", str(lib))
         assert b.frames[2].func == "main"
@@ -348,7 +348,7 @@ def test_relative_ignore_is_used(tmp_path):
     assert (r.returncode, r.stdout) == (0, ""), r.stderr
     rep = one_report(r.stderr)
     assert [b.frames[1].func for b in rep.backtraces] == ["leak_three"]
-    assert rep.summary["hidden by --ignore"] == "1 backtraces, 5.000 KB in 1 blocks"
+    assert rep.summary["hidden by --ignore"] == "1 backtrace, 5 KB in 1 block"
 
 
 OLD_PRELOAD_C = r"""
@@ -392,7 +392,7 @@ def sizes(section):
     return [b.size for b in section.backtraces]
 
 
-MANY = ["1.200 KB", "1.100 KB", "1.000 KB", "900 bytes", "800 bytes", "700 bytes",
+MANY = ["1.200 KB", "1.100 KB", "1 KB", "900 bytes", "800 bytes", "700 bytes",
         "600 bytes", "500 bytes", "400 bytes", "300 bytes", "200 bytes", "100 bytes"]
 
 
@@ -410,7 +410,7 @@ def test_top(opts, shown):
     assert [s.key for s in rep.sections] == ["size"]
     assert sizes(rep.section()) == shown
     assert [b.rank for b in rep.backtraces] == list(range(1, len(shown) + 1))
-    assert rep.summary["heap traced num of backtrace"] == "12"
+    assert rep.summary["heap traced num of backtrace"] == str(len(shown))
 
 
 def test_sort_all_four_keys_in_order():

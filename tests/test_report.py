@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conftest import BIN, LIB, SEPARATOR, fmt_bytes, find_bt, one_report, trace
-from reportlib import (AGE_RE, SIZE_RE, SUMMARY_KEYS, outside_lines, sites, size_lower_bound,
+from reportlib import (AGE_RE, SIZE_RE, SUMMARY_KEYS, REST_KEY, outside_lines, sites, size_lower_bound,
                        trace_pid)
 
 HEADER_FMT = "[heaptrace] dump allocation sorted by '%s' for /proc/%d/maps (%s)"
@@ -17,10 +17,10 @@ def test_fmt_bytes_helper_matches_the_documented_examples():
     # the tests below lean on conftest.fmt_bytes: pin it to the rules
     assert fmt_bytes(0) == "0 bytes"
     assert fmt_bytes(999) == "999 bytes"
-    assert fmt_bytes(1000) == "1.000 KB"
+    assert fmt_bytes(1000) == "1 KB"
     assert fmt_bytes(1001) == "1.001 KB"
     assert fmt_bytes(999999) == "999.999 KB"
-    assert fmt_bytes(1000000) == "1.000 MB"
+    assert fmt_bytes(1000000) == "1 MB"
     assert fmt_bytes(4034000) == "4.034 MB"
     assert fmt_bytes(1500000000) == "1.500 GB"
 
@@ -50,9 +50,9 @@ def test_units_and_line_format():
     expect += [
         ("leak_4034000", 4034000, "4.034 MB"),
         ("leak_1234567", 1234567, "1.234 MB"),
-        ("leak_1m", 1000000, "1.000 MB"),
+        ("leak_1m", 1000000, "1 MB"),
         ("leak_1001", 1001, "1.001 KB"),
-        ("leak_1000", 1000, "1.000 KB"),
+        ("leak_1000", 1000, "1 KB"),
         ("leak_999", 999, "999 bytes"),
         ("peak_five", 600, "600 bytes"),
     ]
@@ -69,7 +69,7 @@ def test_units_and_line_format():
         assert not bt.truncated
         if func == "peak_five":
             assert (bt.count, bt.peak_count, bt.size, bt.peak_size) == \
-                (3, 5, "600 bytes", "1.000 KB")
+                (3, 5, "600 bytes", "1 KB")
         else:
             assert (bt.count, bt.peak_count, bt.peak_size) == (1, 1, text)
 
@@ -154,9 +154,9 @@ SORT_ORDERS = {
 }
 SORT_STATS = {
     "oldest": (3, 3, "12 bytes", "12 bytes"),
-    "many_small": (100, 100, "1.000 KB", "1.000 KB"),
-    "peak_high": (2, 20, "30.000 KB", "300.000 KB"),
-    "big_few": (1, 1, "50.000 KB", "50.000 KB"),
+    "many_small": (100, 100, "1 KB", "1 KB"),
+    "peak_high": (2, 20, "30 KB", "300 KB"),
+    "big_few": (1, 1, "50 KB", "50 KB"),
 }
 
 
@@ -242,9 +242,30 @@ def test_top_default_is_ten():
     assert r.returncode == 5
     rep = one_report(r.stderr)
     assert sites(rep.sections[0], BIN / "s-many") == MANY_BY_SIZE[:10]
-    assert rep.summary["heap traced num of backtrace"] == "12"
+    # the summary counts what was shown, and says what --top left out
+    assert rep.summary["heap traced num of backtrace"] == "10"
+    assert rep.summary[REST_KEY] == "... and 2 more backtraces, 303 bytes in 2 blocks"
     assert rep.summary["heap traced allocation size"] == \
         "%s in 12 blocks" % fmt_bytes(sum(101 * n for n in range(1, 13)))
+
+
+@pytest.mark.parametrize("sort, shown, rest", [
+    # leak_12 is first by size and, all counts being 1, by count too
+    ("size,count", "1", "... and 11 more backtraces, 6.666 KB in 11 blocks"),
+    # the oldest is leak_07: two backtraces shown, the rest left out
+    ("size,age", "2", "... and 10 more backtraces, 5.959 KB in 10 blocks"),
+])
+def test_summary_counts_backtraces_shown_once(sort, shown, rest):
+    """Sections may show the same backtrace: the summary counts it once."""
+    rep = one_report(trace("s-many", opts=["--top=1", "--sort=" + sort]).stderr)
+    assert rep.summary["heap traced num of backtrace"] == shown
+    assert rep.summary[REST_KEY] == rest
+
+
+def test_summary_says_nothing_more_when_all_are_shown():
+    rep = one_report(trace("s-many", opts=["--top=12"]).stderr)
+    assert rep.summary["heap traced num of backtrace"] == "12"
+    assert REST_KEY not in rep.summary
 
 
 @pytest.mark.parametrize("opts", [("--top=0",), ("--top=12",), ("--top=1000",),

@@ -12,8 +12,8 @@ from conftest import BIN, parse_reports
 from reportlib import Running, complete_reports, outside_lines, thread_states, wait_until
 
 EXE = BIN / "s-signal"
-BIG = (1, 1, "100.000 KB", "100.000 KB")
-MANY = (500, 500, "4.000 KB", "4.000 KB")
+BIG = (1, 1, "100 KB", "100 KB")
+MANY = (500, 500, "4 KB", "4 KB")
 
 
 @pytest.fixture

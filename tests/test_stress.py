@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, SEPARATOR, clean_env, fmt_bytes, one_report, parse_reports
+from conftest import BIN, HEAPTRACE, SEPARATOR, clean_env, fmt_bytes, one_report, plural, parse_reports
 from reportlib import outside_lines, wait_until
 
 KILL = BIN / "s-kill"
@@ -28,11 +28,11 @@ RUN_TIMEOUT = 60  # seconds for any one program; all of them take far less
 
 def parse_size(text):
     """A report size back in bytes; exact below 1 MB."""
-    m = re.fullmatch(r"(\d+) bytes|(\d+)\.(\d{3}) KB", text)
+    m = re.fullmatch(r"(\d+) bytes?|(\d+)(?:\.(\d{3}))? KB", text)
     assert m, "not an exact size: %r" % text
     if m.group(1):
         return int(m.group(1))
-    return int(m.group(2)) * 1000 + int(m.group(3))
+    return int(m.group(2)) * 1000 + int(m.group(3) or 0)
 
 
 def stats(bt):
@@ -185,7 +185,7 @@ def check_listing(rep, sec):
     assert rep.summary["heap traced num of backtrace"] == str(len(bts))
     sizes = [parse_size(b.size) for b in bts]
     assert rep.summary["heap traced allocation size"] == \
-        "%s in %d blocks" % (fmt_bytes(sum(sizes)), sum(b.count for b in bts))
+        "%s in %s" % (fmt_bytes(sum(sizes)), plural(sum(b.count for b in bts), "block"))
     for b, size in zip(bts, sizes):
         assert 1 <= b.count <= b.peak_count, b
         assert size <= parse_size(b.peak_size), b

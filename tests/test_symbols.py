@@ -301,4 +301,4 @@ def test_ignore_matches_an_inlined_call(tmp_path):
     ign.write_text("make_node\n")
     rep = report("sym-cxx", opts=["--ignore=%s" % ign])
     assert sorted(b.size for b in rep.backtraces) == ["33 bytes", "77 bytes", "80 bytes"]
-    assert rep.summary["hidden by --ignore"] == "1 backtraces, 48 bytes in 1 blocks"
+    assert rep.summary["hidden by --ignore"] == "1 backtrace, 48 bytes in 1 block"

@@ -284,20 +284,24 @@ static void test_fmt_bytes(void)
 	char b[64];
 
 	CHECK_STR(fmt_bytes(b, sizeof(b), 0), "0 bytes");
-	CHECK_STR(fmt_bytes(b, sizeof(b), 1), "1 bytes");
+	CHECK_STR(fmt_bytes(b, sizeof(b), 1), "1 byte");
 	CHECK_STR(fmt_bytes(b, sizeof(b), 999), "999 bytes");
-	CHECK_STR(fmt_bytes(b, sizeof(b), 1000), "1.000 KB");
+	CHECK_STR(fmt_bytes(b, sizeof(b), 1000), "1 KB");
 	CHECK_STR(fmt_bytes(b, sizeof(b), 1001), "1.001 KB");
 	CHECK_STR(fmt_bytes(b, sizeof(b), 1999), "1.999 KB"); /* truncated, not rounded */
 	CHECK_STR(fmt_bytes(b, sizeof(b), 999999), "999.999 KB");
-	CHECK_STR(fmt_bytes(b, sizeof(b), 1000000), "1.000 MB");
+	CHECK_STR(fmt_bytes(b, sizeof(b), 1000000), "1 MB");
 	CHECK_STR(fmt_bytes(b, sizeof(b), 1000999), "1.000 MB");
 	CHECK_STR(fmt_bytes(b, sizeof(b), 4034000), "4.034 MB");
 	CHECK_STR(fmt_bytes(b, sizeof(b), 4034999), "4.034 MB");
+	CHECK_STR(fmt_bytes(b, sizeof(b), 4000), "4 KB");    /* exact: no decimals */
+	CHECK_STR(fmt_bytes(b, sizeof(b), 4096), "4.096 KB");
+	CHECK_STR(fmt_bytes(b, sizeof(b), 4100), "4.100 KB"); /* not exact: three */
+	CHECK_STR(fmt_bytes(b, sizeof(b), 4000001), "4.000 MB");
 	CHECK_STR(fmt_bytes(b, sizeof(b), 999999999), "999.999 MB");
-	CHECK_STR(fmt_bytes(b, sizeof(b), 1000000000), "1.000 GB");
+	CHECK_STR(fmt_bytes(b, sizeof(b), 1000000000), "1 GB");
 	CHECK_STR(fmt_bytes(b, sizeof(b), 5368709120ULL), "5.368 GB");
-	CHECK_STR(fmt_bytes(b, sizeof(b), 1000000000000ULL), "1000.000 GB");
+	CHECK_STR(fmt_bytes(b, sizeof(b), 1000000000000ULL), "1000 GB");
 	CHECK_STR(fmt_bytes(b, sizeof(b), UINT64_MAX), "18446744073.709 GB");
 
 	/* a small buffer truncates, never overflows */
@@ -312,17 +316,43 @@ static void test_fmt_duration(void)
 	CHECK_STR(fmt_duration(b, sizeof(b), 0), "0 ns");
 	CHECK_STR(fmt_duration(b, sizeof(b), 850), "850 ns");
 	CHECK_STR(fmt_duration(b, sizeof(b), 999), "999 ns");
-	CHECK_STR(fmt_duration(b, sizeof(b), 1000), "1.000 us");
+	CHECK_STR(fmt_duration(b, sizeof(b), 1000), "1 us");
 	CHECK_STR(fmt_duration(b, sizeof(b), 1001), "1.001 us");
 	CHECK_STR(fmt_duration(b, sizeof(b), 999999), "999.999 us");
-	CHECK_STR(fmt_duration(b, sizeof(b), 1000000), "1.000 ms");
+	CHECK_STR(fmt_duration(b, sizeof(b), 1000000), "1 ms");
 	CHECK_STR(fmt_duration(b, sizeof(b), 6236000), "6.236 ms");
 	CHECK_STR(fmt_duration(b, sizeof(b), 6236999), "6.236 ms");
 	CHECK_STR(fmt_duration(b, sizeof(b), 999999999), "999.999 ms");
-	CHECK_STR(fmt_duration(b, sizeof(b), 1000000000), "1.000 s");
-	CHECK_STR(fmt_duration(b, sizeof(b), 12000000000ULL), "12.000 s");
-	CHECK_STR(fmt_duration(b, sizeof(b), 3600000000000ULL), "3600.000 s");
+	CHECK_STR(fmt_duration(b, sizeof(b), 1000000000), "1 s");
+	CHECK_STR(fmt_duration(b, sizeof(b), 12000000000ULL), "12 s");
+	CHECK_STR(fmt_duration(b, sizeof(b), 3600000000000ULL), "3600 s");
 	CHECK_STR(fmt_duration(b, sizeof(b), UINT64_MAX), "18446744073.709 s");
+}
+
+static const char *fmt_growth(char *buf, size_t cap, int64_t bytes, int64_t count)
+{
+	struct sbuf sb = { buf, 0, cap };
+
+	ht_fmt_growth(&sb, bytes, count);
+	return sb_str(&sb);
+}
+
+static void test_fmt_growth(void)
+{
+	char b[64];
+	struct sbuf sb = SBUF_INIT(b);
+
+	CHECK_STR(fmt_growth(b, sizeof(b), 1204000, 301), "+1.204 MB/+301 blocks");
+	CHECK_STR(fmt_growth(b, sizeof(b), -2000, -1), "-2 KB/-1 block");
+	CHECK_STR(fmt_growth(b, sizeof(b), 0, 0), "+0 bytes/+0 blocks");
+	CHECK_STR(fmt_growth(b, sizeof(b), 1, 1), "+1 byte/+1 block");
+	CHECK_STR(fmt_growth(b, sizeof(b), INT64_MIN, INT64_MIN),
+		  "-9223372036.854 GB/-9223372036854775808 blocks");
+	ht_fmt_count(&sb, 1, "backtrace");
+	CHECK_STR(sb_str(&sb), "1 backtrace");
+	sb.len = 0;
+	ht_fmt_count(&sb, 2, "backtrace");
+	CHECK_STR(sb_str(&sb), "2 backtraces");
 }
 
 /* ------------------------------------------------------------ sbuf */
@@ -523,6 +553,7 @@ int main(void)
 	test_parse_interval();
 	test_fmt_bytes();
 	test_fmt_duration();
+	test_fmt_growth();
 	test_sbuf();
 	test_output();
 	return unit_done("unit-utils");
