@@ -168,12 +168,17 @@ tests/bin/sym-cxx: tests/sym-cxx.cc | tests/bin
 # without frame pointers, as Debian's own programs are built
 tests/bin/opt-frames: tests/opt-frames.c | tests/bin
 	$(CC) -O2 -g -fomit-frame-pointer -Wall -pthread -o $@ $<
+# --unwind=fp against the default (test_unwind.py): a program's own -O1
+# code that keeps data in rbp
+tests/bin/opt-rbpdata: tests/opt-rbpdata.cc | tests/bin
+	$(CXX) -O1 -g -rdynamic -fomit-frame-pointer -Wall -pthread -o $@ $<
 
 UNIT_CFLAGS := $(CPPFLAGS_HT) -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
 build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(LAUNCHER_SRCS) $(O)/build/flags | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
 
-check-build: all $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS) tests/bin/opt-frames $(UNIT_BINS)
+check-build: all $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS) tests/bin/opt-frames tests/bin/opt-rbpdata \
+	$(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done

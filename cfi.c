@@ -925,6 +925,13 @@ NOINLINE int cfi_backtrace(void **frames, int max, enum ht_cut *cut)
 	return by_libunwind(frames, max, ra);
 }
 
+bool cfi_outermost(void *ra)
+{
+	const struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+
+	return likely(!no_table) && (table_rule(&t, (uintptr_t)ra) & R_KIND) == R_LAST;
+}
+
 void cfi_check_report(void)
 {
 	char line[2048];

@@ -17,6 +17,8 @@
 #ifndef HEAPTRACE_CFI_H
 #define HEAPTRACE_CFI_H
 
+#include <stdbool.h>
+
 #include "options.h"
 #include "textfmt.h" /* enum ht_cut */
 
@@ -38,6 +40,14 @@ extern enum ht_unwinder cfi_unwinder;
  */
 #define CFI_MAX_FRAMES (HT_DEPTH + 1)
 int cfi_backtrace(void **frames, int max, enum ht_cut *cut);
+
+/*
+ * Does return address ra go back into a stack's outermost frame, whose own
+ * return address the rules leave undefined (_start, a thread's clone)?
+ * The frame-pointer walk (stacktrace.h) ends there; the rule is learned
+ * on first sight, as the walk learns it.
+ */
+bool cfi_outermost(void *ra);
 
 /*
  * Forget every rule learned (dlclose: code at those addresses may go, and

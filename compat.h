@@ -95,12 +95,15 @@ static inline struct ht_mallinfo ht_mallinfo(void)
 #endif
 
 /*
- * heaptrace's own walk of .eh_frame (cfi.c) knows x86-64's registers and
- * finds an address's object with _dl_find_object (glibc 2.35, lock-free);
- * elsewhere every backtrace is libunwind's.
+ * _dl_find_object (glibc 2.35): an address's object, without the loader's
+ * lock.  heaptrace's own walk of .eh_frame (cfi.c) needs it and knows
+ * x86-64's registers (elsewhere every backtrace is libunwind's); the
+ * frame-pointer walk needs it to tell code from data (stacktrace.c).
  */
-#if defined(__x86_64__) && defined(__GLIBC__) && \
-	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define HAVE_DL_FIND_OBJECT 1
+#endif
+#if defined(__x86_64__) && defined(HAVE_DL_FIND_OBJECT)
 #define HAVE_CFI_WALK 1
 #endif
 

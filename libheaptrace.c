@@ -807,10 +807,11 @@ EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *o
 }
 
 /*
- * The unwinder keeps the call-frame rules of code by address (cfi.c): code
- * that dlclose() unmapped may be replaced by other code at the same
- * addresses, so the rules are forgotten once it has returned.  Forgetting
- * takes the unwinder's lock: a signal handler's hooks meanwhile queue their
+ * The unwinder keeps the call-frame rules of code by address (cfi.c), the
+ * frame-pointer walk where code is (stacktrace.c): code that dlclose()
+ * unmapped may be replaced by other code or data at the same addresses,
+ * so both are forgotten once it has returned.  Forgetting takes the
+ * unwinder's lock: a signal handler's hooks meanwhile queue their
  * bookkeeping (guard.h).
  */
 EXPORT int dlclose(void *handle)
@@ -823,6 +824,7 @@ EXPORT int dlclose(void *handle)
 	if (r == 0) {
 		guard_enter();
 		cfi_forget();
+		bt_fp_forget();
 		guard_exit();
 	}
 	return r;

@@ -94,14 +94,22 @@ extern bool bt_sandboxed;
 
 /*
  * --unwind=fp: follow the chain of saved frame pointers instead (two
- * loads per frame, no table).  Every word is read from a page known to be
- * readable.  A chain that breaks before HT_DEPTH frames or the outermost
- * frame (code without frame pointers, such as Debian's libc) gives 0, and
- * the default unwinder (cfi.h) takes that backtrace: the walk only ever
- * replaces it where the whole chain is sound.
+ * loads and a few compares per frame, no table).  Every word is read from
+ * a page known to be readable.  A chain that breaks before max frames or
+ * the stack's outermost frame gives 0, and the default unwinder (cfi.h)
+ * takes that backtrace: the walk only ever replaces it where the whole
+ * chain is sound.  Broken is a frame pointer outside the thread's stack,
+ * not above the one before, misaligned, or NULL short of the outermost
+ * frame, and a return address outside the loaded objects' code: what the
+ * register holds in code built without frame pointers (Debian's libc; a
+ * program's own -O1 code that keeps data in rbp).  Not seen: a function
+ * without frame pointer that leaves rbp alone (its caller is missing from
+ * the chain), and data laid out exactly as a chain of frames.
  */
 extern bool bt_frame_pointers;
 int bt_walk_fp(void **frames, int max, void *pc, void *fp);
+/* dlclose(): the code the walk knows may be gone. */
+void bt_fp_forget(void);
 
 /*
  * Capture up to max frames of the stack of the hook this is inlined into:
