@@ -88,12 +88,14 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBDIR)
 
 # ------------------------------------------------------------------ set-up
-# Debian packages needed to build and test (the last line: programs the tests
-# trace).  The machine image may carry
+# Debian packages needed to build and test (the second line: programs the
+# tests trace; the third: jq, which reformats reports for --diff's tests).
+# The machine image may carry
 # LLVM's libunwind-14-dev, which conflicts with libunwind-dev: it goes
 # (together with libc++-14-dev, which needs it).
 DEB_PKGS := gcc g++ make libunwind-dev binutils-dev python3-pytest \
-	sqlite3 xz-utils zstd git perl
+	sqlite3 xz-utils zstd git perl \
+	jq
 DEB_CONFLICTS := libunwind-14-dev
 
 deps:

@@ -95,6 +95,28 @@ static const char *check_format(const char *arg, const char **err)
 	return *err ? NULL : arg;
 }
 
+/* --diff writes text: --format=text is what it does, json is refused. */
+static const char *check_diff_format(const char *arg, const char **err)
+{
+	bool json = false;
+
+	*err = ht_parse_format(arg, &json);
+	if (!*err && json)
+		*err = "does not apply to --diff (it writes text)";
+	return *err ? NULL : arg;
+}
+
+static const char *check_diff_sort(const char *arg, const char **err)
+{
+	enum ht_sort keys[HT_MAX_SORTS];
+	int n;
+
+	*err = ht_parse_sort(arg, keys, &n);
+	if (!*err)
+		*err = diff_check_sort(keys, n);
+	return *err ? NULL : arg;
+}
+
 static const char *check_json(const char *arg, const char **err)
 {
 	(void)arg;
@@ -195,52 +217,59 @@ static const char *check_ignore(const char *arg, const char **err)
 	return *err ? NULL : absolute(arg, err);
 }
 
+/*
+ * The options: check validates a value for a traced run, diff for --diff
+ * (NULL: the option does not apply to --diff, which refuses it).
+ */
 static const struct lopt {
 	const char *name;
 	int has_arg;
 	int short_name;
 	enum ht_option var;
-	check_fn check;
+	check_fn check, diff;
 	const char *arg, *help;
 } lopts[] = {
-	{ "top", required_argument, 0, HT_OPT_TOP, check_top, "NUM",
+	{ "top", required_argument, 0, HT_OPT_TOP, check_top, check_top, "NUM",
 	  "show the NUM biggest backtraces per section (default 10, 0: all)" },
-	{ "sort", required_argument, 's', HT_OPT_SORT, check_sort, "KEY[,KEY...]",
+	{ "sort", required_argument, 's', HT_OPT_SORT, check_sort, check_diff_sort, "KEY[,KEY...]",
 	  "sort by size, count, peak, age, growth or peak-share; a section each (default size)" },
-	{ "flame-graph", no_argument, 0, HT_OPT_FLAME_GRAPH, check_flag, NULL,
+	{ "flame-graph", no_argument, 0, HT_OPT_FLAME_GRAPH, check_flag, NULL, NULL,
 	  "print live bytes as folded stacks for flamegraph.pl (to stdout)" },
-	{ "outfile", required_argument, 0, HT_OPT_OUTFILE, check_outfile, "FILE",
+	{ "outfile", required_argument, 0, HT_OPT_OUTFILE, check_outfile, NULL, "FILE",
 	  "write reports to FILE (FILE.PID for child processes)" },
-	{ "ignore", required_argument, 0, HT_OPT_IGNORE, check_ignore, "FILE",
+	{ "ignore", required_argument, 0, HT_OPT_IGNORE, check_ignore, NULL, "FILE",
 	  "hide backtraces matching a glob pattern of FILE (one per line)" },
-	{ "max-memory", required_argument, 0, HT_OPT_MAX_MEMORY, check_bytes, "BYTES",
+	{ "max-memory", required_argument, 0, HT_OPT_MAX_MEMORY, check_bytes, NULL, "BYTES",
 	  "stop recording new blocks when the tables reach BYTES (default 0: no limit)" },
-	{ "unwind", required_argument, 0, HT_OPT_UNWIND, check_unwind, "METHOD",
+	{ "unwind", required_argument, 0, HT_OPT_UNWIND, check_unwind, NULL, "METHOD",
 	  "take backtraces with dwarf (default), libunwind, fp (frame pointers) or check" },
-	{ "debug-dir", required_argument, 0, HT_OPT_DEBUG_DIR, check_debug_dir, "DIR",
+	{ "debug-dir", required_argument, 0, HT_OPT_DEBUG_DIR, check_debug_dir, NULL, "DIR",
 	  "look for separate debug files under DIR (default /usr/lib/debug)" },
-	{ "signals", required_argument, 0, HT_OPT_SIGNALS, check_signals, "KEY:SIG,...",
+	{ "signals", required_argument, 0, HT_OPT_SIGNALS, check_signals, NULL, "KEY:SIG,...",
 	  "which signal dumps by which key (default size:USR1,count:USR2; none)" },
-	{ "interval", required_argument, 0, HT_OPT_INTERVAL, check_interval, "SECONDS",
+	{ "interval", required_argument, 0, HT_OPT_INTERVAL, check_interval, NULL, "SECONDS",
 	  "also dump every SECONDS (sorted by --sort; default 0: never)" },
-	{ "format", required_argument, 0, HT_OPT_FORMAT, check_format, "FORMAT",
+	{ "format", required_argument, 0, HT_OPT_FORMAT, check_format, check_diff_format, "FORMAT",
 	  "write reports as text (default) or json (one line per report)" },
-	{ "json", no_argument, 0, HT_OPT_FORMAT, check_json, NULL, "same as --format=json" },
-	{ "check", no_argument, 0, HT_OPT_CHECK, check_flag, NULL,
+	{ "json", no_argument, 0, HT_OPT_FORMAT, check_json, NULL, NULL, "same as --format=json" },
+	{ "check", no_argument, 0, HT_OPT_CHECK, check_flag, check_flag, NULL,
 	  "exit with status 23 if memory is still allocated at exit (a leak gate)" },
-	{ "diff", no_argument, 0, HT_OPT_COUNT, NULL, NULL,
+	{ "diff", no_argument, 0, HT_OPT_COUNT, NULL, NULL, NULL,
 	  "OLD.json NEW.json: instead of tracing, list what grew between two reports" },
-	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, "print this help and exit" },
-	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, "print the version and exit" },
+	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, NULL, "print this help and exit" },
+	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, NULL,
+	  "print the version and exit" },
 };
 
 #define HT_OPTION_VAR(id, var, def) [HT_OPT_##id] = var,
 static const char *const env_names[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_VAR) };
+#define HT_OPTION_DEFAULT(id, var, def) [HT_OPT_##id] = def,
+static const char *const defaults[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_DEFAULT) };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: heaptrace [OPTION...] PROGRAM [ARG...]\n"
-		   "   or: heaptrace [--top=NUM] --diff OLD.json NEW.json\n"
+		   "   or: heaptrace --diff [--top=NUM] [--sort=size|count] [--check] OLD.json NEW.json\n"
 		   "Trace the heap allocations of PROGRAM and report, per backtrace, the memory\n"
 		   "still allocated when it exits (and on SIGUSR1: by size, SIGUSR2: by count).\n\n");
 	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++) {
@@ -264,10 +293,11 @@ static void die_usage(const char *fmt, const char *a, const char *b)
 	exit(EXIT_USAGE);
 }
 
-static void set_option(const struct lopt *o, const char *arg)
+/* What option o's check makes of arg; bad input does not return. */
+static const char *checked(const struct lopt *o, check_fn check, const char *arg)
 {
 	const char *err = NULL;
-	const char *value = o->check(arg ? arg : "", &err);
+	const char *value = check(arg ? arg : "", &err);
 
 	if (!value) {
 		char buf[512];
@@ -277,6 +307,13 @@ static void set_option(const struct lopt *o, const char *arg)
 		fprintf(stderr, "heaptrace: --%s: '%s' %s\n", o->name, sb_str(&sb), err);
 		exit(EXIT_USAGE);
 	}
+	return value;
+}
+
+static void set_option(const struct lopt *o, const char *arg)
+{
+	const char *value = checked(o, o->check, arg);
+
 	if (setenv(env_names[o->var], value, 1))
 		die_usage("cannot set %s%s", env_names[o->var], "");
 }
@@ -299,46 +336,136 @@ static void bad_option(int c, const char *arg)
 	die_usage("unknown option '%s' (see heaptrace --help)", name, "");
 }
 
-static int parse_options(int argc, char **argv)
+/* getopt_long()'s tables of lopts; each option's val is 256 + its row. */
+struct getopt_tables {
+	struct option longs[ARRAY_SIZE(lopts) + 1];
+	char shorts[2 * ARRAY_SIZE(lopts) + 1];
+};
+
+static void make_tables(struct getopt_tables *g)
 {
-	struct option longs[ARRAY_SIZE(lopts) + 1] = { { 0 } };
-	char shorts[2 * ARRAY_SIZE(lopts) + 3] = "+:";
-	size_t ns = strlen(shorts);
-	int c, idx;
+	size_t ns = 0;
 
+	*g = (struct getopt_tables){ 0 };
 	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++) {
-		longs[i] = (struct option){ lopts[i].name, lopts[i].has_arg, NULL, (int)(256 + i) };
+		g->longs[i] = (struct option){ lopts[i].name, lopts[i].has_arg, NULL, (int)(256 + i) };
 		if (lopts[i].short_name) {
-			shorts[ns++] = (char)lopts[i].short_name;
+			g->shorts[ns++] = (char)lopts[i].short_name;
 			if (lopts[i].has_arg)
-				shorts[ns++] = ':';
+				g->shorts[ns++] = ':';
 		}
 	}
-	shorts[ns] = '\0';
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shorts, longs, &idx)) != -1) {
-		const struct lopt *o = NULL;
+}
 
-		if (c == '?' || c == ':')
-			bad_option(c, argv[optind - 1]);
-		for (size_t i = 0; i < ARRAY_SIZE(lopts); i++)
-			if (c == (int)(256 + i) || c == lopts[i].short_name)
-				o = &lopts[i];
-		if (o->short_name == 'h') {
-			usage(stdout);
-			exit(0);
-		}
-		if (o->short_name == 'V') {
-			printf("heaptrace %s (backtrace depth %d)\n", HT_VERSION, HT_DEPTH);
-			exit(0);
-		}
-		if (!strcmp(o->name, "diff")) {
-			if (argc - optind != 2)
-				die_usage("--diff needs two files: OLD.json NEW.json%s%s", "", "");
-			exit(diff_main(argv[optind], argv[optind + 1]));
-		}
-		set_option(o, optarg);
+/* getopt_long() in mode "+:" (stop at the first argument that is not an
+ * option) or "-:" (hand each over as option 1), errors to the caller. */
+static int getopt_in(int argc, char **argv, const struct getopt_tables *g, const char *mode)
+{
+	char optstring[sizeof(g->shorts) + 4];
+
+	snprintf(optstring, sizeof(optstring), "%s%s", mode, g->shorts);
+	return getopt_long(argc, argv, optstring, g->longs, NULL);
+}
+
+/*
+ * The next option of argv in getopt mode: its row, NULL at the end, or in
+ * mode "-:" a file (*file set).  Bad options, --help and --version do not
+ * return.
+ */
+static const struct lopt *next_option(int argc, char **argv, const struct getopt_tables *g,
+				      const char *mode, const char **file)
+{
+	const struct lopt *o = NULL;
+	int c = getopt_in(argc, argv, g, mode);
+
+	if (c == -1)
+		return NULL;
+	if (c == 1) {
+		*file = optarg;
+		return NULL;
 	}
+	if (c == '?' || c == ':')
+		bad_option(c, argv[optind - 1]);
+	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++)
+		if (c == (int)(256 + i) || c == lopts[i].short_name)
+			o = &lopts[i];
+	if (o->short_name == 'h') {
+		usage(stdout);
+		exit(0);
+	}
+	if (o->short_name == 'V') {
+		printf("heaptrace %s (backtrace depth %d)\n", HT_VERSION, HT_DEPTH);
+		exit(0);
+	}
+	return o;
+}
+
+/*
+ * Whether --diff is among the options before PROGRAM (they end at the
+ * first argument that is not one): a first pass that acts on nothing, so
+ * that the options of --diff are checked as such wherever they are.
+ */
+static bool wants_diff(int argc, char **argv, const struct getopt_tables *g)
+{
+	bool diff = false;
+	int c;
+
+	optind = 0; /* glibc: start afresh */
+	while ((c = getopt_in(argc, argv, g, "+:")) != -1)
+		if (c >= 256 && !strcmp(lopts[c - 256].name, "diff"))
+			diff = true;
+	optind = 0;
+	return diff;
+}
+
+/*
+ * heaptrace --diff OLD NEW: options before, between or after the files
+ * (getopt's mode "-" hands the files over in order, "--" ends the options).
+ * Only the command line counts: HEAPTRACE_* variables are the library's.
+ */
+static int diff_command(int argc, char **argv, const struct getopt_tables *g)
+{
+	const char *vals[HT_OPT_COUNT], *files[2], *file = NULL;
+	const struct lopt *o;
+	struct diff_opts opts = { 0 };
+	bool check = false;
+	int n = 0;
+
+	memcpy(vals, defaults, sizeof(vals));
+	while ((o = next_option(argc, argv, g, "-:", &file)) || file) {
+		if (file) {
+			if (n < 2)
+				files[n] = file;
+			n++;
+			file = NULL;
+		} else if (o->var != HT_OPT_COUNT) { /* not --diff itself */
+			if (!o->diff)
+				die_usage("--%s does not apply to --diff%s", o->name, "");
+			vals[o->var] = checked(o, o->diff, optarg);
+		}
+	}
+	for (; optind < argc; optind++, n++) /* after "--" */
+		if (n < 2)
+			files[n] = argv[optind];
+	if (n != 2)
+		die_usage("--diff needs two files: OLD.json NEW.json%s%s", "", "");
+	/* the values are checked, the defaults are options.h's */
+	if (ht_parse_ulong(vals[HT_OPT_TOP], HT_TOP_MAX, &opts.top) ||
+	    ht_parse_sort(vals[HT_OPT_SORT], opts.keys, &opts.nkeys) ||
+	    ht_parse_bool(vals[HT_OPT_CHECK], &check))
+		die_usage("--diff: bad option defaults%s%s", "", "");
+	opts.check = check;
+	return diff_main(files[0], files[1], &opts);
+}
+
+/* The options before PROGRAM into HEAPTRACE_* variables; PROGRAM's index. */
+static int parse_options(int argc, char **argv, const struct getopt_tables *g)
+{
+	const struct lopt *o;
+	const char *file;
+
+	while ((o = next_option(argc, argv, g, "+:", &file)))
+		set_option(o, optarg);
 	return optind;
 }
 
@@ -441,9 +568,14 @@ static void set_root_pid(void)
 int main(int argc, char **argv)
 {
 	const char *prog, *why = NULL;
+	struct getopt_tables g;
 	int first, status;
 
-	first = parse_options(argc, argv);
+	opterr = 0;
+	make_tables(&g);
+	if (wants_diff(argc, argv, &g))
+		return diff_command(argc, argv, &g);
+	first = parse_options(argc, argv, &g);
 	if (first >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -237,6 +237,8 @@ static bool decode(struct jreader *r, struct jbuf *b)
 			r->p++;
 			return true;
 		}
+		if (c == '\n') /* no string spans lines: this one was not closed */
+			return fail(r, "unterminated string");
 		if (c < 0x20)
 			return fail(r, "control character in a string");
 		if (c == '\\') {
@@ -262,53 +264,110 @@ const char *jr_string(struct jreader *r, size_t *len)
 
 /* ------------------------------------------------------------ scalars */
 
+/*
+ * A number as written: its integer and fraction digits (in place) and its
+ * exponent, saturated far past any that can matter (a document of 2^62
+ * digits is not a thing).
+ */
 struct number {
-	bool negative, integer, overflow;
-	uint64_t u;
+	bool negative;
+	const char *ints, *frac; /* the digits before and after the point */
+	size_t nints, nfrac;
+	int64_t exp;
 };
 
-static bool digits(struct jreader *r, struct number *n)
+#define EXP_LIMIT (INT64_C(1) << 40)
+
+static bool digits(struct jreader *r, const char **first, size_t *n)
 {
-	const char *first = r->p;
-
-	for (; r->p < r->end && *r->p >= '0' && *r->p <= '9'; r->p++) {
-		unsigned d = (unsigned)(*r->p - '0');
-
-		if (n->u > (UINT64_MAX - d) / 10)
-			n->overflow = true;
-		n->u = n->u * 10 + d;
-	}
-	return r->p > first || fail(r, "bad number");
+	*first = r->p;
+	while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+		r->p++;
+	*n = (size_t)(r->p - *first);
+	return *n || fail(r, "bad number");
 }
 
-/* A number as RFC 8259, 6 writes it; the integer part's value in n->u. */
+static bool exponent(struct jreader *r, int64_t *exp)
+{
+	bool negative = false;
+	const char *d;
+	size_t n;
+
+	if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+		negative = *r->p++ == '-';
+	if (!digits(r, &d, &n))
+		return false;
+	for (*exp = 0; n--; d++)
+		if (*exp < EXP_LIMIT)
+			*exp = *exp * 10 + (*d - '0');
+	if (negative)
+		*exp = -*exp;
+	return true;
+}
+
+/* A number as RFC 8259, 6 writes it. */
 static bool number(struct jreader *r, struct number *n)
 {
-	struct number frac = { 0 };
-
-	*n = (struct number){ .integer = true };
+	*n = (struct number){ 0 };
 	if (*r->p == '-') {
 		n->negative = true;
 		r->p++;
 	}
 	if (r->p < r->end && *r->p == '0' && r->end - r->p > 1 && r->p[1] >= '0' && r->p[1] <= '9')
 		return fail(r, "bad number");
-	if (!digits(r, n))
+	if (!digits(r, &n->ints, &n->nints))
 		return false;
 	if (r->p < r->end && *r->p == '.') {
 		r->p++;
-		n->integer = false;
-		if (!digits(r, &frac))
+		if (!digits(r, &n->frac, &n->nfrac))
 			return false;
 	}
 	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
 		r->p++;
-		n->integer = false;
-		if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
-			r->p++;
-		if (!digits(r, &frac))
+		if (!exponent(r, &n->exp))
 			return false;
 	}
+	return true;
+}
+
+/* Digit i of the integer digits followed by the fraction's. */
+static unsigned digit(const struct number *n, size_t i)
+{
+	return (unsigned)((i < n->nints ? n->ints[i] : n->frac[i - n->nints]) - '0');
+}
+
+/*
+ * The value of n if it is an integer from 0 to UINT64_MAX, however it is
+ * spelt: 1000, 1e3, 1000.0, 10000e-1 and -0 are the same number (a
+ * reformatting tool may write any of them).  Digit i stands for
+ * 10^(nints - 1 - i + exp); the value is an integer when the last non-zero
+ * digit's power is not negative, and fits when the first's is at most 19.
+ */
+static bool exact_uint(const struct number *n, uint64_t *v)
+{
+	size_t len = n->nints + n->nfrac, first = 0, last = len;
+	int64_t low, high;
+	uint64_t u = 0;
+
+	while (first < len && !digit(n, first))
+		first++;
+	if (first == len) {
+		*v = 0; /* -0 too */
+		return true;
+	}
+	while (!digit(n, last - 1))
+		last--;
+	high = (int64_t)n->nints - 1 - (int64_t)first + n->exp;
+	low = (int64_t)n->nints - (int64_t)last + n->exp;
+	if (n->negative || low < 0 || high > 19)
+		return false;
+	for (size_t i = first; i < last; i++)
+		if (__builtin_mul_overflow(u, 10, &u) || __builtin_add_overflow(u, digit(n, i), &u))
+			return false;
+	for (; low > 0; low--)
+		if (__builtin_mul_overflow(u, 10, &u))
+			return false;
+	*v = u;
 	return true;
 }
 
@@ -316,17 +375,18 @@ bool jr_uint(struct jreader *r, uint64_t max, uint64_t *v)
 {
 	const char *at;
 	struct number n;
+	uint64_t u;
 
 	if (jr_peek(r) != J_NUMBER)
 		return false;
 	at = r->p;
 	if (!number(r, &n))
 		return false;
-	if (n.negative || !n.integer || n.overflow || n.u > max) {
+	if (!exact_uint(&n, &u) || u > max) {
 		r->p = at; /* good JSON, but not what the caller asked for */
 		return false;
 	}
-	*v = n.u;
+	*v = u;
 	return true;
 }
 

@@ -3,8 +3,11 @@
  * jsonparse.h - a small JSON reader for the launcher's --diff: it walks a
  * document held in memory value by value and builds no tree, so memory does
  * not grow with the document; the caller steps into the objects and arrays
- * it expects and reads the scalars it wants.  Integers are read exact (64
- * bits, not negative); other numbers can only be skipped.
+ * it expects and reads the scalars it wants.  Any valid JSON is read:
+ * white space anywhere between tokens, members in any order.  A number is
+ * read as an integer (exact, 64 bits, not negative) when its value is one,
+ * however it is spelt (1000, 1e3, 1000.0 and -0 are integers); other
+ * numbers can only be skipped.
  *
  * Errors: a read that finds bad JSON sets err (and the byte offset err_at)
  * and fails, and every later call fails too.  A read that finds good JSON of

@@ -407,22 +407,22 @@ def test_diff_uses_the_last_report_of_each_file(tmp_path):
     assert rep.backtraces == [] and rep.summary["backtraces that grew"] == "0"
 
 
-@pytest.mark.parametrize("content,why", [("", "holds no report"),
-                                         ("{not json\n", "byte 2: expected a member name"),
-                                         ('{"a": 1}\n', "is not a heaptrace JSON report (schema_version 1)")])
+@pytest.mark.parametrize("content,why", [("", ": holds no report"),
+                                         ("{not json\n", ":1:2: expected a member name"),
+                                         ('{"a": 1}\n', ": is not a heaptrace JSON report (schema_version 1)")])
 def test_diff_bad_input(tmp_path, content, why):
     bad = tmp_path / "bad.json"
     bad.write_text(content)
     good = json_dump(tmp_path, "good.json", "a a 1 1")
     r = run([HEAPTRACE, "--diff", bad, good])
-    assert (r.returncode, r.stdout, r.stderr) == (2, "", "heaptrace: --diff: %s: %s\n" % (bad, why))
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", "heaptrace: %s%s\n" % (bad, why))
 
 
 def test_diff_needs_two_files(tmp_path):
     r = run([HEAPTRACE, "--diff", tmp_path / "one"])
     assert (r.returncode, r.stderr) == (2, "heaptrace: --diff needs two files: OLD.json NEW.json\n")
     r = run([HEAPTRACE, "--diff", tmp_path / "one", tmp_path / "two"])
-    assert (r.returncode, r.stderr) == (2, "heaptrace: --diff: %s: cannot be read\n" % (tmp_path / "one"))
+    assert (r.returncode, r.stderr) == (2, "heaptrace: %s: cannot be read\n" % (tmp_path / "one"))
 
 
 def test_diff_of_cut_backtraces_reads_like_a_report(tmp_path):

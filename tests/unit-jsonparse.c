@@ -71,7 +71,7 @@ static void test_key_and_value(void)
 /* A read of another type fails without an error and consumes nothing. */
 static void test_other_types(void)
 {
-	static const char doc[] = "[\"7\", 7, -7, 7.5, 7e1, 18446744073709551616, {}]";
+	static const char doc[] = "[\"7\", 7, -7, 7.5, 7e-1, 18446744073709551616, {}]";
 	struct jreader r;
 	uint64_t v = 42;
 	bool b;
@@ -84,7 +84,7 @@ static void test_other_types(void)
 	CHECK(!jr_string(&r, NULL) && !jr_uint(&r, 6, &v));
 	CHECK(jr_uint(&r, 7, &v));
 	CHECK_EQ(v, 7);
-	for (int i = 0; i < 4; i++) { /* negative, fraction, exponent, past 64 bits */
+	for (int i = 0; i < 4; i++) { /* negative, fraction, fraction by exponent, past 64 bits */
 		CHECK(jr_next(&r, NULL));
 		CHECK(!jr_uint(&r, UINT64_MAX, &v));
 		CHECK_EQ(v, 7);
@@ -117,6 +117,84 @@ static void test_integers(void)
 	}
 	jr_init(&r, "9223372036854775808", 19);
 	CHECK(!jr_uint(&r, INT64_MAX, &v));
+	CHECK_STR(r.err, NULL);
+	jr_release(&r);
+}
+
+/* An integer however it is spelt (jq, Python and JavaScript write some of
+ * these), and numbers that are no integer from 0 to 2^64-1 left in place. */
+static void test_integer_spellings(void)
+{
+	static const struct {
+		const char *doc;
+		uint64_t v;
+	} good[] = {
+		{ "-0", 0 },
+		{ "0.000", 0 },
+		{ "-0.0e-7", 0 },
+		{ "0e99999999999999999999999", 0 },
+		{ "1000.0", 1000 },
+		{ "1e3", 1000 },
+		{ "1E+3", 1000 },
+		{ "10000e-1", 1000 },
+		{ "0.001e6", 1000 },
+		{ "1.8446744073709551615e19", UINT64_MAX },
+		{ "18446744073709551615.000", UINT64_MAX },
+		{ "184467440737095516150e-1", UINT64_MAX },
+		{ "1.797693134862315e+15", 1797693134862315 },
+		{ "9.223372036854775807E18", INT64_MAX },
+	};
+	static const char *const other[] = {
+		"-1", "-1e0", "0.5", "1.5e0", "1e-1", "1000e-4", "1.8446744073709551616e19",
+		"2e19", "1e20", "1.7976931348623157e+15", "1e99999999999999999999999", "1e-99999999999999999999999",
+	};
+	struct jreader r;
+	uint64_t v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		v = 42;
+		jr_init(&r, good[i].doc, strlen(good[i].doc));
+		CHECK(jr_uint(&r, UINT64_MAX, &v) && jr_finish(&r));
+		CHECK_EQ(v, good[i].v);
+		jr_release(&r);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(other); i++) {
+		v = 42;
+		jr_init(&r, other[i], strlen(other[i]));
+		CHECK(!jr_uint(&r, UINT64_MAX, &v));
+		CHECK_EQ(v, 42);
+		CHECK_EQ(r.p, r.start); /* left in place */
+		CHECK(jr_skip(&r) && jr_finish(&r));
+		jr_release(&r);
+	}
+}
+
+/* White space wherever RFC 8259 allows it: the same values as compact. */
+static void test_white_space(void)
+{
+	static const char doc[] = "\r\n\t {\n  \"a\" \t:\r\n [\n 1 ,\n\t\"x\"\n ,\n"
+				  "  { } , [ ] ,true , null\n ] ,\n \"b\"\n:\n2e0\n}\n\n";
+	struct jreader r;
+	const char *key;
+	uint64_t v = 0;
+	bool b = false;
+
+	jr_init(&r, doc, sizeof(doc) - 1);
+	CHECK(jr_enter(&r) && jr_next(&r, &key));
+	CHECK_STR(key, "a");
+	CHECK(jr_enter(&r) && jr_next(&r, NULL) && jr_uint(&r, 9, &v));
+	CHECK_EQ(v, 1);
+	CHECK(jr_next(&r, NULL));
+	CHECK_STR(jr_string(&r, NULL), "x");
+	CHECK(jr_next(&r, NULL) && jr_enter(&r) && !jr_next(&r, NULL));
+	CHECK(jr_next(&r, NULL) && jr_enter(&r) && !jr_next(&r, NULL));
+	CHECK(jr_next(&r, NULL) && jr_bool(&r, &b) && b);
+	CHECK(jr_next(&r, NULL) && jr_null(&r));
+	CHECK(!jr_next(&r, NULL) && jr_next(&r, &key));
+	CHECK_STR(key, "b");
+	CHECK(jr_uint(&r, 9, &v));
+	CHECK_EQ(v, 2);
+	CHECK(!jr_next(&r, NULL) && jr_finish(&r));
 	CHECK_STR(r.err, NULL);
 	jr_release(&r);
 }
@@ -214,6 +292,7 @@ static void test_errors(void)
 		{ "\"ab", "unterminated string", 3 },
 		{ "\"ab\\", "unterminated string", 4 },
 		{ "\"a\tb\"", "control character in a string", 2 },
+		{ "\"a\nb\"", "unterminated string", 2 },
 		{ "\"a\\qb\"", "bad escape in a string", 3 },
 		{ "\"\\u12\"", "bad \\u escape", 3 },
 		{ "\"\\u12g4\"", "bad \\u escape", 3 },
@@ -286,6 +365,8 @@ int main(void)
 	test_key_and_value();
 	test_other_types();
 	test_integers();
+	test_integer_spellings();
+	test_white_space();
 	test_strings();
 	test_long_string();
 	test_errors();
