@@ -742,7 +742,7 @@ static void put_diff(const struct diff *d, const char *old_path, const char *new
 	printf("[heaptrace] %-29s: %zu\n", "backtraces that grew", sum->more_bytes);
 	printf("[heaptrace] %-29s: %zu\n", "backtraces with more blocks", sum->more_blocks);
 	ht_fmt_growth(&growth, sum->bytes, sum->count);
-	printf("[heaptrace] %-29s: %s (bytes/blocks, all backtraces compared)\n",
+	printf("[heaptrace] %-29s: %s (all backtraces compared)\n",
 	       "growth of live heap", sb_str(&growth));
 	printf("=================================================================\n");
 	free(sb.buf);
