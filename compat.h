@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -87,6 +89,20 @@ static inline struct ht_mallinfo ht_mallinfo(void)
 #endif
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return (struct ht_mallinfo){ (size_t)mi.arena, (size_t)mi.hblkhd, (size_t)mi.uordblks };
+}
+
+/*
+ * close_range(first, ~0U, CLOSE_RANGE_UNSHARE) (Linux 5.9): the calling
+ * thread gets a descriptor table of its own holding the descriptors below
+ * first.  Called by number: glibc declares it from 2.34 only.  -1 when the
+ * kernel (or a seccomp filter) refuses; the table is shared as before then.
+ */
+#ifndef __NR_close_range
+#define __NR_close_range 436 /* the same on every architecture */
+#endif
+static inline int ht_unshare_fds_below(unsigned first)
+{
+	return (int)syscall(__NR_close_range, first, ~0U, 1U << 1 /* CLOSE_RANGE_UNSHARE */);
 }
 
 /* sem_clockwait (glibc 2.30): a semaphore wait with a CLOCK_MONOTONIC deadline. */

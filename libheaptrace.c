@@ -1060,6 +1060,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	bt_unwinder_init();
 	bt_frame_pointers = ht_cfg.unwind == HT_UNWIND_FP;
 	cfi_unwinder = ht_cfg.unwind;
+	out_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	handlers_init(REAL(sigaction));
 	reporter_start(REAL(sigaction));

@@ -336,7 +336,7 @@ bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 			json_write(&out, &s, when, keys, nkeys);
 		else
 			write_text(&s, keys, nkeys);
-	} while (!out_close(&out)); /* again, to stderr, if the file failed */
+	} while (!out_close(&out)); /* again, whole, where it falls back to */
 	snapshot_done();
 done:
 	snapshot_free(&s);

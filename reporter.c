@@ -8,7 +8,8 @@
  * signals still reach the program's threads, waits on the semaphore (with
  * the next --interval deadline) and writes the report.  Many signals in a
  * row may be folded into one report per key; each report written is
- * complete.  The exit report is written by that thread too (reporter_run).
+ * complete.  The exit report is written by that thread too (reporter_run),
+ * through the descriptors it keeps apart from the program's (output.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +23,7 @@
 
 #include "config.h"
 #include "guard.h"
+#include "output.h"
 #include "report.h"
 #include "reporter.h"
 #include "utils.h"
@@ -35,7 +37,7 @@ static struct {
 } triggers[HT_MAX_SIGNALS];
 static unsigned ntriggers;
 
-static sem_t wake;
+static sem_t wake, started;
 static sigaction_fn real_sigaction;
 static int running; /* the reporter thread exists in this process */
 static unsigned pending; /* bit i: triggers[i] was received */
@@ -124,6 +126,8 @@ static void *reporter_main(void *arg)
 
 	(void)arg;
 	tracer_enter(); /* for good: everything this thread allocates is ours */
+	out_private_fds();
+	sem_post(&started);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	if (ht_cfg.interval_ms)
 		next_deadline(&next);
@@ -195,6 +199,9 @@ static void start_thread(void)
 	pthread_setname_np(th, "heaptrace");
 	pthread_detach(th);
 	running = 1;
+	/* the program's descriptors may change once we return (output.c) */
+	while (sem_wait(&started))
+		;
 }
 
 static int trigger_of(int signo)
@@ -229,6 +236,7 @@ void reporter_start(sigaction_fn real)
 		triggers[ntriggers++] = (typeof(triggers[0])){ ht_cfg.signals[i].signo,
 							      ht_cfg.signals[i].key, false, 0 };
 	sem_init(&wake, 0, 0);
+	sem_init(&started, 0, 0);
 	sem_init(&job.done, 0, 0);
 	start_thread();
 	for (unsigned i = 0; i < ntriggers; i++)
@@ -275,6 +283,7 @@ void reporter_fork_child(void)
 	pending = 0;
 	job.fn = NULL;
 	sem_init(&wake, 0, 0);
+	sem_init(&started, 0, 0);
 	sem_init(&job.done, 0, 0);
 	start_thread();
 }

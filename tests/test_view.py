@@ -37,11 +37,26 @@ def argv_env(mode, prog, args, outfile=None, extra_opts=()):
 
 
 def run_mode(mode, prog, *args, outfile=None, preexec_fn=None, stderr=subprocess.PIPE,
-             stdin=subprocess.DEVNULL, env=None):
+             stdin=subprocess.DEVNULL, env=None, cwd=None):
     argv, e = argv_env(mode, prog, args, outfile)
     e.update(env or {})
     return subprocess.run(argv, env=clean_env(e), stdin=stdin, stdout=subprocess.PIPE,
-                          stderr=stderr, preexec_fn=preexec_fn, timeout=60)
+                          stderr=stderr, preexec_fn=preexec_fn, timeout=60, cwd=cwd)
+
+
+def last_resort_report(d, pid=None):
+    """The one report file of last resort in d (heaptrace.PID.txt, written
+    when stderr took nothing): its note line, and the report."""
+    names = [n for n in os.listdir(d) if re.fullmatch(r"heaptrace\.\d+\.txt", n)]
+    assert len(names) == 1, names
+    if pid is not None:
+        assert names[0] == "heaptrace.%d.txt" % pid
+    text = (d / names[0]).read_text()
+    assert outside_lines(text) == [
+        "heaptrace: cannot write to stderr: Broken pipe; writing the report to %s" % names[0]]
+    reps = parse_reports(text)
+    assert len(reps) == 1
+    return reps[0]
 
 
 # ------------------------------------------------------------ signals
@@ -103,22 +118,26 @@ def test_signal_dispositions_and_masks(tmp_path, mode, inherited):
 
 @pytest.mark.parametrize("pending", [False, True], ids=["clean", "program-sigpipe-pending"])
 @pytest.mark.parametrize("mode", TRACED)
-def test_report_into_a_closed_pipe(mode, pending):
+def test_report_into_a_closed_pipe(tmp_path, mode, pending):
     """The exit report goes to stderr, a pipe nobody reads: heaptrace's
     write raises SIGPIPE, which must neither kill the program nor stay
     pending or blocked; a SIGPIPE the program itself had pending (blocked)
-    stays pending.  The program's last view comes after the report."""
+    stays pending.  The program's last view comes after the report, which
+    goes to the file of last resort."""
     args = ["view"] + (["pending-pipe"] if pending else [])
     outs = {}
     for m in ("untraced", mode):
+        (tmp_path / m).mkdir()
         rd, wr = os.pipe()
         os.close(rd)
         try:
-            r = run_mode(m, "s-sigview", *args, stderr=wr)
+            r = run_mode(m, "s-sigview", *args, stderr=wr, cwd=tmp_path / m)
         finally:
             os.close(wr)
         assert r.returncode == 0, (m, r.returncode)
         outs[m] = r.stdout.decode()
+    assert os.listdir(tmp_path / "untraced") == []
+    assert any(b.size == "4.321 KB" for b in last_resort_report(tmp_path / mode).backtraces)
     check_view_output(outs["untraced"].encode())
     tail = outs["untraced"].split("== after exit handlers")[1]
     assert ("pending=13" in tail) == pending
@@ -432,9 +451,10 @@ def test_errno_where_the_program_did_not_set_it(tmp_path, mode, report):
         rd, wr = os.pipe()
         os.close(rd)
         try:
-            r = run_mode(mode, "s-mainerrno", stderr=wr)
+            r = run_mode(mode, "s-mainerrno", stderr=wr, cwd=tmp_path)
         finally:
             os.close(wr)
+        last_resort_report(tmp_path)
     else:
         out = tmp_path / "report" if report == "file" else "/dev/full"
         r = run_mode(mode, "s-mainerrno", outfile=out)
