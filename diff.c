@@ -36,7 +36,8 @@
 #include "utils.h"
 
 #define EXIT_USAGE 2
-#define NOT_A_REPORT "is not a heaptrace JSON report (schema_version 1)"
+/* Version 2 added fields --diff does not read: both are read alike. */
+#define NOT_A_REPORT "is not a heaptrace JSON report (schema_version 1 or 2)"
 
 /* A backtrace as read; its frames are the table's last. */
 struct bt {
@@ -118,20 +119,26 @@ static void __attribute__((noreturn)) bad_json(const struct diff *d)
 	die_at(d, d->r.start + d->r.err_at, "%s", d->r.err);
 }
 
+/* The versions of the JSON report this reader knows: 2 added fields only. */
+static bool schema_known(uint64_t v)
+{
+	return v == 1 || v == 2;
+}
+
 /*
- * Whether the document says schema_version 1, found where it is: members
+ * Whether the document says a schema_version it knows, found where it is: members
  * come in any order (jq -S sorts them, "sections" first), so a field read
  * before schema_version can be wrong only because the document is not a
  * report of this schema, which is then what is wrong.  Errors only.
  */
-static bool schema_1(const struct diff *d)
+static bool schema_ok(const struct diff *d)
 {
 	struct jreader r;
 	const char *key;
 	uint64_t v = 0;
 	bool found = false, ok;
 
-	if (d->rep.schema_version == 1)
+	if (schema_known(d->rep.schema_version))
 		return true;
 	jr_init(&r, d->doc, d->doc_len);
 	if (jr_enter(&r))
@@ -142,7 +149,7 @@ static bool schema_1(const struct diff *d)
 			else
 				jr_skip(&r);
 		}
-	ok = r.err || v == 1; /* bad JSON on the way: the first error stands */
+	ok = r.err || schema_known(v); /* bad JSON on the way: the first error stands */
 	jr_release(&r);
 	return ok;
 }
@@ -160,7 +167,7 @@ bad(const struct diff *d, const char *at, const char *field, const char *fmt, ..
 
 	if (d->r.err)
 		bad_json(d);
-	if (!schema_1(d))
+	if (!schema_ok(d))
 		die(d->path, NOT_A_REPORT);
 	for (int i = 0; i < d->nwhere; i++)
 		sb_printf(&sb, "%s%s[%zu]", i ? "." : "", d->where[i].list, d->where[i].i);
@@ -551,7 +558,7 @@ static void parse(struct diff *d, const char *path, enum dt_side side, const str
 		die(path, NOT_A_REPORT);
 	}
 	READ_OBJECT(d, report_fields, &d->rep);
-	if (d->rep.schema_version != 1)
+	if (!schema_known(d->rep.schema_version))
 		die(path, NOT_A_REPORT);
 	if (!jr_finish(&d->r))
 		bad_json(d);

@@ -16,7 +16,7 @@ import pytest
 from conftest import HEAPTRACE, clean_env, fmt_bytes, one_report, plural, run
 import genreport
 
-NOT_A_REPORT = "is not a heaptrace JSON report (schema_version 1)"
+NOT_A_REPORT = "is not a heaptrace JSON report (schema_version 1 or 2)"
 HEAD_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/\d+\] "
                      r"\[size/peak: ([^/]+)/[^\]]+\] \[age: [^\]]+\] "
                      r"\[growth: \+([^/]+)/\+(\d+) blocks?\]$", re.M)
@@ -133,9 +133,10 @@ STRUCTURE = [
     pytest.param(lambda d: d.pop("depth"), "depth is missing", at(lambda d: d), id="depth-missing"),
     # a whole document that is no report: no place in it
     pytest.param(lambda d: d.pop("schema_version"), NOT_A_REPORT, None, id="no-schema"),
-    pytest.param(lambda d: d.update(schema_version=2), NOT_A_REPORT, None, id="schema-2"),
-    pytest.param(lambda d: d.update(schema_version=2, sections={}), NOT_A_REPORT, None,
-                 id="schema-2-other-fields"),
+    pytest.param(lambda d: d.update(schema_version=3), NOT_A_REPORT, None, id="schema-3"),
+    pytest.param(lambda d: d.update(schema_version=0), NOT_A_REPORT, None, id="schema-0"),
+    pytest.param(lambda d: d.update(schema_version=3, sections={}), NOT_A_REPORT, None,
+                 id="schema-3-other-fields"),
 ]
 
 
@@ -162,6 +163,20 @@ def test_diff_refuses_a_wrong_structure(tmp_path, change, why, where, sort_keys)
     text = json.dumps(doc, sort_keys=sort_keys)
     place = ":1:%d" % (where(doc, text, sort_keys) + 1) if where else ""
     assert refused(tmp_path, text + "\n") == (2, "", "%s: %s" % (place, why))
+
+
+def test_diff_reads_schema_1_and_2(tmp_path):
+    """Version 2 only added fields: a report of either version, against
+    one of the other, diffs alike."""
+    (old, new), grown, _ = write_pair(tmp_path, 5)
+    want = diff(old, new)
+    assert want.returncode == 0 and want.stdout
+    v2 = tmp_path / "new2.json"
+    v2.write_text(new.read_text().replace('"schema_version":1,', '"schema_version":2,', 1))
+    assert '"schema_version":2,' in v2.read_text()
+    got = diff(old, v2)
+    assert (got.returncode, got.stderr) == (0, want.stderr)
+    assert got.stdout == want.stdout.replace("-> %s\n" % new, "-> %s\n" % v2)
 
 
 def test_diff_refuses_a_field_twice(tmp_path):

@@ -409,7 +409,7 @@ def test_diff_uses_the_last_report_of_each_file(tmp_path):
 
 @pytest.mark.parametrize("content,why", [("", ": holds no report"),
                                          ("{not json\n", ":1:2: expected a member name"),
-                                         ('{"a": 1}\n', ": is not a heaptrace JSON report (schema_version 1)")])
+                                         ('{"a": 1}\n', ": is not a heaptrace JSON report (schema_version 1 or 2)")])
 def test_diff_bad_input(tmp_path, content, why):
     bad = tmp_path / "bad.json"
     bad.write_text(content)
