@@ -429,6 +429,24 @@ void ht_drain(void)
 
 /* ---------------------------------------------------------------- hook bodies */
 
+/*
+ * Temporary allocations, as heaptrack defines them: a block released
+ * directly after its allocation, with no other allocation or release in
+ * between; here of the same thread (a signal handler's events are those of
+ * the thread it interrupts).  Each thread remembers its last allocation,
+ * and a release compares and forgets it: a store per allocation, a compare
+ * and a store per release, in memory of the thread's own.
+ */
+static HT_TLS void *last_alloc;
+
+static inline bool released_at_once(void *p)
+{
+	bool at_once = p == last_alloc;
+
+	last_alloc = NULL;
+	return at_once;
+}
+
 /* Record p with the stack of the hook this is inlined into. */
 static inline __attribute__((always_inline)) void note(void *p, size_t size)
 {
@@ -450,6 +468,7 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 			n = HT_CAPTURE_MAX;
 		acct_alloc(p, size, frames, n, cut);
 	}
+	last_alloc = p;
 	*err = saved;
 }
 
@@ -511,12 +530,12 @@ static void *tracer_realloc(void *old, size_t size)
 
 	if (!old)
 		return tracer_alloc(size);
-	if (must_defer() || !acct_free(old, &b))
+	if (must_defer() || !acct_free(old, &b, false))
 		return REAL(realloc)(old, size);
 	if (b.id != ACCT_TRACER_ID) { /* a program block: hand it back, untraced */
 		p = REAL(realloc)(old, size);
 		if (!p && size)
-			acct_restore(old, &b);
+			acct_restore(old, &b, false);
 		return p;
 	}
 	if (size == 0)
@@ -539,7 +558,7 @@ static inline bool untrack(void *p)
 {
 	struct acct_block b;
 
-	if (!p || !acct_free(p, &b))
+	if (!p || !acct_free(p, &b, released_at_once(p)))
 		return false;
 	if (likely(b.id != ACCT_TRACER_ID))
 		return false;
@@ -586,13 +605,16 @@ static inline bool untrack(void *p)
  * call fails.  realloc(p, 0) frees p and returns NULL in glibc: no restore.
  * A nested call (a new-handler moving a block) still forgets the old block;
  * like every nested allocation, its result is not recorded.  A block of the
- * tracer's that the program reallocates becomes the program's.
+ * tracer's that the program reallocates becomes the program's.  As in
+ * heaptrack, a realloc is the release of the old block (temporary if it
+ * directly follows that block's allocation; a failed call takes that back)
+ * and the allocation of the new one.
  */
 #define TRACE_REALLOC(old, size, call)                                              \
 	do {                                                                        \
 		GUARD_SCOPE(g_);                                                    \
 		struct acct_block b_;                                               \
-		bool had_;                                                          \
+		bool had_ = false, at_once_ = false;                                \
 		void *p_;                                                           \
 		if (unlikely(must_defer()) && (old) && (old) != ht_self.freeing) {  \
 			p_ = realloc_queued((old), (size));                         \
@@ -600,7 +622,10 @@ static inline bool untrack(void *p)
 				note(p_, (size));                                   \
 			return p_;                                                  \
 		}                                                                   \
-		had_ = (old) && (old) != ht_self.freeing && acct_free((old), &b_);  \
+		if ((old) && (old) != ht_self.freeing) {                            \
+			at_once_ = released_at_once(old);                           \
+			had_ = acct_free((old), &b_, at_once_);                     \
+		}                                                                   \
 		if (unlikely(had_ && b_.id == ACCT_TRACER_ID))                      \
 			p_ = (size) ? REAL(malloc)(size) : NULL;                    \
 		else                                                                \
@@ -610,7 +635,7 @@ static inline bool untrack(void *p)
 		if (unlikely(had_ && b_.id == ACCT_TRACER_ID) && (p_ || !(size)))   \
 			tracer_move((old), &b_, p_, (size));                        \
 		else if (!p_ && had_ && (size))                                     \
-			restore((old), &b_);                                        \
+			restore((old), &b_, at_once_);                              \
 		return p_;                                                          \
 	} while (0)
 
@@ -638,11 +663,14 @@ static NOINLINE void *realloc_queued(void *old, size_t size)
 	return p;
 }
 
-static NOINLINE void restore(void *old, const struct acct_block *b)
+/* A realloc failed: old is the program's again, as if never released. */
+static NOINLINE void restore(void *old, const struct acct_block *b, bool at_once)
 {
 	int saved = errno;
 
-	acct_restore(old, b);
+	acct_restore(old, b, at_once);
+	if (at_once)
+		last_alloc = old;
 	errno = saved;
 }
 
@@ -1010,7 +1038,7 @@ static void release_runtime_memory(void)
 		freeres();
 	for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
 		if (streams[i] && streams[i]->_IO_buf_base)
-			acct_free(streams[i]->_IO_buf_base, NULL);
+			acct_free(streams[i]->_IO_buf_base, NULL, false);
 }
 
 /* On the reporter thread: true when something is left (--check). */

@@ -582,6 +582,9 @@ static struct {
 	uint64_t epoch; /* counts new peaks; read on every event */
 } peak;
 
+_Static_assert(offsetof(struct bt_stats, peak_epoch) == CACHELINE,
+	       "what every event writes fills the first cache line of bt_stats");
+
 /* Before st changes: keep its value at the last peak if not kept yet. */
 static inline void save_at_peak(struct bt_stats *st)
 {
@@ -611,8 +614,16 @@ static NOINLINE void new_peak(struct bt_stats *st, uint64_t bytes)
 	SET(st->peak_epoch, epoch);
 }
 
+/* How a block comes to a backtrace: a new allocation, or a record put back
+ * (acct_restore()) whose release had counted a temporary allocation or not. */
+enum came {
+	CAME_NEW,
+	CAME_BACK,
+	CAME_BACK_TEMPORARY,
+};
+
 /* Called with the block's shard lock held (see record()). */
-static inline void stats_add(struct bt_stats *st, uint64_t size, bool fresh)
+static inline void stats_add(struct bt_stats *st, uint64_t size, enum came how)
 {
 	int64_t bytes;
 
@@ -624,9 +635,11 @@ static inline void stats_add(struct bt_stats *st, uint64_t size, bool fresh)
 		SET(st->peak_count, st->live_count);
 	if (st->live_bytes > st->peak_bytes)
 		SET(st->peak_bytes, st->live_bytes);
-	if (fresh) {
+	if (how == CAME_NEW) {
 		SET(st->total_count, st->total_count + 1);
 		SET(st->total_bytes, st->total_bytes + size);
+	} else if (how == CAME_BACK_TEMPORARY) {
+		SET(st->temp_count, st->temp_count - 1);
 	}
 	bytes = __atomic_add_fetch(&heap.bytes, (int64_t)size, __ATOMIC_RELAXED);
 	if (unlikely((uint64_t)bytes > __atomic_load_n(&peak.bytes, __ATOMIC_RELAXED)))
@@ -634,12 +647,14 @@ static inline void stats_add(struct bt_stats *st, uint64_t size, bool fresh)
 	spin_unlock_nested(&st->lock);
 }
 
-static inline void stats_sub(struct bt_stats *st, uint64_t size)
+static inline void stats_sub(struct bt_stats *st, uint64_t size, bool temporary)
 {
 	spin_lock_nested(&st->lock);
 	save_at_peak(st);
 	SET(st->live_count, st->live_count - 1);
 	SET(st->live_bytes, st->live_bytes - size);
+	if (temporary)
+		SET(st->temp_count, st->temp_count + 1);
 	__atomic_sub_fetch(&heap.bytes, (int64_t)size, __ATOMIC_RELAXED);
 	spin_unlock_nested(&st->lock);
 }
@@ -678,7 +693,7 @@ void bt_stats_read(struct bt *b, struct bt_stats *out)
  * which takes every shard lock, never copies a half-done update.
  */
 /* b is bt_get(id), or NULL for a block of the tracer's. */
-static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, bool fresh)
+static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, enum came how)
 {
 	uint64_t h = am_hash((uintptr_t)ptr);
 	struct am_shard *s = am_shard_of(h);
@@ -689,21 +704,21 @@ static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, bool fre
 	r = am_insert(s, h, (uintptr_t)ptr, &rec, &old);
 	/* the replaced block goes first: it was never live together with ptr */
 	if (unlikely(r == AM_REPLACED) && old.id != ACCT_TRACER_ID)
-		stats_sub(&bt_get(old.id)->st, old.size);
+		stats_sub(&bt_get(old.id)->st, old.size, false);
 	if (likely(r != AM_NOMEM) && b)
-		stats_add(&b->st, size, fresh);
+		stats_add(&b->st, size, how);
 	spin_unlock(&s->lock);
 	return r != AM_NOMEM;
 }
 
 bool acct_tracer_block(void *ptr, size_t size)
 {
-	return record(ptr, ACCT_TRACER_ID, NULL, size, false);
+	return record(ptr, ACCT_TRACER_ID, NULL, size, CAME_BACK);
 }
 
 void acct_alloc_bt(void *ptr, size_t size, struct bt *b)
 {
-	if (unlikely(!record(ptr, b->id, b, size, true)))
+	if (unlikely(!record(ptr, b->id, b, size, CAME_NEW)))
 		count_untracked();
 }
 
@@ -723,7 +738,7 @@ void acct_alloc(void *ptr, size_t size, void **frames, int n, enum ht_cut cut)
 		acct_alloc_bt(ptr, size, b);
 }
 
-bool acct_free(void *ptr, struct acct_block *out)
+bool acct_free(void *ptr, struct acct_block *out, bool temporary)
 {
 	uint64_t h = am_hash((uintptr_t)ptr);
 	struct am_shard *s = am_shard_of(h);
@@ -733,7 +748,7 @@ bool acct_free(void *ptr, struct acct_block *out)
 	spin_lock(&s->lock);
 	found = am_remove(s, h, (uintptr_t)ptr, &rec);
 	if (found && rec.id != ACCT_TRACER_ID)
-		stats_sub(&bt_get(rec.id)->st, rec.size);
+		stats_sub(&bt_get(rec.id)->st, rec.size, temporary);
 	spin_unlock(&s->lock);
 	if (found && out)
 		*out = (struct acct_block){ rec.id, rec.size };
@@ -755,9 +770,10 @@ bool acct_lookup(void *ptr, struct acct_block *out)
 	return found;
 }
 
-void acct_restore(void *ptr, const struct acct_block *b)
+void acct_restore(void *ptr, const struct acct_block *b, bool temporary)
 {
-	if (!record(ptr, b->id, b->id == ACCT_TRACER_ID ? NULL : bt_get(b->id), b->size, false))
+	if (!record(ptr, b->id, b->id == ACCT_TRACER_ID ? NULL : bt_get(b->id), b->size,
+		    temporary ? CAME_BACK_TEMPORARY : CAME_BACK))
 		count_untracked();
 }
 

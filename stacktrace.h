@@ -39,8 +39,15 @@ struct bt_stats {
 	uint64_t live_count, live_bytes;
 	uint64_t peak_count, peak_bytes;
 	uint64_t total_count, total_bytes; /* since start: calls, requested bytes */
-	/* live_count/bytes when the whole heap last peaked, saved lazily: by
-	 * the first change after that peak (peak_epoch tells which peak) */
+	/* blocks released directly after their allocation (acct_free()) */
+	uint64_t temp_count;
+	/*
+	 * The first cache line ends here: it holds what events write, so that
+	 * threads allocating from one backtrace pass one line between them,
+	 * not two.  Below, what they only read until the heap peaks again:
+	 * live_count/bytes when the whole heap last peaked, saved lazily, by
+	 * the first change after that peak (peak_epoch tells which peak).
+	 */
 	uint64_t peak_epoch;
 	uint64_t at_peak_count, at_peak_bytes;
 };
@@ -206,12 +213,18 @@ static inline int bt_at_least_caller(void **frames, int n, void *hook_pc, void *
 	return 2;
 }
 
-/* Remove ptr's record before it is released; false if it was not traced. */
+/*
+ * Remove ptr's record before it is released; false if it was not traced.
+ * temporary: the release directly follows ptr's allocation in this thread
+ * (heaptrack's "temporary allocation": no other allocation or release of
+ * the thread in between); it is counted against ptr's backtrace, unless
+ * ptr is a block of the tracer's.
+ */
 struct acct_block {
 	uint32_t id; /* ACCT_TRACER_ID: a block of heaptrace's own */
 	uint64_t size;
 };
-bool acct_free(void *ptr, struct acct_block *out);
+bool acct_free(void *ptr, struct acct_block *out, bool temporary);
 /* ptr's record, left in place. */
 bool acct_lookup(void *ptr, struct acct_block *out);
 
@@ -223,8 +236,9 @@ bool acct_lookup(void *ptr, struct acct_block *out);
  */
 #define ACCT_TRACER_ID 0xffffffffu
 bool acct_tracer_block(void *ptr, size_t size);
-/* Put back a record taken by acct_free() (a realloc that failed). */
-void acct_restore(void *ptr, const struct acct_block *b);
+/* Put back a record taken by acct_free() (a realloc that failed), and
+ * take back the temporary allocation it counted, if it was told one. */
+void acct_restore(void *ptr, const struct acct_block *b, bool temporary);
 
 /* The table, for reports. */
 uint32_t bt_count(void);

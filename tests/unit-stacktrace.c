@@ -57,9 +57,9 @@ static long id_of(void *ptr)
 {
 	struct acct_block b;
 
-	if (!acct_free(ptr, &b))
+	if (!acct_free(ptr, &b, false))
 		return -1;
-	acct_restore(ptr, &b);
+	acct_restore(ptr, &b, false);
 	return b.id;
 }
 
@@ -140,7 +140,7 @@ static void test_intern(void)
 		CHECK_EQ(ip, next++);
 		CHECK_EQ(id_of(addr(4)), ip);
 		CHECK_STATS(ip, 1, 7, 1, 7, 1, 7);
-		CHECK(acct_free(addr(4), NULL));
+		CHECK(acct_free(addr(4), NULL, false));
 	}
 #endif
 
@@ -182,7 +182,7 @@ static void test_intern(void)
 	acct_alloc_bt(addr(11), 11, bt_get(it));
 	CHECK_EQ(id_of(addr(11)), it);
 	CHECK_STATS(it, 4, 36, 4, 36, 4, 36);
-	CHECK(acct_free(addr(11), NULL));
+	CHECK(acct_free(addr(11), NULL, false));
 	CHECK_STATS(it, 3, 25, 4, 36, 4, 36);
 	/* new frames: none yet */
 	t[0] = (void *)0x4321;
@@ -203,7 +203,7 @@ static void test_intern(void)
 		CHECK_EQ(bt_get(ic)->depth, 2);
 		CHECK(bt_get(ic)->truncated);
 		CHECK_EQ(id_of(addr(10)), ic);
-		CHECK(acct_free(addr(10), NULL));
+		CHECK(acct_free(addr(10), NULL, false));
 		next = bt_count();
 	}
 
@@ -237,11 +237,11 @@ static void test_intern(void)
 
 	/* clean up the blocks, keep the entries (they are never freed) */
 	for (uint64_t i = 0; i < 5000; i++) {
-		CHECK(acct_free(addr(1000 + i), NULL));
-		CHECK(acct_free(addr(100000 + i), NULL));
+		CHECK(acct_free(addr(1000 + i), NULL, false));
+		CHECK(acct_free(addr(100000 + i), NULL, false));
 	}
 	for (uint64_t i = 1; i <= 9; i++)
-		CHECK(acct_free(addr(i), NULL) == (i != 4));
+		CHECK(acct_free(addr(i), NULL, false) == (i != 4));
 	CHECK_EQ(am_count(), 0);
 	CHECK_EQ(acct_untracked(), 0);
 }
@@ -264,8 +264,8 @@ static void test_peaks(void)
 	CHECK(id >= 0);
 	CHECK_STATS(id, 10, 1000, 10, 1000, 10, 1000);
 	for (uint64_t i = 0; i < 7; i++) {
-		blk = (struct acct_block){0, 0};
-		CHECK(acct_free(addr(200 + i), &blk));
+		blk = (struct acct_block){ 0 };
+		CHECK(acct_free(addr(200 + i), &blk, false));
 		CHECK_EQ(blk.id, id);
 		CHECK_EQ(blk.size, 100);
 	}
@@ -278,7 +278,7 @@ static void test_peaks(void)
 	make_frames(f, NF, 51);
 	acct_alloc(addr(400), 1000, f, NF, false);
 	id2 = find_bt(f, NF, false);
-	CHECK(acct_free(addr(400), &blk));
+	CHECK(acct_free(addr(400), &blk, false));
 	CHECK_EQ(blk.id, id2);
 	CHECK_EQ(blk.size, 1000);
 	for (uint64_t i = 0; i < 3; i++)
@@ -287,17 +287,17 @@ static void test_peaks(void)
 	/* a new peak of bytes, none of count */
 	acct_alloc(addr(404), 2000, f, NF, false);
 	CHECK_STATS(id2, 4, 2030, 4, 2030, 5, 3030);
-	CHECK(acct_free(addr(404), NULL));
+	CHECK(acct_free(addr(404), NULL, false));
 	CHECK_STATS(id2, 3, 30, 4, 2030, 5, 3030);
 
 	/* unknown pointers, and a pointer freed twice: false, nothing changes */
 	n = bt_count();
 	snap = snapshot();
-	blk = (struct acct_block){77, 88};
-	CHECK(!acct_free(addr(999999), &blk));
-	CHECK(!acct_free(addr(200), &blk)); /* freed above */
-	CHECK(!acct_free((void *)1, &blk));
-	CHECK(!acct_free(addr(999999), NULL));
+	blk = (struct acct_block){ .id = 77, .size = 88 };
+	CHECK(!acct_free(addr(999999), &blk, false));
+	CHECK(!acct_free(addr(200), &blk, false)); /* freed above */
+	CHECK(!acct_free((void *)1, &blk, false));
+	CHECK(!acct_free(addr(999999), NULL, false));
 	CHECK_EQ(blk.id, 77);
 	CHECK_EQ(blk.size, 88);
 	check_unchanged(snap, n);
@@ -306,16 +306,16 @@ static void test_peaks(void)
 	/* blocks of 4 GiB and more keep their size through the map */
 	acct_alloc(addr(500), 5ULL << 30, f, NF, false);
 	CHECK_STATS(id2, 4, 30 + (5ULL << 30), 4, 30 + (5ULL << 30), 6, 3030 + (5ULL << 30));
-	CHECK(acct_free(addr(500), &blk));
+	CHECK(acct_free(addr(500), &blk, false));
 	CHECK_EQ(blk.size, 5ULL << 30);
 	CHECK_STATS(id2, 3, 30, 4, 30 + (5ULL << 30), 6, 3030 + (5ULL << 30));
 
 	for (uint64_t i = 7; i < 10; i++)
-		CHECK(acct_free(addr(200 + i), NULL));
-	CHECK(acct_free(addr(300), NULL));
-	CHECK(acct_free(addr(301), NULL));
+		CHECK(acct_free(addr(200 + i), NULL, false));
+	CHECK(acct_free(addr(300), NULL, false));
+	CHECK(acct_free(addr(301), NULL, false));
 	for (uint64_t i = 0; i < 3; i++)
-		CHECK(acct_free(addr(401 + i), NULL));
+		CHECK(acct_free(addr(401 + i), NULL, false));
 	CHECK_STATS(id, 0, 0, 10, 1000, 12, 1110);
 	CHECK_STATS(id2, 0, 0, 4, 30 + (5ULL << 30), 6, 3030 + (5ULL << 30));
 	CHECK_EQ(am_count(), 0);
@@ -352,7 +352,7 @@ static void test_heap_peak(void)
 	acct_alloc(addr(602), GIB, y, NF, false);
 	ix = find_bt(x, NF, false);
 	iy = find_bt(y, NF, false);
-	CHECK(acct_free(addr(601), NULL));
+	CHECK(acct_free(addr(601), NULL, false));
 	acct_alloc(addr(603), GIB, y, NF, false); /* 6 GiB: no new peak */
 	bt_peak_read(&p);
 	CHECK_EQ(p.bytes, 9 * GIB);
@@ -368,12 +368,12 @@ static void test_heap_peak(void)
 	CHECK_EQ(p.epoch, epoch + 1);
 	check_at_peak(ix, 1, 4 * GIB);
 	check_at_peak(iy, 3, 6 * GIB);
-	CHECK(acct_free(addr(600), NULL));
-	CHECK(acct_free(addr(602), NULL));
+	CHECK(acct_free(addr(600), NULL, false));
+	CHECK(acct_free(addr(602), NULL, false));
 	check_at_peak(ix, 1, 4 * GIB);
 	check_at_peak(iy, 3, 6 * GIB);
-	CHECK(acct_free(addr(603), NULL));
-	CHECK(acct_free(addr(604), NULL));
+	CHECK(acct_free(addr(603), NULL, false));
+	CHECK(acct_free(addr(604), NULL, false));
 	bt_peak_read(&p);
 	CHECK_EQ(p.bytes, 10 * GIB);
 	CHECK_EQ(am_count(), 0);
@@ -393,33 +393,75 @@ static void test_restore(void)
 	CHECK_STATS(id, 3, 112, 3, 112, 3, 112);
 
 	/* a realloc that failed: its block goes back, as if never taken */
-	CHECK(acct_free(addr(600), &blk));
+	CHECK(acct_free(addr(600), &blk, false));
 	CHECK_STATS(id, 2, 48, 3, 112, 3, 112);
-	acct_restore(addr(600), &blk);
+	acct_restore(addr(600), &blk, false);
 	CHECK_STATS(id, 3, 112, 3, 112, 3, 112);
-	CHECK(acct_free(addr(600), &again));
+	CHECK(acct_free(addr(600), &again, false));
 	CHECK_EQ(again.id, id);
 	CHECK_EQ(again.size, 64);
 
 	/* restored below the peak: the peak stays */
-	CHECK(acct_free(addr(601), &blk));
+	CHECK(acct_free(addr(601), &blk, false));
 	CHECK_STATS(id, 1, 16, 3, 112, 3, 112);
-	acct_restore(addr(601), &blk);
+	acct_restore(addr(601), &blk, false);
 	CHECK_STATS(id, 2, 48, 3, 112, 3, 112);
 	CHECK_EQ(id_of(addr(601)), id);
 
 	/* a big block restored keeps its size */
 	acct_alloc(addr(603), 6ULL << 30, f, NF, false);
-	CHECK(acct_free(addr(603), &blk));
+	CHECK(acct_free(addr(603), &blk, false));
 	CHECK_EQ(blk.size, 6ULL << 30);
-	acct_restore(addr(603), &blk);
-	CHECK(acct_free(addr(603), &again));
+	acct_restore(addr(603), &blk, false);
+	CHECK(acct_free(addr(603), &again, false));
 	CHECK_EQ(again.id, id);
 	CHECK_EQ(again.size, 6ULL << 30);
 	CHECK_STATS(id, 2, 48, 3, 48 + (6ULL << 30), 4, 112 + (6ULL << 30));
 
-	CHECK(acct_free(addr(601), NULL));
-	CHECK(acct_free(addr(602), NULL));
+	CHECK(acct_free(addr(601), NULL, false));
+	CHECK(acct_free(addr(602), NULL, false));
+	CHECK_EQ(am_count(), 0);
+}
+
+/*
+ * Temporary allocations: counted by the free the caller says is one, on
+ * the freed block's backtrace; taken back when a failed realloc puts the
+ * block back; never for a block not traced, or of the tracer's.
+ */
+static void test_temporary(void)
+{
+	void *f[HT_CAPTURE_MAX], *g[HT_CAPTURE_MAX];
+	struct acct_block blk;
+	long id, other;
+
+	make_frames(f, NF, 65);
+	make_frames(g, NF, 66);
+	acct_alloc(addr(650), 10, f, NF, false);
+	acct_alloc(addr(651), 20, f, NF, false);
+	acct_alloc(addr(652), 30, g, NF, false);
+	id = find_bt(f, NF, false);
+	other = find_bt(g, NF, false);
+	CHECK(acct_free(addr(651), &blk, true));
+	CHECK(acct_free(addr(650), &blk, false));
+	CHECK_EQ(bt_get(id)->st.temp_count, 1);
+	CHECK_EQ(bt_get(other)->st.temp_count, 0);
+	CHECK_STATS(id, 0, 0, 2, 30, 2, 30);
+
+	/* a realloc that failed did not release its block */
+	CHECK(acct_free(addr(652), &blk, true));
+	CHECK_EQ(bt_get(other)->st.temp_count, 1);
+	acct_restore(addr(652), &blk, true);
+	CHECK_EQ(bt_get(other)->st.temp_count, 0);
+	CHECK_STATS(other, 1, 30, 1, 30, 1, 30);
+	CHECK(acct_free(addr(652), &blk, true));
+	CHECK_EQ(bt_get(other)->st.temp_count, 1);
+
+	/* nothing to count against */
+	CHECK(!acct_free(addr(653), &blk, true));
+	CHECK(acct_tracer_block(addr(654), 40));
+	CHECK(acct_free(addr(654), &blk, true));
+	CHECK_EQ(bt_get(id)->st.temp_count, 1);
+	CHECK_EQ(bt_get(other)->st.temp_count, 1);
 	CHECK_EQ(am_count(), 0);
 }
 
@@ -439,11 +481,11 @@ static void test_missed_free(void)
 	CHECK_EQ(am_count(), 1);
 	CHECK_STATS(ix, 0, 0, 1, 100, 1, 100);
 	CHECK_STATS(iy, 1, 30, 1, 30, 1, 30);
-	CHECK(acct_free(addr(700), &blk));
+	CHECK(acct_free(addr(700), &blk, false));
 	CHECK_EQ(blk.id, iy);
 	CHECK_EQ(blk.size, 30);
 	CHECK_STATS(iy, 0, 0, 1, 30, 1, 30);
-	CHECK(!acct_free(addr(700), &blk));
+	CHECK(!acct_free(addr(700), &blk, false));
 
 	/* big replaced by small and back, across backtraces */
 	acct_alloc(addr(701), 5ULL << 30, x, NF, false);
@@ -453,7 +495,7 @@ static void test_missed_free(void)
 	acct_alloc(addr(701), 6ULL << 30, x, NF, false);
 	CHECK_STATS(ix, 1, 6ULL << 30, 1, 6ULL << 30, 3, 100 + (11ULL << 30));
 	CHECK_STATS(iy, 0, 0, 1, 30, 2, 37);
-	CHECK(acct_free(addr(701), &blk));
+	CHECK(acct_free(addr(701), &blk, false));
 	CHECK_EQ(blk.id, ix);
 	CHECK_EQ(blk.size, 6ULL << 30);
 	CHECK_EQ(am_count(), 0);
@@ -477,7 +519,7 @@ static void test_missed_free_same_bt(void)
 	CHECK_STATS(iz, 1, 50, 1, 50, 2, 100);
 	acct_alloc(addr(710), 80, z, NF, false);
 	CHECK_STATS(iz, 1, 80, 1, 80, 3, 180);
-	CHECK(acct_free(addr(710), NULL));
+	CHECK(acct_free(addr(710), NULL, false));
 	CHECK_STATS(iz, 0, 0, 1, 80, 3, 180);
 }
 
@@ -558,7 +600,7 @@ static bool free_cross(int prev, uint64_t j)
 {
 	struct acct_block b;
 
-	return acct_free(taddr(prev, 1, j), &b) && b.id == shared_id[j % SHARED] &&
+	return acct_free(taddr(prev, 1, j), &b, false) && b.id == shared_id[j % SHARED] &&
 	       b.size == cross_size(prev, j);
 }
 
@@ -583,7 +625,7 @@ static void *worker(void *arg)
 	}
 	pthread_barrier_wait(&barrier);
 	for (uint64_t i = 0; i < FRESH; i++)
-		w->errors += !acct_free(taddr(t, 3, i), &b) || b.size != fresh_size(t);
+		w->errors += !acct_free(taddr(t, 3, i), &b, false) || b.size != fresh_size(t);
 
 	/* allocations only: the live counts climb to their peaks together */
 	pthread_barrier_wait(&barrier);
@@ -604,7 +646,7 @@ static void *worker(void *arg)
 		void *p = taddr(t, 0, i % 8192);
 
 		acct_alloc(p, pair_size(i), shared_frames[k], HT_DEPTH, false);
-		w->errors += !acct_free(p, &b) || b.id != shared_id[k] || b.size != pair_size(i);
+		w->errors += !acct_free(p, &b, false) || b.id != shared_id[k] || b.size != pair_size(i);
 		if (i % (PAIRS / CROSS) == 0 && j < CROSS)
 			w->errors += !free_cross(prev, j++);
 	}
@@ -632,7 +674,7 @@ static void test_threads(void)
 		make_frames(shared_frames[k], HT_DEPTH, 900 + (uint64_t)k);
 		acct_alloc(addr(800), 1, shared_frames[k], HT_DEPTH, false);
 		shared_id[k] = (uint32_t)find_bt(shared_frames[k], HT_DEPTH, false);
-		CHECK(acct_free(addr(800), NULL));
+		CHECK(acct_free(addr(800), NULL, false));
 	}
 	n0 = bt_count();
 	for (uint32_t id = 0; id < n0; id++)
@@ -701,7 +743,7 @@ static void test_threads(void)
 
 	for (int t = 0; t < THREADS; t++)
 		for (uint64_t i = 0; i < LEAVE; i++)
-			CHECK(acct_free(taddr(t, 2, i), NULL));
+			CHECK(acct_free(taddr(t, 2, i), NULL, false));
 	CHECK_EQ(am_count(), 0);
 	for (int k = 0; k < SHARED; k++)
 		CHECK_EQ(bt_get(shared_id[k])->st.live_count, 0);
@@ -747,6 +789,7 @@ int main(void)
 	test_peaks();
 	test_heap_peak();
 	test_restore();
+	test_temporary();
 	test_missed_free();
 	test_missed_free_same_bt();
 	test_threads();
