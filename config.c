@@ -173,6 +173,36 @@ static void warn_value(const char *var, const char *value, const char *err, cons
 	ht_warn("%s='%s' %s; using the default '%s'", var, sb_str(&sb), err, def);
 }
 
+/* Variable id names key, by which a flame graph cannot weigh: its default. */
+static void refuse_weight(enum ht_option id, enum ht_sort key)
+{
+	const char *value = getenv(vars[id].var);
+	char err[160];
+	struct sbuf sb = SBUF_INIT(err);
+
+	sb_printf(&sb, "names '%s', by which a flame graph cannot weigh backtraces (use %s)",
+		  ht_sort_name(key), HT_FLAME_NAMES);
+	warn_value(vars[id].var, value ? value : vars[id].def, sb_str(&sb), vars[id].def);
+	setters[id](vars[id].def);
+}
+
+/*
+ * --flame-graph weighs each backtrace by the first sort key, and a
+ * signal's dump by the signal's key: each needs a weight (options.h).
+ */
+static void check_flame_weights(void)
+{
+	if (!ht_cfg.flame_graph)
+		return;
+	if (!ht_sort_weight(ht_cfg.sorts[0]))
+		refuse_weight(HT_OPT_SORT, ht_cfg.sorts[0]);
+	for (int i = 0; i < ht_cfg.nsignals; i++)
+		if (!ht_sort_weight(ht_cfg.signals[i].key)) {
+			refuse_weight(HT_OPT_SIGNALS, ht_cfg.signals[i].key);
+			break;
+		}
+}
+
 void config_load(void)
 {
 	for (int i = 0; i < HT_OPT_COUNT; i++) {
@@ -187,5 +217,6 @@ void config_load(void)
 		warn_value(vars[i].var, s, err, vars[i].def);
 		setters[i](vars[i].def);
 	}
+	check_flame_weights();
 	load_root_pid();
 }

@@ -232,9 +232,9 @@ static const struct lopt {
 	{ "top", required_argument, 0, HT_OPT_TOP, check_top, check_top, "NUM",
 	  "show the NUM biggest backtraces per section (default 10, 0: all)" },
 	{ "sort", required_argument, 's', HT_OPT_SORT, check_sort, check_diff_sort, "KEY[,KEY...]",
-	  "sort by size, count, peak, age, growth or peak-share; a section each (default size)" },
+	  "sort by " HT_SORT_NAMES "; a section each (default size)" },
 	{ "flame-graph", no_argument, 0, HT_OPT_FLAME_GRAPH, check_flag, NULL, NULL,
-	  "print live bytes as folded stacks for flamegraph.pl (to stdout)" },
+	  "print folded stacks for flamegraph.pl (to stdout), weighed by the first --sort key" },
 	{ "outfile", required_argument, 0, HT_OPT_OUTFILE, check_outfile, NULL, "FILE",
 	  "write reports to FILE (FILE.PID for child processes)" },
 	{ "ignore", required_argument, 0, HT_OPT_IGNORE, check_ignore, NULL, "FILE",
@@ -265,6 +265,14 @@ static const struct lopt {
 static const char *const env_names[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_VAR) };
 #define HT_OPTION_DEFAULT(id, var, def) [HT_OPT_##id] = def,
 static const char *const defaults[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_DEFAULT) };
+
+/* What the library will read: the variable, or its default. */
+static const char *env_value(enum ht_option id)
+{
+	const char *v = getenv(env_names[id]);
+
+	return v ? v : defaults[id];
+}
 
 static void usage(FILE *f)
 {
@@ -469,6 +477,37 @@ static int parse_options(int argc, char **argv, const struct getopt_tables *g)
 	return optind;
 }
 
+static void refuse_weight(const char *option, enum ht_sort key)
+{
+	fprintf(stderr, "heaptrace: --flame-graph cannot weigh backtraces by '%s' (%s); use %s\n",
+		ht_sort_name(key), option, HT_FLAME_NAMES);
+	exit(EXIT_USAGE);
+}
+
+/*
+ * --flame-graph weighs each backtrace by the first sort key, and a
+ * signal's dump by the signal's key: each needs a weight (options.h).
+ * Checked once every option is in, since they come in any order; values
+ * that do not parse are the library's to warn about.
+ */
+static void check_flame_weights(void)
+{
+	enum ht_sort keys[HT_MAX_SORTS];
+	struct ht_signal sigs[HT_MAX_SIGNALS];
+	bool flame;
+	int n;
+
+	if (ht_parse_bool(env_value(HT_OPT_FLAME_GRAPH), &flame) || !flame)
+		return;
+	if (!ht_parse_sort(env_value(HT_OPT_SORT), keys, &n) && !ht_sort_weight(keys[0]))
+		refuse_weight("--sort", keys[0]);
+	if (ht_parse_signals(env_value(HT_OPT_SIGNALS), sigs, &n))
+		return;
+	for (int i = 0; i < n; i++)
+		if (!ht_sort_weight(sigs[i].key))
+			refuse_weight("--signals", sigs[i].key);
+}
+
 /* libheaptrace.so beside our real path (build tree), else in the install
  * tree relative to it, else where make install put it; never from ".". */
 static const char *find_library(void)
@@ -576,6 +615,7 @@ int main(int argc, char **argv)
 	if (wants_diff(argc, argv, &g))
 		return diff_command(argc, argv, &g);
 	first = parse_options(argc, argv, &g);
+	check_flame_weights();
 	if (first >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;

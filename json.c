@@ -14,12 +14,6 @@
 #include "json.h"
 #include "symbols.h"
 
-static const char *const when_names[] = {
-	[REPORT_AT_EXIT] = "exit",
-	[REPORT_ON_SIGNAL] = "signal",
-	[REPORT_PERIODIC] = "interval",
-};
-
 /*
  * "key":"string" or "key":null, written out at once: escaping may make a
  * string six times longer, and the buffer holds one escaped path whole.
@@ -79,9 +73,11 @@ static void put_backtrace(struct out *o, struct sbuf *sb, const struct snapshot 
 			  (long long)it->growth_count, (long long)it->growth_bytes);
 	else
 		sb_puts(sb, "\"growth_count\":null,\"growth_bytes\":null,");
-	sb_printf(sb, "\"at_peak_count\":%llu,\"at_peak_bytes\":%llu,\"truncated\":%s,\"cut\":",
+	sb_printf(sb, "\"at_peak_count\":%llu,\"at_peak_bytes\":%llu,\"calls\":%llu,"
+		  "\"calls_bytes\":%llu,\"temporary\":%llu,\"truncated\":%s,\"cut\":",
 		  (unsigned long long)it->at_peak_count, (unsigned long long)it->at_peak_bytes,
-		  b->truncated ? "true" : "false");
+		  (unsigned long long)it->total_count, (unsigned long long)it->total_bytes,
+		  (unsigned long long)it->temp_count, b->truncated ? "true" : "false");
 	if (bt_cut(b) == HT_CUT_NONE)
 		sb_puts(sb, "null");
 	else
@@ -100,7 +96,8 @@ static void put_section(struct out *o, struct sbuf *sb, struct snapshot *s, enum
 
 	sb_puts(sb, "{\"sort\":");
 	sb_put_json(sb, ht_sort_name(key));
-	sb_puts(sb, ",\"backtraces\":[");
+	sb_printf(sb, ",\"lists\":\"%s\",\"backtraces\":[",
+		  ht_sort_lists(key) == HT_LISTS_HISTORY ? "history" : "live");
 	out_sbuf(o, sb);
 	snapshot_sort(s, key);
 	for (size_t i = 0; i < s->n && (!ht_cfg.top || rank < ht_cfg.top); i++) {
@@ -132,11 +129,11 @@ static void put_summary(struct out *o, struct sbuf *sb, const struct snapshot *s
 	out_sbuf(o, sb);
 	sb_printf(sb, "\"allocator\":{\"virtual_bytes\":%llu,\"in_use_bytes\":%llu},"
 		  "\"statm\":{\"vss_bytes\":%llu,\"rss_bytes\":%llu,\"shared_bytes\":%llu},"
-		  "\"since_start\":{\"calls\":%llu,\"bytes\":%llu},",
+		  "\"since_start\":{\"calls\":%llu,\"bytes\":%llu,\"temporary\":%llu},",
 		  (unsigned long long)(mi.arena + mi.hblkhd),
 		  (unsigned long long)(mi.uordblks + mi.hblkhd), vss * page, rss * page,
 		  shared * page, (unsigned long long)s->total_count,
-		  (unsigned long long)s->total_bytes);
+		  (unsigned long long)s->total_bytes, (unsigned long long)s->temp_count);
 	out_sbuf(o, sb);
 	sb_printf(sb, "\"peak\":{\"bytes\":%llu,\"blocks\":%llu,\"time_ns\":%llu},"
 		  "\"tracer_bytes\":%llu,\"untracked\":%llu}",
@@ -158,7 +155,7 @@ void json_write(struct out *o, struct snapshot *s, enum report_when when,
 		  (int)getpid());
 	sb_put_json(&sb, comm);
 	sb_printf(&sb, ",\"event\":\"%s\",\"time_ns\":%llu,\"depth\":%d,\"sections\":[",
-		  when_names[when], (unsigned long long)(s->now_ns - ht_start_ns), HT_DEPTH);
+		  report_when_name(when), (unsigned long long)(s->now_ns - ht_start_ns), HT_DEPTH);
 	out_sbuf(o, &sb);
 	for (int k = 0; k < nkeys; k++) {
 		if (k)

@@ -12,7 +12,7 @@
 #include "report.h"
 #include "snapshot.h"
 
-#define JSON_SCHEMA_VERSION 1
+#define JSON_SCHEMA_VERSION 2
 
 /* The report, to o, which the caller opened and closes. */
 void json_write(struct out *o, struct snapshot *s, enum report_when when,

@@ -43,16 +43,39 @@ enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
 /* --check: the exit status of a program that succeeded but leaked. */
 #define HT_CHECK_STATUS 23
 
-/* Sort keys: each one selected prints its own section of the report. */
-#define HT_SORT_KEYS(X)                                                 \
-	X(SIZE, "size", "live bytes, largest first")                    \
-	X(COUNT, "count", "live blocks, most first")                    \
-	X(PEAK, "peak", "peak live bytes, largest first")               \
-	X(AGE, "age", "time since first seen, oldest first")            \
-	X(GROWTH, "growth", "growth of live bytes since the previous dump") \
-	X(PEAK_SHARE, "peak-share", "live bytes when the whole heap peaked")
+/*
+ * Sort keys, X(ID, name, lists, weight, header): each key selected prints
+ * its own section.
+ *  lists: which backtraces the section shows.  LIVE: those that hold memory
+ *    now.  HISTORY: every backtrace the key ranks (its measure is not
+ *    zero), whether it holds memory now or freed it all: a key that
+ *    measures the past must not lose what is gone.
+ *  weight: what a flame graph (--flame-graph) sorted first by this key
+ *    counts per backtrace, or NULL where no sum over backtraces means
+ *    anything (an age, a signed growth, each backtrace's own peak at its
+ *    own time): those keys are refused with --flame-graph.
+ *  header: what the section lists, at the end of its header line.
+ */
+#define HT_SORT_KEYS(X)                                                                  \
+	X(SIZE, "size", LIVE, "live bytes", "live backtraces")                            \
+	X(COUNT, "count", LIVE, "live blocks", "live backtraces")                         \
+	X(PEAK, "peak", HISTORY, NULL, "every backtrace since start, live or not")        \
+	X(AGE, "age", LIVE, NULL, "live backtraces")                                      \
+	X(GROWTH, "growth", LIVE, NULL, "live backtraces")                                \
+	X(PEAK_SHARE, "peak-share", HISTORY, "bytes at the heap's peak",                  \
+	  "backtraces that held memory at the heap's peak, live now or not")             \
+	X(CALLS, "calls", HISTORY, "allocation calls", "every backtrace since start, live or not") \
+	X(TEMPORARY, "temporary", HISTORY, "temporary allocations",                       \
+	  "backtraces with temporary allocations, live or not")
 
-#define HT_SORT_ID(id, name, help) HT_SORT_##id,
+/* The keys, for messages. */
+#define HT_SORT_NAMES "size, count, peak, age, growth, peak-share, calls or temporary"
+/* The keys a flame graph can weigh by (weight not NULL), for messages. */
+#define HT_FLAME_NAMES "size, count, peak-share, calls or temporary"
+
+enum ht_sort_lists { HT_LISTS_LIVE, HT_LISTS_HISTORY };
+
+#define HT_SORT_ID(id, name, lists, weight, header) HT_SORT_##id,
 enum ht_sort { HT_SORT_KEYS(HT_SORT_ID) HT_SORT_NKEYS };
 #undef HT_SORT_ID
 
@@ -72,6 +95,10 @@ const char *ht_parse_ulong(const char *s, unsigned long max, unsigned long *out)
 const char *ht_parse_bool(const char *s, bool *out);
 const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n);
 const char *ht_sort_name(enum ht_sort key);
+/* The columns of key's row (see HT_SORT_KEYS). */
+enum ht_sort_lists ht_sort_lists(enum ht_sort key);
+const char *ht_sort_weight(enum ht_sort key);
+const char *ht_sort_header(enum ht_sort key);
 /* --unwind: how backtraces are taken (cfi.h). */
 enum ht_unwinder {
 	HT_UNWIND_DWARF,     /* heaptrace's walk of .eh_frame, libunwind where it cannot */

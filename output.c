@@ -71,6 +71,7 @@ static char start_dir[PATH_MAX];
 /* this process has written its outfile, its last-resort file already */
 static bool outfile_before, last_resort_before;
 static char path[PATH_MAX + 64];
+static unsigned dumps; /* reports this process has begun */
 /* What our writes raise: a pipe with no reader, a file size limit.  Both
  * kill by default; the program must not die of our report. */
 static const int write_signals[] = { SIGPIPE, SIGXFSZ };
@@ -97,6 +98,7 @@ void out_init(void)
 void out_fork_child(void)
 {
 	outfile_before = last_resort_before = false;
+	dumps = 0;
 	record_std_files(); /* the child's: its fd 1 and 2 as it was forked */
 }
 
@@ -129,13 +131,17 @@ static int std_error(int fd)
 	return 0;
 }
 
-static const char *outfile_path(void)
+/* A flame graph is whole only alone: each dump after the first gets its
+ * own file, named apart from the FILE.PID of other processes. */
+static const char *outfile_path(unsigned dump)
 {
 	struct sbuf sb = SBUF_INIT(path);
 
 	sb_puts(&sb, ht_cfg.outfile);
 	if (getpid() != ht_cfg.root_pid)
 		sb_printf(&sb, ".%d", (int)getpid());
+	if (ht_cfg.flame_graph && dump > 1)
+		sb_printf(&sb, ".dump%u", dump);
 	return sb_str(&sb);
 }
 
@@ -317,8 +323,13 @@ static int open_dest(struct out *o, enum dest d)
 	o->start = -1;
 	o->fd = -1;
 	switch (d) {
-	case TO_OUTFILE:
-		return open_file(o, outfile_path(), &outfile_before, 0, kind_error);
+	case TO_OUTFILE: {
+		/* a flame graph's dumps each start a file of their own */
+		bool fresh = false;
+
+		return open_file(o, outfile_path(o->dump),
+				 ht_cfg.flame_graph ? &fresh : &outfile_before, 0, kind_error);
+	}
 	case TO_STDOUT:
 	case TO_STDERR:
 		o->fd = d == TO_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
@@ -350,6 +361,7 @@ static void go_to(struct out *o, enum dest d)
 void out_open(struct out *o, int std_fd)
 {
 	o->nnotes = 0;
+	o->dump = ++dumps;
 	block_write_signals();
 	if (ht_cfg.outfile)
 		go_to(o, TO_OUTFILE);

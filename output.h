@@ -20,6 +20,7 @@ struct out {
 	bool own;    /* opened by us: close it */
 	int err;     /* why the destination failed (an errno, or output.c's own); 0: it did not */
 	off_t start; /* a regular file's size before this report; else -1 */
+	unsigned dump; /* this process's report number, from 1 */
 	size_t len;
 	size_t nnotes;
 	char notes[1024]; /* why earlier destinations failed: lines written first */
@@ -43,7 +44,8 @@ void out_private_fds(void);
 /*
  * Open the destination of one report: --outfile (FILE for the traced
  * process, FILE.PID for the others of its tree; emptied by a process's
- * first report, appended to by later ones), else std_fd (stderr, or stdout
+ * first report, appended to by later ones; a flame graph has a file per
+ * dump instead, FILE then FILE.dump2, FILE.dump3...), else std_fd (stderr, or stdout
  * for a flame graph).  Never waits.  A destination that cannot be opened,
  * is no place for a report (a FIFO with no reader, a socket, a block
  * device) or is a standard stream no longer the one tracing began with

@@ -84,6 +84,11 @@ static void put_backtrace(const struct snapshot *s, const struct item *it, size_
 		.at_peak = key == HT_SORT_PEAK_SHARE,
 		.at_peak_bytes = it->at_peak_bytes,
 		.at_peak_count = it->at_peak_count,
+		.calls = key == HT_SORT_CALLS || key == HT_SORT_TEMPORARY,
+		.calls_count = it->total_count,
+		.calls_bytes = it->total_bytes,
+		.temporary = key == HT_SORT_TEMPORARY,
+		.temp_count = it->temp_count,
 	};
 
 	textfmt_backtrace(&sb, &head);
@@ -101,8 +106,9 @@ static void put_section(struct snapshot *s, enum ht_sort key, const char *comm)
 	struct sbuf sb = SBUF_INIT(line);
 	size_t rank = 0;
 
-	sb_printf(&sb, "[heaptrace] dump allocation sorted by '%s' for /proc/%d/maps (%s)\n",
-		  ht_sort_name(key), (int)getpid(), comm);
+	/* the original heaptrace's line, then what the section lists */
+	sb_printf(&sb, "[heaptrace] dump allocation sorted by '%s' for /proc/%d/maps (%s): %s\n",
+		  ht_sort_name(key), (int)getpid(), comm, ht_sort_header(key));
 	out_sbuf(&out, &sb);
 	snapshot_sort(s, key);
 	for (size_t i = 0; i < s->n && (!ht_cfg.top || rank < ht_cfg.top); i++)
@@ -281,15 +287,39 @@ static void put_flame_frame(struct out *o, struct sbuf *sb, void *addr, bool ret
 	}
 }
 
-static void write_flame(const struct snapshot *s)
+/*
+ * Dumps after a process's first, on a stream (stdout, or stderr when the
+ * file failed), start with a line that splits them (README's "Flame
+ * graph"); it ends without a number, so flamegraph.pl skips it.
+ */
+static void put_flame_separator(enum report_when when, const char *weight)
+{
+	char buf[128];
+	struct sbuf sb = SBUF_INIT(buf);
+
+	if (out.own || (out.dump == 1 && getpid() == ht_cfg.root_pid))
+		return;
+	sb_printf(&sb, "# heaptrace dump %u of pid %d (%s): %s\n", out.dump, (int)getpid(),
+		  report_when_name(when), weight);
+	out_sbuf(&out, &sb);
+}
+
+/*
+ * Each backtrace that key's section lists, weighed by key's measure
+ * (options.h); keys without one are refused at start-up (config.c).
+ */
+static void write_flame(const struct snapshot *s, enum report_when when, enum ht_sort key)
 {
 	char buf[SYM_NAME_MAX + SYM_PATH_MAX + 64];
 	struct sbuf sb = SBUF_INIT(buf);
 
+	if (!ht_sort_weight(key))
+		key = HT_SORT_SIZE;
+	put_flame_separator(when, ht_sort_weight(key));
 	for (size_t i = 0; i < s->n; i++) {
 		const struct bt *b = bt_get(s->items[i].id);
 
-		if (!s->items[i].live_count)
+		if (!snapshot_listed(&s->items[i], key))
 			continue;
 		if (b->truncated)
 			sb_puts(&sb, "[truncated];");
@@ -299,12 +329,23 @@ static void write_flame(const struct snapshot *s)
 				sb_putc(&sb, ';');
 			out_sbuf(&out, &sb);
 		}
-		sb_printf(&sb, " %llu\n", (unsigned long long)s->items[i].live_bytes);
+		sb_printf(&sb, " %llu\n", (unsigned long long)snapshot_weight(&s->items[i], key));
 		out_sbuf(&out, &sb);
 	}
 }
 
 /* ------------------------------------------------------------ entry */
+
+const char *report_when_name(enum report_when when)
+{
+	static const char *const names[] = {
+		[REPORT_AT_EXIT] = "exit",
+		[REPORT_ON_SIGNAL] = "signal",
+		[REPORT_PERIODIC] = "interval",
+	};
+
+	return names[when];
+}
 
 bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 {
@@ -314,24 +355,27 @@ bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 	pthread_mutex_lock(&report_lock);
 	if (closed)
 		goto out;
+	if (ht_cfg.flame_graph) /* one graph, by the first key */
+		nkeys = 1;
 	if (when == REPORT_AT_EXIT)
 		closed = true;
 	sym_begin();
-	if (!snapshot_take(&s)) {
+	if (!snapshot_take(&s, keys, nkeys)) {
 		ht_warn("no memory for a report");
 		goto end;
 	}
 	/* what --check fails on: listed blocks, or blocks it could not see */
 	leaked = s.live_count > 0 || acct_untracked() > 0;
 	/* at exit, silence means nothing is live (hidden blocks are live, and
-	 * untracked ones may be) */
-	if (when == REPORT_AT_EXIT && s.live_count + s.hidden_count == 0 && !acct_untracked())
+	 * untracked ones may be), unless a key asked for the past */
+	if (when == REPORT_AT_EXIT && s.live_count + s.hidden_count == 0 && !acct_untracked() &&
+	    !snapshot_lists_history(keys, nkeys))
 		goto done;
 	/* a flame graph is data for a pipe, the report a diagnostic */
 	out_open(&out, ht_cfg.flame_graph ? STDOUT_FILENO : STDERR_FILENO);
 	do {
 		if (ht_cfg.flame_graph)
-			write_flame(&s);
+			write_flame(&s, when, keys[0]);
 		else if (ht_cfg.json)
 			json_write(&out, &s, when, keys, nkeys);
 		else

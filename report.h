@@ -23,6 +23,8 @@ enum report_when {
  * for --check at exit.
  */
 bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys);
+/* "exit", "signal", "interval": what a report says of its cause. */
+const char *report_when_name(enum report_when when);
 
 /* Reports are serialized; fork() waits for one in progress. */
 void report_fork_prepare(void);

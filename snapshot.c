@@ -7,8 +7,11 @@
  * Growth: the live counts of every backtrace at the previous report of this
  * process are kept (the baseline, tracer memory indexed by backtrace id) and
  * subtracted.  Peak shares: what each backtrace held when the whole heap
- * peaked, saved lazily by the hot path (stacktrace.c).  Report path only,
- * under the report lock; nothing here runs inside a hook.
+ * peaked, saved lazily by the hot path (stacktrace.c).  A backtrace that
+ * holds nothing and held nothing at the peak is copied only for a report
+ * with a key that lists history (options.h): the others never show it,
+ * and the --ignore filter names every frame of what it copies.  Report
+ * path only, under the report lock; nothing here runs inside a hook.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -62,7 +65,8 @@ static void set_growth(struct item *it)
 		base.next[it->id] = (struct counts){ it->live_count, it->live_bytes };
 }
 
-static void take(struct snapshot *s, struct bt *b)
+/* keep_all: a key lists history, so backtraces that hold nothing count. */
+static void take(struct snapshot *s, struct bt *b, bool keep_all)
 {
 	struct bt_stats st;
 	struct item it;
@@ -75,13 +79,17 @@ static void take(struct snapshot *s, struct bt *b)
 		.peak_count = st.peak_count,
 		.peak_bytes = st.peak_bytes,
 		.first_ns = b->first_ns,
+		.total_count = st.total_count,
+		.total_bytes = st.total_bytes,
+		.temp_count = st.temp_count,
 	};
 	bt_stats_at_peak(&st, &s->peak, &it.at_peak_count, &it.at_peak_bytes);
 	set_growth(&it);
 	s->total_count += st.total_count;
 	s->total_bytes += st.total_bytes;
+	s->temp_count += st.temp_count;
 	s->peak_count += it.at_peak_count;
-	if (!it.live_count && !it.at_peak_count)
+	if (!it.live_count && !it.at_peak_count && !(keep_all && it.total_count))
 		return;
 	if (runtime_owned(b)) {
 		s->runtime_count += it.live_count;
@@ -103,9 +111,18 @@ static void take(struct snapshot *s, struct bt *b)
 		s->items[s->n++] = it;
 }
 
-bool snapshot_take(struct snapshot *s)
+bool snapshot_lists_history(const enum ht_sort *keys, int nkeys)
+{
+	for (int k = 0; k < nkeys; k++)
+		if (ht_sort_lists(keys[k]) == HT_LISTS_HISTORY)
+			return true;
+	return false;
+}
+
+bool snapshot_take(struct snapshot *s, const enum ht_sort *keys, int nkeys)
 {
 	uint32_t count = bt_count();
+	bool keep_all = snapshot_lists_history(keys, nkeys);
 
 	memset(s, 0, sizeof(*s));
 	s->now_ns = ht_now_ns();
@@ -120,7 +137,7 @@ bool snapshot_take(struct snapshot *s)
 	base.nnext = count;
 	base.next = count ? tmem_alloc_scratch(count * sizeof(struct counts)) : NULL;
 	for (uint32_t id = 0; id < count; id++)
-		take(s, bt_get(id));
+		take(s, bt_get(id), keep_all);
 	return true;
 }
 
@@ -154,9 +171,37 @@ uint64_t snapshot_age(const struct item *it, const struct snapshot *s)
 	return s->now_ns > it->first_ns ? s->now_ns - it->first_ns : 0;
 }
 
+/* A history key lists what it counts: blocks, so zero-byte ones too. */
 bool snapshot_listed(const struct item *it, enum ht_sort key)
 {
-	return key == HT_SORT_PEAK_SHARE ? it->at_peak_count > 0 : it->live_count > 0;
+	switch (key) {
+	case HT_SORT_PEAK:
+		return it->peak_count > 0;
+	case HT_SORT_PEAK_SHARE:
+		return it->at_peak_count > 0;
+	case HT_SORT_CALLS:
+		return it->total_count > 0;
+	case HT_SORT_TEMPORARY:
+		return it->temp_count > 0;
+	default:
+		return it->live_count > 0;
+	}
+}
+
+uint64_t snapshot_weight(const struct item *it, enum ht_sort key)
+{
+	switch (key) {
+	case HT_SORT_COUNT:
+		return it->live_count;
+	case HT_SORT_PEAK_SHARE:
+		return it->at_peak_bytes;
+	case HT_SORT_CALLS:
+		return it->total_count;
+	case HT_SORT_TEMPORARY:
+		return it->temp_count;
+	default:
+		return it->live_bytes;
+	}
 }
 
 #define CMP_DESC(a, b) ((a) > (b) ? -1 : (a) < (b) ? 1 : 0)
@@ -190,6 +235,16 @@ static int compare(const void *pa, const void *pb, void *arg)
 		c = CMP_DESC(a->at_peak_bytes, b->at_peak_bytes);
 		if (!c)
 			c = CMP_DESC(a->at_peak_count, b->at_peak_count);
+		break;
+	case HT_SORT_CALLS:
+		c = CMP_DESC(a->total_count, b->total_count);
+		if (!c)
+			c = CMP_DESC(a->total_bytes, b->total_bytes);
+		break;
+	case HT_SORT_TEMPORARY:
+		c = CMP_DESC(a->temp_count, b->temp_count);
+		if (!c)
+			c = CMP_DESC(a->total_count, b->total_count);
 		break;
 	default:
 		break;

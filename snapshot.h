@@ -22,14 +22,19 @@ struct item {
 	int64_t growth_count, growth_bytes;  /* since the previous report */
 	uint64_t at_peak_count, at_peak_bytes; /* when the whole heap peaked */
 	bool shown;                            /* in a section of this report */
+	uint64_t total_count, total_bytes;   /* allocation calls since start */
+	uint64_t temp_count;                 /* temporary ones (stacktrace.h) */
 };
 
 struct snapshot {
-	struct item *items; /* live now, or live at the peak (see listed()) */
+	/* live now, or live at the peak; and, when a key asked for lists
+	 * history (options.h), every backtrace since start */
+	struct item *items;
 	size_t n, cap;
 	uint64_t now_ns;
 	bool growth;                         /* a previous report gives growth */
 	uint64_t total_count, total_bytes;   /* allocations since start, all */
+	uint64_t temp_count;                 /* of which temporary */
 	uint64_t nlive, live_count, live_bytes;          /* listed now */
 	uint64_t hidden_bts, hidden_count, hidden_bytes; /* by --ignore */
 	uint64_t runtime_count, runtime_bytes;           /* kept by the runtime */
@@ -38,14 +43,22 @@ struct snapshot {
 	uint64_t tracer_bytes; /* before this report adds its own (symbols) */
 };
 
-bool snapshot_take(struct snapshot *s);
+/* A copy for a report with sections by keys[0..nkeys-1]. */
+bool snapshot_take(struct snapshot *s, const enum ht_sort *keys, int nkeys);
+/* Does a section by one of keys list backtraces that hold nothing now? */
+bool snapshot_lists_history(const enum ht_sort *keys, int nkeys);
 /* The report is written: its counts are the next report's baseline. */
 void snapshot_done(void);
 void snapshot_free(struct snapshot *s);
 
-/* Sort for key; listed(): does the item belong in key's section? */
+/*
+ * Sort for key; listed(): does the item belong in key's section (see
+ * HT_SORT_KEYS' lists)?  weight(): what a flame graph by key counts for it
+ * (only for keys that have a weight).
+ */
 void snapshot_sort(struct snapshot *s, enum ht_sort key);
 bool snapshot_listed(const struct item *it, enum ht_sort key);
+uint64_t snapshot_weight(const struct item *it, enum ht_sort key);
 uint64_t snapshot_age(const struct item *it, const struct snapshot *s);
 
 /* After fork(): the child has had no report yet. */

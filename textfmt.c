@@ -28,6 +28,13 @@ void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b)
 		ht_fmt_bytes(sb, b->at_peak_bytes);
 		sb_printf(sb, "/%llu]", (unsigned long long)b->at_peak_count);
 	}
+	if (b->calls) {
+		sb_printf(sb, " [calls: %llu/", (unsigned long long)b->calls_count);
+		ht_fmt_bytes(sb, b->calls_bytes);
+		sb_putc(sb, ']');
+	}
+	if (b->temporary)
+		sb_printf(sb, " [temporary: %llu]", (unsigned long long)b->temp_count);
 	sb_putc(sb, '\n');
 }
 

@@ -15,7 +15,8 @@
 #include "utils.h"
 
 /* "=== backtrace #N === [count/peak: ..] [size/peak: ..] [age: ..]" and,
- * when set, " [growth: ..]" and " [at peak: ..]", with its newline. */
+ * when set, " [growth: ..]", " [at peak: ..]", " [calls: ..]" and
+ * " [temporary: ..]", with its newline. */
 struct bt_line {
 	size_t rank;
 	uint64_t count, peak_count, bytes, peak_bytes, age_ns;
@@ -23,6 +24,10 @@ struct bt_line {
 	int64_t growth_bytes, growth_count;
 	bool at_peak;
 	uint64_t at_peak_bytes, at_peak_count;
+	bool calls; /* allocation calls since start, and their bytes */
+	uint64_t calls_count, calls_bytes;
+	bool temporary; /* of those calls, temporary allocations */
+	uint64_t temp_count;
 };
 void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b);
 

@@ -192,7 +192,7 @@ const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS]
 			return "needs KEY:SIGNAL pairs (for example size:USR1)";
 		key = sort_lookup(s, klen);
 		if (key < 0)
-			return "has an unknown sort key (use size, count, peak, age, growth or peak-share)";
+			return "has an unknown sort key (use " HT_SORT_NAMES ")";
 		signo = signal_lookup(s + klen + 1, len - klen - 1);
 		if (!signo)
 			return "has an unknown signal (use a name such as USR1, RTMIN+3, or a number)";
@@ -212,19 +212,38 @@ const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS]
 	return NULL;
 }
 
-#define HT_SORT_NAME(id, name, help) name,
-static const char *const sort_names[] = { HT_SORT_KEYS(HT_SORT_NAME) };
-#undef HT_SORT_NAME
+#define HT_SORT_ROW(id, name, lists, weight, header) { name, HT_LISTS_##lists, weight, header },
+static const struct {
+	const char *name;
+	enum ht_sort_lists lists;
+	const char *weight, *header;
+} sort_keys[HT_SORT_NKEYS] = { HT_SORT_KEYS(HT_SORT_ROW) };
+#undef HT_SORT_ROW
 
 const char *ht_sort_name(enum ht_sort key)
 {
-	return key < HT_SORT_NKEYS ? sort_names[key] : "?";
+	return key < HT_SORT_NKEYS ? sort_keys[key].name : "?";
+}
+
+enum ht_sort_lists ht_sort_lists(enum ht_sort key)
+{
+	return key < HT_SORT_NKEYS ? sort_keys[key].lists : HT_LISTS_LIVE;
+}
+
+const char *ht_sort_weight(enum ht_sort key)
+{
+	return key < HT_SORT_NKEYS ? sort_keys[key].weight : NULL;
+}
+
+const char *ht_sort_header(enum ht_sort key)
+{
+	return key < HT_SORT_NKEYS ? sort_keys[key].header : "?";
 }
 
 static int sort_lookup(const char *s, size_t len)
 {
 	for (int k = 0; k < HT_SORT_NKEYS; k++)
-		if (strlen(sort_names[k]) == len && !strncmp(s, sort_names[k], len))
+		if (strlen(sort_keys[k].name) == len && !strncmp(s, sort_keys[k].name, len))
 			return k;
 	return -1;
 }
@@ -243,7 +262,7 @@ const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n
 		if (len == 0)
 			return "has an empty sort key";
 		if (k < 0)
-			return "has an unknown sort key (use size, count, peak, age, growth or peak-share)";
+			return "has an unknown sort key (use " HT_SORT_NAMES ")";
 		for (int i = 0; i < count; i++)
 			if (keys[i] == (enum ht_sort)k)
 				return "names a sort key twice";

@@ -90,6 +90,9 @@ class Backtrace:
     growth_count: int = None
     at_peak_size: str = None  # held when the whole heap peaked (peak-share section)
     at_peak_count: int = None
+    calls: int = None         # allocation calls since start (calls, temporary sections)
+    calls_size: str = None    # and their bytes
+    temporary: int = None     # of those, temporary allocations (temporary section)
 
     @property
     def funcs(self):
@@ -101,6 +104,7 @@ class Section:
     key: str
     pid: int
     comm: str
+    lists: str = None   # what the header says the section lists (None: it does not say)
     backtraces: list = field(default_factory=list)
 
 
@@ -117,12 +121,25 @@ class Report:
         return self.sections[0].backtraces
 
 
+# what a section lists, at the end of its header line (options.h HT_SORT_KEYS)
+LISTS = {
+    "live": "live backtraces",
+    "since start": "every backtrace since start, live or not",
+    "at peak": "backtraces that held memory at the heap's peak, live now or not",
+    "temporary": "backtraces with temporary allocations, live or not",
+}
+KEY_LISTS = {"size": "live", "count": "live", "age": "live", "growth": "live",
+             "peak": "since start", "calls": "since start", "peak-share": "at peak",
+             "temporary": "temporary"}
 HEADER_RE = re.compile(r"^\[heaptrace\] dump allocation sorted by '(\w[\w-]*)' "
-                       r"for /proc/(\d+)/maps \((.*)\)$")
+                       r"for /proc/(\d+)/maps \((.*)\)(?:: (%s))?$" %
+                       "|".join(re.escape(v) for v in LISTS.values()))
 BT_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/(\d+)\] "
                    r"\[size/peak: ([^/]+)/([^\]]+)\] \[age: ([^\]]+)\]"
                    r"(?: \[growth: ([+-][^/]+)/([+-]\d+) blocks?\])?"
-                   r"(?: \[at peak: ([^/]+)/(\d+)\])?$")
+                   r"(?: \[at peak: ([^/]+)/(\d+)\])?"
+                   r"(?: \[calls: (\d+)/([^\]]+)\])?"
+                   r"(?: \[temporary: (\d+)\])?$")
 FRAME_RE = re.compile(r"^ *(\d+) \[ *0x([0-9a-f]+)\] (.*)$")
 NAMED_RE = re.compile(r"^(?P<func>.+?)(?: \+0x(?P<off>[0-9a-f]+)| (?P<inl>\[inlined\]))?"
                       r"(?: \((?P<file>[^()]*):(?P<line>\d+)\))?"
@@ -176,7 +193,10 @@ def parse_reports(text):
             continue
         m = HEADER_RE.match(line)
         if m:
-            cur.sections.append(Section(m.group(1), int(m.group(2)), m.group(3)))
+            lists = next((k for k, v in LISTS.items() if v == m.group(4)), None)
+            if lists is not None:
+                assert lists == KEY_LISTS[m.group(1)], "wrong header: %r" % line
+            cur.sections.append(Section(m.group(1), int(m.group(2)), m.group(3), lists))
             bt = None
             continue
         m = BT_RE.match(line)
@@ -187,6 +207,10 @@ def parse_reports(text):
                 bt.growth_size, bt.growth_count = m.group(7), int(m.group(8))
             if m.group(9):
                 bt.at_peak_size, bt.at_peak_count = m.group(9), int(m.group(10))
+            if m.group(11):
+                bt.calls, bt.calls_size = int(m.group(11)), m.group(12)
+            if m.group(13):
+                bt.temporary = int(m.group(13))
             cur.sections[-1].backtraces.append(bt)
             continue
         if line == "":

@@ -96,7 +96,7 @@ def test_flame_totals_match_the_text_report():
     assert sorted(fmt_bytes(int(c)) for _, c in flame) == sorted(b.size for b in rep.backtraces)
 
 
-@pytest.mark.parametrize("top", ["--top=1", "--top=0", "--sort=count,age"])
+@pytest.mark.parametrize("top", ["--top=1", "--top=0", "--sort=size,count,age"])
 def test_top_and_sort_do_not_cut_the_flame_graph(top):
     r = trace("s-flame", opts=["--flame-graph", top])
     assert r.stderr == ""

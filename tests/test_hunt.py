@@ -179,7 +179,8 @@ BAD_SIGNALS = [
     ("size:FOO", "has an unknown signal (use a name such as USR1, RTMIN+3, or a number)"),
     ("size:RTMIN+99", "has an unknown signal (use a name such as USR1, RTMIN+3, or a number)"),
     ("size:0", "has an unknown signal (use a name such as USR1, RTMIN+3, or a number)"),
-    ("bogus:USR1", "has an unknown sort key (use size, count, peak, age, growth or peak-share)"),
+    ("bogus:USR1", "has an unknown sort key (use size, count, peak, age, growth, peak-share, "
+                   "calls or temporary)"),
     ("USR1", "needs KEY:SIGNAL pairs (for example size:USR1)"),
     ("", "is empty"),
 ]
@@ -268,7 +269,7 @@ def test_json_equals_the_text_report(tmp_path):
     assert r.returncode == 0
     [line] = r.stderr.splitlines()
     doc = json.loads(line)
-    assert doc["schema_version"] == 1 and doc["event"] == "exit" and doc["pid"] == r.pid \
+    assert doc["schema_version"] == 2 and doc["event"] == "exit" and doc["pid"] == r.pid \
         if hasattr(r, "pid") else True
     assert [s["sort"] for s in doc["sections"]] == ["size", "count", "peak", "age"]
     for sec_t, sec_j in zip(txt.sections, doc["sections"]):

@@ -154,7 +154,7 @@ static void test_parse_sort(void)
 	int n;
 
 	CHECK(keys != NULL);
-	CHECK_EQ(HT_MAX_SORTS, 6);
+	CHECK_EQ(HT_MAX_SORTS, 8);
 
 	/* every key alone, and its name */
 	for (int k = 0; k < HT_SORT_NKEYS; k++) {
@@ -168,6 +168,8 @@ static void test_parse_sort(void)
 	CHECK_STR(ht_sort_name(HT_SORT_AGE), "age");
 	CHECK_STR(ht_sort_name(HT_SORT_GROWTH), "growth");
 	CHECK_STR(ht_sort_name(HT_SORT_PEAK_SHARE), "peak-share");
+	CHECK_STR(ht_sort_name(HT_SORT_CALLS), "calls");
+	CHECK_STR(ht_sort_name(HT_SORT_TEMPORARY), "temporary");
 	CHECK_STR(ht_sort_name(HT_SORT_NKEYS), "?");
 	CHECK_STR(ht_sort_name((enum ht_sort)1000), "?");
 
@@ -191,9 +193,66 @@ static void test_parse_sort(void)
 	CHECK_EQ(n, -1);
 	CHECK_STR(parse_sort("size,size", keys, &n), "names a sort key twice");
 	CHECK_STR(parse_sort("size,count,peak,age,size", keys, &n), "names a sort key twice");
-	CHECK_STR(parse_sort("bogus", keys, &n),
-		  "has an unknown sort key (use size, count, peak, age, growth or peak-share)");
+	CHECK_STR(parse_sort("bogus", keys, &n), "has an unknown sort key (use size, count, peak, "
+		  "age, growth, peak-share, calls or temporary)");
 	free(keys);
+}
+
+/* "a, b or c" of the keys whose row passes want */
+static void key_list(struct sbuf *sb, bool (*want)(enum ht_sort))
+{
+	int n = 0, i = 0;
+
+	for (int k = 0; k < HT_SORT_NKEYS; k++)
+		n += want((enum ht_sort)k);
+	for (int k = 0; k < HT_SORT_NKEYS; k++)
+		if (want((enum ht_sort)k))
+			sb_printf(sb, "%s%s", i++ == 0 ? "" : i == n ? " or " : ", ",
+				  ht_sort_name((enum ht_sort)k));
+}
+
+static bool any_key(enum ht_sort k)
+{
+	(void)k;
+	return true;
+}
+
+static bool weighs(enum ht_sort k)
+{
+	return ht_sort_weight(k) != NULL;
+}
+
+/* The columns of HT_SORT_KEYS, and the lists of names the messages give. */
+static void test_sort_rows(void)
+{
+	char buf[256];
+	struct sbuf sb = SBUF_INIT(buf);
+	static const enum ht_sort history[] = { HT_SORT_PEAK, HT_SORT_PEAK_SHARE, HT_SORT_CALLS,
+						HT_SORT_TEMPORARY };
+	static const enum ht_sort weighed[] = { HT_SORT_SIZE, HT_SORT_COUNT, HT_SORT_PEAK_SHARE,
+						HT_SORT_CALLS, HT_SORT_TEMPORARY };
+
+	key_list(&sb, any_key);
+	CHECK_STR(sb_str(&sb), HT_SORT_NAMES);
+	sb.len = 0;
+	key_list(&sb, weighs);
+	CHECK_STR(sb_str(&sb), HT_FLAME_NAMES);
+	for (int k = 0; k < HT_SORT_NKEYS; k++) {
+		bool h = false, w = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(history); i++)
+			h |= history[i] == (enum ht_sort)k;
+		for (size_t i = 0; i < ARRAY_SIZE(weighed); i++)
+			w |= weighed[i] == (enum ht_sort)k;
+		CHECK_EQ(ht_sort_lists((enum ht_sort)k), h ? HT_LISTS_HISTORY : HT_LISTS_LIVE);
+		CHECK_EQ(ht_sort_weight((enum ht_sort)k) != NULL, w);
+		CHECK_EQ(!strcmp(ht_sort_header((enum ht_sort)k), "live backtraces"), !h);
+	}
+	CHECK_STR(ht_sort_weight(HT_SORT_SIZE), "live bytes");
+	CHECK_STR(ht_sort_weight(HT_SORT_PEAK_SHARE), "bytes at the heap's peak");
+	CHECK_STR(ht_sort_header(HT_SORT_AGE), "live backtraces");
+	CHECK_STR(ht_sort_header(HT_SORT_CALLS), "every backtrace since start, live or not");
+	CHECK(ht_sort_weight(HT_SORT_NKEYS) == NULL);
 }
 
 /* ------------------------------------------------------------ signals, interval */
@@ -549,6 +608,7 @@ int main(void)
 	test_parse_ulong();
 	test_parse_bool();
 	test_parse_sort();
+	test_sort_rows();
 	test_parse_signals();
 	test_parse_interval();
 	test_fmt_bytes();
