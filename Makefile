@@ -3,7 +3,7 @@
 
 VERSION := 0.1.0
 DEPTH ?= 8
-# O=DIR: build into DIR (bench/ builds a DEPTH=64 copy that way)
+# O=DIR: build into DIR (a second build beside this one: make O=/tmp/d30 DEPTH=30)
 O ?= .
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -204,7 +204,7 @@ clean:
 	rm -rf build tests/bin heaptrace libheaptrace.so tests/__pycache__ .pytest_cache bench/build
 
 help:
-	@echo 'make            build heaptrace and libheaptrace.so (DEPTH=N: frames per backtrace, default 8)'
+	@echo 'make            build heaptrace and libheaptrace.so (DEPTH=N: the default of --depth, 8)'
 	@echo 'make demo       install missing build dependencies, build, trace a leaking sample'
 	@echo 'make test       install missing dependencies, build, run unit and integration tests'
 	@echo 'make bench      measure heaptrace against the untraced run, its floors and heaptrack'

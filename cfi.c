@@ -816,20 +816,22 @@ static NOINLINE int walk_signal(void **frames, int max, int n, uint64_t rule, st
 
 /*
  * unw_backtrace() from the hook on (hook: cfi_backtrace()'s return
- * address, found among the first frames: this function's and perhaps
- * cfi_backtrace()'s come before it), without heaptrace's own frames past
- * the hook, as the walk gives them.  Not inlined, so that the walk's frame
- * does not hold these arrays; a few more frames are asked for in place of
- * the own frames dropped.
+ * address, found among the first LEAD_FRAMES: by_libunwind()'s, perhaps
+ * check_walk()'s and cfi_backtrace()'s come before it), without
+ * heaptrace's own frames past the hook, as the walk gives them; all[] has
+ * room for max of them.  Out of line (by_libunwind()), so that the walk's
+ * frame does not hold these arrays; a few more frames are asked for in
+ * place of the own frames dropped.
  */
+#define LEAD_FRAMES 4
 #define OWN_FRAMES_MAX 16
 
-static NOINLINE int by_libunwind(void **frames, int max, uintptr_t hook)
+static inline __attribute__((always_inline)) int libunwind_into(void **all, void **frames,
+								 int max, uintptr_t hook)
 {
-	void *all[3 + CFI_MAX_FRAMES + OWN_FRAMES_MAX];
-	int n = unw_backtrace(all, 3 + max + OWN_FRAMES_MAX), at = 0;
+	int n = unw_backtrace(all, LEAD_FRAMES + max + OWN_FRAMES_MAX), at = 0;
 
-	while (at < n && at < 3 && (uintptr_t)all[at] != hook)
+	while (at < n && at < LEAD_FRAMES && (uintptr_t)all[at] != hook)
 		at++;
 	if (at >= n || (uintptr_t)all[at] != hook)
 		return 0;
@@ -838,6 +840,32 @@ static NOINLINE int by_libunwind(void **frames, int max, uintptr_t hook)
 	n = n < max ? n : max;
 	memcpy(frames, all + at, (size_t)n * sizeof(void *));
 	return n;
+}
+
+/* Up to the build's DEPTH and one more: the stack it always took. */
+#define SHALLOW_FRAMES (HT_DEPTH + 1)
+
+/* A deeper --depth: up to 2.2 KB more, where libunwind has its room anyway. */
+static NOINLINE int by_libunwind_deep(void **frames, int max, uintptr_t hook)
+{
+	void *all[LEAD_FRAMES + CFI_MAX_FRAMES + OWN_FRAMES_MAX];
+
+	return libunwind_into(all, frames, max, hook);
+}
+
+static NOINLINE int by_libunwind(void **frames, int max, uintptr_t hook)
+{
+	void *all[LEAD_FRAMES + SHALLOW_FRAMES + OWN_FRAMES_MAX];
+
+	return libunwind_into(all, frames, max, hook);
+}
+
+/* Inlined: the hook must stay among the first frames libunwind_into() reads. */
+static inline __attribute__((always_inline)) int by_libunwind_any(void **frames, int max,
+								   uintptr_t hook)
+{
+	return max > SHALLOW_FRAMES ? by_libunwind_deep(frames, max, hook)
+				    : by_libunwind(frames, max, hook);
 }
 
 static struct {
@@ -869,12 +897,29 @@ static void check_one(void **walked, int n, void **theirs, int m)
 	}
 }
 
-/* Why libunwind must not take this backtrace (HT_CUT_NONE: it may). */
-static enum ht_cut libunwind_unsafe(bool crossed_signal)
+/*
+ * --unwind=check: libunwind's backtrace (which it gives) against the walk's
+ * n frames.  Out of line, so that the walk's frame does not hold theirs[].
+ */
+static NOINLINE int check_walk(void **frames, int n, int max, uintptr_t hook)
 {
+	void *theirs[CFI_MAX_FRAMES];
+	int m = by_libunwind_any(theirs, max, hook);
+
+	check_one(frames, n, theirs, m);
+	memcpy(frames, theirs, (size_t)m * sizeof(void *));
+	return m;
+}
+
+/* Why libunwind must not take this backtrace (HT_CUT_NONE: it may). */
+static enum ht_cut libunwind_unsafe(bool crossed_signal, int max)
+{
+	/* by_libunwind_deep()'s array on top of libunwind's own needs */
+	size_t deep = max > SHALLOW_FRAMES ? (CFI_MAX_FRAMES - SHALLOW_FRAMES) * sizeof(void *) : 0;
+
 	if (crossed_signal || ht_self.signal)
 		return HT_CUT_HANDLER;
-	if (stack_room() < HT_STACK_LIBUNWIND)
+	if (stack_room() < HT_STACK_LIBUNWIND + deep)
 		return HT_CUT_STACK;
 	return HT_CUT_NONE;
 }
@@ -908,21 +953,15 @@ NOINLINE int cfi_backtrace(void **frames, int max, enum ht_cut *cut)
 			n = walk_signal(frames, max, n, stop, f, &other);
 		}
 	}
-	if (unlikely(cfi_unwinder == HT_UNWIND_CHECK)) {
-		void *theirs[CFI_MAX_FRAMES];
-		int m = by_libunwind(theirs, max, ra);
-
-		check_one(frames, other ? -1 : n, theirs, m);
-		memcpy(frames, theirs, (size_t)m * sizeof(void *));
-		return m;
-	}
+	if (unlikely(cfi_unwinder == HT_UNWIND_CHECK))
+		return check_walk(frames, other ? -1 : n, max, ra);
 	if (likely(!other))
 		return n;
-	if ((why = libunwind_unsafe(crossed))) {
+	if ((why = libunwind_unsafe(crossed, max))) {
 		*cut = why;
 		return n;
 	}
-	return by_libunwind(frames, max, ra);
+	return by_libunwind_any(frames, max, ra);
 }
 
 bool cfi_outermost(void *ra)

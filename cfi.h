@@ -38,7 +38,7 @@ extern enum ht_unwinder cfi_unwinder;
  * There the backtrace is the frames walked, and *cut says why (it is left
  * alone otherwise).
  */
-#define CFI_MAX_FRAMES (HT_DEPTH + 1)
+#define CFI_MAX_FRAMES (HT_DEPTH_MAX + 1)
 int cfi_backtrace(void **frames, int max, enum ht_cut *cut);
 
 /*

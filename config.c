@@ -4,8 +4,9 @@
  * ht_cfg, one table entry per variable.  Runs in the library constructor:
  * getenv, getcwd and tmem, and the strings it keeps are copied, because the
  * program may change its environment later; setenv only to make a relative
- * path absolute for the programs it executes.  A bad value costs one
- * warning line and the default; it never stops the program.
+ * path absolute for the programs it executes (HEAPTRACE_DEPTH alone may be
+ * read earlier, by the first allocation: config_depth()).  A bad value
+ * costs one warning line and the default; it never stops the program.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -136,6 +137,11 @@ static const char *set_check(const char *s)
 	return ht_parse_bool(s, &ht_cfg.check);
 }
 
+static const char *set_depth(const char *s)
+{
+	return ht_parse_depth(s, &ht_cfg.depth);
+}
+
 static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_TOP] = set_top,
 	[HT_OPT_SORT] = set_sort,
@@ -149,6 +155,7 @@ static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_INTERVAL] = set_interval,
 	[HT_OPT_FORMAT] = set_format,
 	[HT_OPT_CHECK] = set_check,
+	[HT_OPT_DEPTH] = set_depth,
 };
 
 static void load_root_pid(void)
@@ -203,20 +210,39 @@ static void check_flame_weights(void)
 		}
 }
 
+/*
+ * Read variable i, once: config_depth() may have read it already.  Both
+ * run before the program has threads (the constructor, or the first
+ * allocation: see bt_unwinder_init()).
+ */
+static void load(enum ht_option i)
+{
+	static bool loaded[HT_OPT_COUNT];
+	const char *s = getenv(vars[i].var);
+	const char *err;
+
+	if (loaded[i])
+		return;
+	loaded[i] = true;
+	if (!s)
+		s = vars[i].def;
+	err = setters[i](s);
+	if (!err)
+		return;
+	warn_value(vars[i].var, s, err, vars[i].def);
+	setters[i](vars[i].def);
+}
+
 void config_load(void)
 {
-	for (int i = 0; i < HT_OPT_COUNT; i++) {
-		const char *s = getenv(vars[i].var);
-		const char *err;
-
-		if (!s)
-			s = vars[i].def;
-		err = setters[i](s);
-		if (!err)
-			continue;
-		warn_value(vars[i].var, s, err, vars[i].def);
-		setters[i](vars[i].def);
-	}
+	for (int i = 0; i < HT_OPT_COUNT; i++)
+		load((enum ht_option)i);
 	check_flame_weights();
 	load_root_pid();
+}
+
+int config_depth(void)
+{
+	load(HT_OPT_DEPTH);
+	return ht_cfg.depth;
 }

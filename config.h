@@ -26,6 +26,7 @@ struct ht_config {
 	unsigned long long interval_ms; /* periodic dumps; 0: none */
 	bool json;           /* reports as JSON Lines */
 	bool check;          /* --check: exit 23 when a leak is left */
+	int depth;           /* --depth: frames kept per backtrace (see config_depth) */
 	pid_t root_pid;      /* the process that writes outfile itself */
 };
 
@@ -33,5 +34,13 @@ extern struct ht_config ht_cfg;
 
 /* Parse the environment; warn once per bad value and keep its default. */
 void config_load(void);
+
+/*
+ * ht_cfg.depth, read from the environment first if config_load() has not
+ * run yet: the backtrace table is shaped by it when the first allocation
+ * is recorded, which may come before this library's constructor (another
+ * library's constructor allocates).  Either way it is read once.
+ */
+int config_depth(void);
 
 #endif

@@ -87,6 +87,14 @@ static const char *check_interval(const char *arg, const char **err)
 	return *err ? NULL : arg;
 }
 
+static const char *check_depth(const char *arg, const char **err)
+{
+	int depth;
+
+	*err = ht_parse_depth(arg, &depth);
+	return *err ? NULL : arg;
+}
+
 static const char *check_format(const char *arg, const char **err)
 {
 	bool json;
@@ -239,6 +247,8 @@ static const struct lopt {
 	  "write reports to FILE (FILE.PID for child processes)" },
 	{ "ignore", required_argument, 0, HT_OPT_IGNORE, check_ignore, NULL, "FILE",
 	  "hide backtraces matching a glob pattern of FILE (one per line)" },
+	{ "depth", required_argument, 0, HT_OPT_DEPTH, check_depth, NULL, "N",
+	  "keep N frames per backtrace, 1 to " HT_STR(HT_DEPTH_MAX) " (default " HT_STR(HT_DEPTH) ")" },
 	{ "max-memory", required_argument, 0, HT_OPT_MAX_MEMORY, check_bytes, NULL, "BYTES",
 	  "stop recording new blocks when the tables reach BYTES (default 0: no limit)" },
 	{ "unwind", required_argument, 0, HT_OPT_UNWIND, check_unwind, NULL, "METHOD",
@@ -402,7 +412,8 @@ static const struct lopt *next_option(int argc, char **argv, const struct getopt
 		exit(0);
 	}
 	if (o->short_name == 'V') {
-		printf("heaptrace %s (backtrace depth %d)\n", HT_VERSION, HT_DEPTH);
+		printf("heaptrace %s (backtrace depth %d by default, at most %d)\n", HT_VERSION,
+		       HT_DEPTH, HT_DEPTH_MAX);
 		exit(0);
 	}
 	return o;

@@ -155,7 +155,8 @@ void json_write(struct out *o, struct snapshot *s, enum report_when when,
 		  (int)getpid());
 	sb_put_json(&sb, comm);
 	sb_printf(&sb, ",\"event\":\"%s\",\"time_ns\":%llu,\"depth\":%d,\"sections\":[",
-		  report_when_name(when), (unsigned long long)(s->now_ns - ht_start_ns), HT_DEPTH);
+		  report_when_name(when), (unsigned long long)(s->now_ns - ht_start_ns),
+		  ht_cfg.depth);
 	out_sbuf(o, &sb);
 	for (int k = 0; k < nkeys; k++) {
 		if (k)

@@ -297,21 +297,21 @@ static int boot_posix_memalign(void **memptr, size_t align, size_t size)
  * "draining" set.
  */
 #define PENDING_MAX 128 /* events of one thread: 5 KB */
-/* of which allocations: each holds a backtrace (4.5 KB at DEPTH=8) */
-#define PENDING_ALLOCS (HT_DEPTH <= 16 ? 64 : 16)
+/* frames of queued allocations whose backtrace is new: 64 of 9 frames, 4.5 KB */
+#define PENDING_WORDS (64 * 9)
 #define PENDING_ALLOC (-1)
 
 struct pending {
 	void *p;
 	size_t a, b;   /* release: the real function's other arguments; alloc: a = size */
 	int kind;      /* PENDING_ALLOC, or the real_id of the release */
-	int n, cut;    /* alloc: backtrace (frames in pending_bt[slot]) */
-	unsigned slot;
+	int n, cut;    /* alloc: n frames at pending_frames[at], or (n = 0) the entry at */
+	unsigned at;
 };
 
 static HT_TLS struct pending pending_ev[PENDING_MAX];
-static HT_TLS void *pending_bt[PENDING_ALLOCS][HT_CAPTURE_MAX];
-static HT_TLS unsigned pending_allocs; /* slots of pending_bt claimed */
+static HT_TLS void *pending_frames[PENDING_WORDS];
+static HT_TLS unsigned pending_words; /* of pending_frames claimed */
 static HT_TLS bool draining;
 
 /* Claim an event; NULL when the queue is full (the claim stays void). */
@@ -325,18 +325,26 @@ static struct pending *claim(void)
 	return i < PENDING_MAX ? &pending_ev[i] : NULL;
 }
 
+/*
+ * An allocation whose backtrace the table has (found without a lock) is
+ * queued with its entry; only a new one needs its frames kept, up to the
+ * depth and one, so that whatever the depth, a queue holds as many
+ * allocations from known places as it has events.
+ */
 static NOINLINE void queue_alloc(void *p, size_t size, void *const *frames, int n,
 				 enum ht_cut cut)
 {
-	unsigned slot = __atomic_fetch_add(&pending_allocs, 1, __ATOMIC_RELAXED);
-	struct pending *e = slot < PENDING_ALLOCS ? claim() : NULL;
+	struct bt *b = bt_find(frames, n, cut);
+	unsigned at = b ? b->id : __atomic_fetch_add(&pending_words, (unsigned)n, __ATOMIC_RELAXED);
+	struct pending *e = b || at <= PENDING_WORDS - (unsigned)n ? claim() : NULL;
 
 	if (!e) {
 		acct_missed(false);
 		return;
 	}
-	memcpy(pending_bt[slot], frames, (size_t)n * sizeof(frames[0]));
-	*e = (struct pending){ p, size, 0, PENDING_ALLOC, n, (int)cut, slot };
+	if (!b)
+		memcpy(&pending_frames[at], frames, (size_t)n * sizeof(frames[0]));
+	*e = (struct pending){ p, size, 0, PENDING_ALLOC, b ? 0 : n, (int)cut, at };
 }
 
 /* Queue a release of p by the real function id; false when it cannot be. */
@@ -381,7 +389,10 @@ static NOINLINE void release_masked(const struct pending *e)
 static void replay(const struct pending *e)
 {
 	if (e->kind == PENDING_ALLOC) {
-		acct_alloc(e->p, e->a, pending_bt[e->slot], e->n, (enum ht_cut)e->cut);
+		if (e->n)
+			acct_alloc(e->p, e->a, &pending_frames[e->at], e->n, (enum ht_cut)e->cut);
+		else
+			acct_alloc_bt(e->p, e->a, bt_get(e->at));
 		return;
 	}
 	if (untrack(e->p))
@@ -413,8 +424,8 @@ void ht_drain(void)
 			i++;
 			continue;
 		}
-		/* every alloc slot claimed so far belongs to a replayed event */
-		__atomic_store_n(&pending_allocs, 0, __ATOMIC_RELAXED);
+		/* every frame claimed so far belongs to a replayed event */
+		__atomic_store_n(&pending_words, 0, __ATOMIC_RELAXED);
 		/* once the queue is empty, a handler drains what it queues itself */
 		__atomic_store_n(&draining, false, __ATOMIC_RELAXED);
 		if (__atomic_compare_exchange_n(&ht_self.pending, &n, 0, false, __ATOMIC_RELAXED,
@@ -447,14 +458,52 @@ static inline bool released_at_once(void *p)
 	return at_once;
 }
 
-/* Record p with the stack of the hook this is inlined into. */
-static inline __attribute__((always_inline)) void note(void *p, size_t size)
+/*
+ * Where a hook's frames go.  Up to the build's DEPTH (and one more) they
+ * fit in the hook's own stack frame; a deeper --depth takes them from this
+ * thread's capture area, never from the program's stack (it may be a 4 KB
+ * coroutine's, and 257 frames are 2 KB).  A signal handler's hook may
+ * interrupt a hook that holds part of the area: claims nest as handlers
+ * do, last in, first out.  A claim is stored before its frames are written
+ * and given back after they are last read (signal fences: one thread), so
+ * a handler that comes in between finds it taken, and has given its own
+ * back before the hook resumes.  The area holds two claims of the deepest
+ * depth (4 KB): a hook and a handler's.  A handler nested deeper that
+ * finds too little of it left keeps DEPTH frames in its hook's own, cut
+ * "stack" where the stack went on.
+ */
+#define CAPTURE_AREA (2 * HT_CAPTURE_LIMIT)
+static HT_TLS void *capture_area[CAPTURE_AREA];
+static HT_TLS unsigned capture_used;
+
+/* words of the area, from *from on; NULL when fewer are left */
+static inline void **capture_claim(unsigned words, unsigned *from)
 {
-	void *frames[HT_CAPTURE_MAX];
-	int *err = errno_ptr(), saved = *err;
-	enum ht_cut cut = HT_CUT_NONE;
-	bool queue = must_defer(); /* a nested handler leaves it as it was */
-	int n = bt_capture(frames, unlikely(queue) ? HT_CAPTURE_MAX : HT_CAPTURE_HOT, &cut);
+	unsigned used = __atomic_load_n(&capture_used, __ATOMIC_RELAXED);
+
+	*from = used;
+	if (used > CAPTURE_AREA - words)
+		return NULL;
+	__atomic_store_n(&capture_used, used + words, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return &capture_area[used];
+}
+
+static inline void capture_release(unsigned from)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&capture_used, from, __ATOMIC_RELAXED);
+}
+
+/*
+ * Record p with n frames of the stack of the hook this is inlined into,
+ * cut as they end.  learn: the depth, when a new backtrace's frames were
+ * taken without the one more that tells whether its stack goes on (else 0).
+ */
+static inline __attribute__((always_inline)) void note_frames(void *p, size_t size, bool queue,
+							      void **frames, int n,
+							      enum ht_cut cut, int learn)
+{
 	struct bt *b;
 
 	n = bt_at_least_caller(frames, n, ht_current_pc(), __builtin_return_address(0), &cut);
@@ -464,9 +513,51 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 		acct_alloc_bt(p, size, b);
 	} else {
 		/* new: learn, once, whether the stack goes on (frames past n unused) */
-		if (n == HT_DEPTH && !cut && bt_goes_on())
-			n = HT_CAPTURE_MAX;
+		if (n == learn && !cut && bt_goes_on(n))
+			n++;
 		acct_alloc(p, size, frames, n, cut);
+	}
+}
+
+/*
+ * A --depth beyond the build's DEPTH: depth + 1 frames at once into the
+ * capture area, so that a new backtrace needs no second unwind (and no
+ * second claim) to learn whether its stack goes on.
+ */
+static inline __attribute__((always_inline)) void note_deep(void *p, size_t size, bool queue,
+							    void **own, int depth)
+{
+	unsigned from;
+	void **frames = capture_claim((unsigned)depth + 1, &from);
+	int keep = likely(frames) ? depth : HT_DEPTH;
+	enum ht_cut cut = HT_CUT_NONE;
+	int n = bt_capture(frames ? frames : own, keep + 1, &cut);
+
+	if (unlikely(!frames) && n > keep) {
+		n = keep;
+		cut = cut ? cut : HT_CUT_STACK;
+	}
+	note_frames(p, size, queue, frames ? frames : own, n, cut, 0);
+	if (likely(frames))
+		capture_release(from);
+}
+
+/* Record p with the stack of the hook this is inlined into. */
+static inline __attribute__((always_inline)) void note(void *p, size_t size)
+{
+	void *own[HT_CAPTURE_OWN];
+	int *err = errno_ptr(), saved = *err;
+	bool queue = must_defer(); /* a nested handler leaves it as it was */
+	int depth = bt_depth();
+	enum ht_cut cut = HT_CUT_NONE;
+	int n;
+
+	if (likely(depth <= HT_DEPTH)) {
+		/* a queued event has no second unwind: one frame more at once */
+		n = bt_capture(own, unlikely(queue) ? depth + 1 : bt_capture_hot(depth), &cut);
+		note_frames(p, size, queue, own, n, cut, depth);
+	} else {
+		note_deep(p, size, queue, own, depth);
 	}
 	last_alloc = p;
 	*err = saved;

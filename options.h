@@ -10,6 +10,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Frames kept per backtrace by default (--depth): make DEPTH=N. */
+#ifndef HT_DEPTH
+#define HT_DEPTH 8
+#endif
+/* The deepest --depth: a hook's frames beyond HT_DEPTH go to a per-thread
+ * area of this many frames and one (libheaptrace.c). */
+#define HT_DEPTH_MAX 256
+#if HT_DEPTH < 1 || HT_DEPTH > HT_DEPTH_MAX
+#error "DEPTH must be between 1 and 256"
+#endif
+#define HT_STR_(x) #x
+#define HT_STR(x) HT_STR_(x)
+
 /*
  * X(ID, variable, default): one line per option.  The launcher turns each
  * command-line option into its variable; the library reads them all once at
@@ -27,7 +40,8 @@
 	X(SIGNALS, "HEAPTRACE_SIGNALS", "size:USR1,count:USR2")         \
 	X(INTERVAL, "HEAPTRACE_INTERVAL", "0")                          \
 	X(FORMAT, "HEAPTRACE_FORMAT", "text")                           \
-	X(CHECK, "HEAPTRACE_CHECK", "0")
+	X(CHECK, "HEAPTRACE_CHECK", "0")                                \
+	X(DEPTH, "HEAPTRACE_DEPTH", HT_STR(HT_DEPTH))
 
 #define HT_OPTION_ID(id, var, def) HT_OPT_##id,
 enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
@@ -82,11 +96,6 @@ enum ht_sort { HT_SORT_KEYS(HT_SORT_ID) HT_SORT_NKEYS };
 /* Most sections one report can hold: every key once. */
 #define HT_MAX_SORTS HT_SORT_NKEYS
 
-/* Frames kept per backtrace: make DEPTH=N. */
-#ifndef HT_DEPTH
-#define HT_DEPTH 8
-#endif
-
 /* Largest --top accepted; 0 means "every backtrace". */
 #define HT_TOP_MAX 1000000000UL
 
@@ -119,6 +128,9 @@ const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS]
 /* --interval: seconds with up to three decimals, into milliseconds; 0: off. */
 #define HT_INTERVAL_MAX_MS (7ULL * 24 * 3600 * 1000)
 const char *ht_parse_interval(const char *s, unsigned long long *ms);
+
+/* --depth: frames kept per backtrace, 1 to HT_DEPTH_MAX. */
+const char *ht_parse_depth(const char *s, int *depth);
 
 /* --format: the report as text (false) or JSON (true). */
 const char *ht_parse_format(const char *s, bool *json);

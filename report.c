@@ -95,7 +95,7 @@ static void put_backtrace(const struct snapshot *s, const struct item *it, size_
 	out_sbuf(&out, &sb);
 	for (int i = 0, num = 0; i < b->depth; i++)
 		num = put_frame(&out, &sb, num, i, b->frames[i]);
-	textfmt_cut(&sb, bt_cut(b), HT_DEPTH);
+	textfmt_cut(&sb, bt_cut(b), ht_cfg.depth);
 	out_sbuf(&out, &sb);
 	out_puts(&out, "\n");
 }

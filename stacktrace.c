@@ -10,7 +10,8 @@
  * publishes a new array while readers may still walk the old one (which is
  * kept: a reader that misses there retries under the lock).  Entries live in
  * chunks addressed by id and are never freed, so a report may read them at
- * any time.
+ * any time.  An entry holds --depth frames (bt_size()), so the table's
+ * memory follows the depth chosen.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -333,6 +334,7 @@ static void bt_fork_pid(void)
  * the program exists) or at start-up.  Its initialization opens the pipe
  * described above: it runs while no descriptor can be opened, so the pipe
  * stays closed, and with our reader in place libunwind never needs it.
+ * The depth is fixed here too, before the first backtrace is kept.
  */
 void bt_unwinder_init(void)
 {
@@ -352,6 +354,7 @@ void bt_unwinder_init(void)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_get_accessors(unw_local_addr_space)->access_mem = access_mem;
 	setrlimit(RLIMIT_NOFILE, &saved);
+	config_depth(); /* before the first backtrace, which may be taken before start-up */
 	__atomic_store_n(&bt_unwinder_ready, true, __ATOMIC_RELEASE);
 }
 
@@ -369,7 +372,7 @@ uint64_t ht_now_ns(void)
  * The innermost frames, where backtraces differ most, get a multiplier
  * each: the products are independent and run side by side (a serial chain
  * of multiplies cost more than the rest of the bookkeeping).  Deeper frames
- * are only folded in by xor and sum, which vectorize: at DEPTH=64 hashing
+ * are only folded in by xor and sum, which vectorize: at depth 64 hashing
  * them all the first way would cost more than unwinding them.  One mix at
  * the end brings the high bits down.
  */
@@ -397,9 +400,19 @@ uint32_t bt_count(void)
 	return __atomic_load_n(&tab.count, __ATOMIC_ACQUIRE);
 }
 
+/* Bytes of an entry with its depth frames: whole cache lines, as its counters have one. */
+static inline size_t bt_size(void)
+{
+	size_t bytes = offsetof(struct bt, frames) + (size_t)ht_cfg.depth * sizeof(void *);
+
+	return (bytes + CACHELINE - 1) & ~(size_t)(CACHELINE - 1);
+}
+
 struct bt *bt_get(uint32_t id)
 {
-	return &tab.chunks[id >> BT_CHUNK_SHIFT][id & (BT_CHUNK - 1)];
+	char *chunk = (char *)tab.chunks[id >> BT_CHUNK_SHIFT];
+
+	return (struct bt *)(chunk + (id & (BT_CHUNK - 1)) * bt_size());
 }
 
 uint64_t acct_untracked(void)
@@ -428,19 +441,25 @@ static void count_untracked(void)
 /* ------------------------------------------------------------ the table */
 
 /*
- * What names a backtrace: its frames and, below HT_DEPTH frames, whether
- * the unwinder stopped early (cut, see bt_at_least_caller()).  At HT_DEPTH
- * frames "truncated" is not part of the name but learned at first sight
- * (see bt_find() in stacktrace.h).
+ * What names a backtrace: its frames and, below the depth, whether the
+ * unwinder stopped early (cut, see bt_at_least_caller()).  At the depth
+ * "truncated" is not part of the name but learned at first sight (see
+ * bt_find() in stacktrace.h).
  */
-static inline bool key_cut(int n, bool trunc)
+static inline bool key_cut(int n, bool trunc, int depth)
 {
-	return n < HT_DEPTH && trunc;
+	return n < depth && trunc;
 }
 
-static inline bool same(const struct bt *b, uint64_t h, void *const *frames, int n, bool trunc)
+/* An entry's: cut for any reason but its depth (see cut_reason()). */
+static inline bool entry_key_cut(const struct bt *b)
 {
-	if (b->hash != h || b->depth != n || key_cut(n, b->truncated) != key_cut(n, trunc))
+	return b->truncated && b->cut_why != HT_CUT_DEPTH;
+}
+
+static inline bool same(const struct bt *b, uint64_t h, void *const *frames, int n, bool kc)
+{
+	if (b->hash != h || b->depth != n || entry_key_cut(b) != kc)
 		return false;
 	if (n > HASH_MUL_FRAMES) /* long: memcmp's vector loop wins */
 		return !memcmp(b->frames, frames, (size_t)n * sizeof(frames[0]));
@@ -450,15 +469,16 @@ static inline bool same(const struct bt *b, uint64_t h, void *const *frames, int
 	return true;
 }
 
-static struct bt *lookup(const struct bt_slots *t, uint64_t h, void *const *frames, int n,
-			 bool trunc)
+/* kc: key_cut() of the frames looked for */
+static inline struct bt *lookup(const struct bt_slots *t, uint64_t h, void *const *frames, int n,
+				bool kc)
 {
 	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
 		struct bt *b = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
 
 		if (!b)
 			return NULL;
-		if (same(b, h, frames, n, trunc))
+		if (same(b, h, frames, n, kc))
 			return b;
 	}
 }
@@ -493,6 +513,19 @@ static bool reserve_slot(void)
 	return true;
 }
 
+/*
+ * Why a backtrace of n frames ends there (HT_CUT_NONE: at the outermost
+ * frame).  HT_CUT_DEPTH exactly at the depth: entry_key_cut() relies on it.
+ */
+static enum ht_cut cut_reason(int n, bool trunc, enum ht_cut why)
+{
+	if (!trunc)
+		return HT_CUT_NONE;
+	if (n == ht_cfg.depth)
+		return HT_CUT_DEPTH;
+	return why && why != HT_CUT_DEPTH ? why : HT_CUT_UNREADABLE;
+}
+
 static struct bt *new_entry(uint64_t h, void *const *frames, int n, bool trunc, enum ht_cut why)
 {
 	uint32_t id = tab.count;
@@ -501,15 +534,15 @@ static struct bt *new_entry(uint64_t h, void *const *frames, int n, bool trunc, 
 
 	if (id >> BT_CHUNK_SHIFT >= BT_MAX_CHUNKS)
 		return NULL;
-	if (!*chunk && !(*chunk = tmem_alloc(BT_CHUNK * sizeof(struct bt))))
+	if (!*chunk && !(*chunk = tmem_alloc(BT_CHUNK * bt_size())))
 		return NULL;
-	b = &(*chunk)[id & (BT_CHUNK - 1)];
+	b = bt_get(id);
 	b->hash = h;
 	b->first_ns = ht_now_ns();
 	b->id = id;
 	b->depth = (uint16_t)n;
 	b->truncated = trunc;
-	b->cut_why = (uint8_t)why;
+	b->cut_why = (uint8_t)cut_reason(n, trunc, why);
 	memcpy(b->frames, frames, (size_t)n * sizeof(frames[0]));
 	return b;
 }
@@ -530,31 +563,55 @@ static struct bt *insert(uint64_t h, void *const *frames, int n, bool trunc, enu
 
 static struct bt *bt_intern(void *const *frames, int n, bool trunc, enum ht_cut why)
 {
-	uint64_t h = hash_frames(frames, n, key_cut(n, trunc));
+	bool kc = key_cut(n, trunc, ht_cfg.depth);
+	uint64_t h = hash_frames(frames, n, kc);
 	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
-	struct bt *b = t ? lookup(t, h, frames, n, trunc) : NULL;
+	struct bt *b = t ? lookup(t, h, frames, n, kc) : NULL;
 
 	if (likely(b))
 		return b;
 	spin_lock(&tab.lock);
-	b = tab.slots ? lookup(tab.slots, h, frames, n, trunc) : NULL;
+	b = tab.slots ? lookup(tab.slots, h, frames, n, kc) : NULL;
 	if (!b)
 		b = insert(h, frames, n, trunc, why);
 	spin_unlock(&tab.lock);
 	return b;
 }
 
+static inline __attribute__((always_inline)) struct bt *find(const struct bt_slots *t,
+							     void *const *frames, int n, bool kc)
+{
+	return lookup(t, hash_frames(frames, n, kc), frames, n, kc);
+}
+
+static NOINLINE struct bt *find_deep(const struct bt_slots *t, void *const *frames, int n,
+				     bool kc)
+{
+	return find(t, frames, n, kc);
+}
+
+/*
+ * Up to the build's DEPTH, n's bound is known where find() is inlined, so
+ * that the hash and the compare unroll for it as they did when the depth
+ * was fixed at build time; deeper backtraces go out of line, so that their
+ * code takes no registers here (35 instructions per look-up in all,
+ * callgrind).
+ */
 struct bt *bt_find(void *const *frames, int n, enum ht_cut cut)
 {
 	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
-
+	int depth = ht_cfg.depth;
 	bool trunc = cut != HT_CUT_NONE;
 
-	if (n > HT_DEPTH) { /* only at DEPTH=1: the hook and its caller */
-		n = HT_DEPTH;
+	if (unlikely(!t))
+		return NULL;
+	if (n > depth) { /* depth + 1 frames, or at depth 1 the hook and its caller */
+		n = depth;
 		trunc = true;
 	}
-	return t ? lookup(t, hash_frames(frames, n, key_cut(n, trunc)), frames, n, trunc) : NULL;
+	if (unlikely(n > HT_DEPTH))
+		return find_deep(t, frames, n, key_cut(n, trunc, depth));
+	return find(t, frames, n, key_cut(n, trunc, depth));
 }
 
 /* ------------------------------------------------------------ accounting */
@@ -724,13 +781,13 @@ void acct_alloc_bt(void *ptr, size_t size, struct bt *b)
 
 void acct_alloc(void *ptr, size_t size, void **frames, int n, enum ht_cut cut)
 {
-	bool trunc = cut != HT_CUT_NONE || n > HT_DEPTH;
+	bool trunc = cut != HT_CUT_NONE || n > ht_cfg.depth;
 	struct bt *b;
 
 	if (n < 0)
 		n = 0;
-	if (n > HT_DEPTH)
-		n = HT_DEPTH;
+	if (n > ht_cfg.depth)
+		n = ht_cfg.depth;
 	b = bt_intern(frames, n, trunc, cut);
 	if (unlikely(!b))
 		count_untracked();

@@ -21,12 +21,9 @@
 
 #include "cfi.h"
 #include "compat.h"
+#include "config.h"
 #include "guard.h"
 #include "options.h"
-
-#if HT_DEPTH < 1 || HT_DEPTH > 256
-#error "DEPTH must be between 1 and 256"
-#endif
 
 /*
  * Statistics of one backtrace, changed and read under its lock: one locked
@@ -73,24 +70,36 @@ struct bt {
 	uint64_t first_ns; /* CLOCK_MONOTONIC when first seen */
 	uint32_t id;
 	uint16_t depth;
-	bool truncated; /* the stack went on beyond HT_DEPTH frames */
-	uint8_t cut_why; /* enum ht_cut: why it stopped short of HT_DEPTH, when it did */
-	void *frames[HT_DEPTH]; /* frames[0] is the hook the program called */
+	bool truncated; /* the stack went on beyond its depth frames */
+	uint8_t cut_why; /* enum ht_cut: why, when it did */
+	/* frames[0] is the hook the program called; an entry has room for
+	 * ht_cfg.depth of them (stacktrace.c sizes the table's entries) */
+	void *frames[];
 };
 
 /* Why b ends before the outermost frame (HT_CUT_NONE: it does not). */
 static inline enum ht_cut bt_cut(const struct bt *b)
 {
-	if (!b->truncated)
-		return HT_CUT_NONE;
-	if (b->depth == HT_DEPTH)
-		return HT_CUT_DEPTH;
-	return b->cut_why ? (enum ht_cut)b->cut_why : HT_CUT_UNREADABLE;
+	return b->truncated ? (enum ht_cut)b->cut_why : HT_CUT_NONE;
 }
 
-/* Set libunwind up (once; the first capture does it, see stacktrace.c). */
+/*
+ * Set libunwind and the depth up, once: the first capture does it (see
+ * bt_depth()), or start-up, whichever comes first.
+ */
 extern bool bt_unwinder_ready;
 void bt_unwinder_init(void);
+
+/*
+ * Frames kept per backtrace (--depth, ht_cfg.depth): fixed before the
+ * first backtrace is taken, as the table's entries are sized by it.
+ */
+static inline __attribute__((always_inline)) int bt_depth(void)
+{
+	if (unlikely(!__atomic_load_n(&bt_unwinder_ready, __ATOMIC_ACQUIRE)))
+		bt_unwinder_init();
+	return ht_cfg.depth;
+}
 
 /*
  * A sandbox (seccomp) forbids every call that can tell a readable address:
@@ -120,13 +129,20 @@ void bt_fp_forget(void);
 
 /*
  * Capture up to max frames of the stack of the hook this is inlined into:
- * frames[0] is the hook itself.  The hot path asks for HT_DEPTH; whether
+ * frames[0] is the hook itself.  The hot path asks for the depth; whether
  * the stack goes on beyond them costs one frame more to learn, so that is
- * asked (max HT_CAPTURE_MAX) only when a backtrace is new (bt_find()).
+ * asked (depth + 1) only when a backtrace is new (bt_find()).  A hook holds
+ * HT_CAPTURE_OWN frames in its own stack frame, enough up to the build's
+ * DEPTH; a deeper --depth captures elsewhere (libheaptrace.c), up to
+ * HT_CAPTURE_LIMIT.
  */
-#define HT_CAPTURE_MAX (HT_DEPTH + 1)
-/* What the hot path asks for: HT_DEPTH frames, and the hook's caller always. */
-#define HT_CAPTURE_HOT (HT_DEPTH < 2 ? 2 : HT_DEPTH)
+#define HT_CAPTURE_OWN (HT_DEPTH + 1)
+#define HT_CAPTURE_LIMIT (HT_DEPTH_MAX + 1)
+/* What the hot path asks for: depth frames, and the hook's caller always. */
+static inline int bt_capture_hot(int depth)
+{
+	return depth < 2 ? 2 : depth;
+}
 /*
  * --unwind=libunwind where libunwind is not safe (see cfi.h): in a signal
  * handler, or on a small stack, the walk of cfi.c takes the backtrace.
@@ -145,8 +161,6 @@ static inline __attribute__((always_inline)) int bt_capture(void **frames, int m
 {
 	int n;
 
-	if (unlikely(!__atomic_load_n(&bt_unwinder_ready, __ATOMIC_ACQUIRE)))
-		bt_unwinder_init();
 	if (unlikely(__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)))
 		return 0;
 	if (unlikely(stack_room() < HT_STACK_WALK)) {
@@ -164,29 +178,32 @@ static inline __attribute__((always_inline)) int bt_capture(void **frames, int m
 	return likely(!__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)) ? n : 0;
 }
 
-/* Does the stack of the hook this is inlined into go on beyond HT_DEPTH frames? */
-static inline __attribute__((always_inline)) bool bt_goes_on(void)
+/*
+ * Does the stack of the hook this is inlined into go on beyond depth
+ * frames?  (depth at most HT_DEPTH: the frames are held here.)
+ */
+static inline __attribute__((always_inline)) bool bt_goes_on(int depth)
 {
-	void *deeper[HT_CAPTURE_MAX];
+	void *deeper[HT_CAPTURE_OWN];
 	enum ht_cut cut = HT_CUT_NONE;
 
-	return bt_capture(deeper, HT_CAPTURE_MAX, &cut) > HT_DEPTH;
+	return bt_capture(deeper, depth + 1, &cut) > depth;
 }
 
 /*
  * Record a successful allocation: ptr of size bytes, n frames from
- * bt_capture() (more than HT_DEPTH: the stack was cut); cut also marks a
+ * bt_capture() (more than the depth: the stack was cut); cut also marks a
  * stack known to go on beyond its n frames.
  */
 void acct_alloc(void *ptr, size_t size, void **frames, int n, enum ht_cut cut);
 
 /*
  * The hot path's two halves: the known entry for the n frames of
- * bt_capture(frames, HT_CAPTURE_HOT) (lock-free; NULL when the backtrace
- * is new, and then acct_alloc() with the deeper capture files it), and the
- * record of ptr against it.
+ * bt_capture(frames, bt_capture_hot(depth)) (lock-free; NULL when the
+ * backtrace is new, and then acct_alloc() with the deeper capture files
+ * it), and the record of ptr against it.
  *
- * A backtrace is its HT_DEPTH frames: whether the stack went on beyond
+ * A backtrace is its depth frames: whether the stack went on beyond
  * them ("truncated") is learned when they are first seen.  The same frames
  * with and without more stack would need the same return address to be
  * the outermost frame one time and not the next, which unwinding (by the

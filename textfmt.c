@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "options.h"
 #include "textfmt.h"
 
 void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b)
@@ -96,5 +97,7 @@ void textfmt_cut(struct sbuf *sb, enum ht_cut why, int depth)
 		sb_printf(sb, cuts[why].text, depth);
 	else
 		sb_puts(sb, cuts[why].text);
+	if (why == HT_CUT_DEPTH && depth < HT_DEPTH_MAX)
+		sb_puts(sb, ": --depth=N shows more");
 	sb_puts(sb, ")\n");
 }

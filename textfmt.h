@@ -44,12 +44,13 @@ void textfmt_frame(struct sbuf *sb, int num, const struct frame_line *f);
 /*
  * X(ID, name, text): why a backtrace ends before the outermost frame, by
  * its name in JSON reports ("cut") and its line in text ones, "   ... more
- * frames (TEXT)" (DEPTH's takes the depth).  The library writes both, the
- * launcher's --diff reads the name and writes the line.
+ * frames (TEXT)" (DEPTH's takes the depth, and below HT_DEPTH_MAX says how
+ * to keep more).  The library writes both, the launcher's --diff reads the
+ * name and writes the line.
  */
 #define HT_CUTS(X)                                                              \
 	X(NONE, NULL, NULL)                                                     \
-	X(DEPTH, "depth", "the backtrace was cut at DEPTH=%d")                  \
+	X(DEPTH, "depth", "the backtrace was cut at depth %d")                  \
 	X(UNREADABLE, "unreadable", "the unwinder could not read them")         \
 	X(HANDLER, "handler", "not unwound in a signal handler: libunwind could deadlock") \
 	X(STACK, "stack", "not unwound: too little stack left")

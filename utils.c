@@ -91,6 +91,16 @@ const char *ht_parse_format(const char *s, bool *json)
 	return parse_either(s, "text", "json", json, "is not a format (use text or json)");
 }
 
+const char *ht_parse_depth(const char *s, int *depth)
+{
+	unsigned long v;
+
+	if (ht_parse_ulong(s, HT_DEPTH_MAX, &v) || v < 1)
+		return "is not a number of frames from 1 to " HT_STR(HT_DEPTH_MAX);
+	*depth = (int)v;
+	return NULL;
+}
+
 const char *ht_parse_interval(const char *s, unsigned long long *ms)
 {
 	unsigned long long v = 0;

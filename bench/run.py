@@ -34,7 +34,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 B = ROOT / "bench" / "build"
 HEAPTRACE = ROOT / "heaptrace"
-HEAPTRACE64 = B / "d64" / "heaptrace"
 PY = "/usr/bin/python3"
 
 # name: (command, environment, events printed by the workload?)
@@ -51,27 +50,34 @@ WORKLOADS = {
 }
 
 
+def base_at_64(base):
+    """The base tree's heaptrace at 64 frames: --depth=64, or, from before
+    --depth, the DEPTH=64 build its bench/ made (make -C DIR/bench)."""
+    d64 = Path(base) / "bench" / "build" / "d64" / "heaptrace"
+    return [d64] if d64.exists() else [Path(base) / "heaptrace", "--depth=64"]
+
+
 def tools(depth64=False, base=None):
     """name -> function(cmd, env, tmp) giving (argv, env) of the traced run."""
-    ht = HEAPTRACE64 if depth64 else HEAPTRACE
+    ht = [HEAPTRACE, "--depth=64"] if depth64 else [HEAPTRACE]
     unw = B / ("unwshim64.so" if depth64 else "unwshim8.so")
     t = {
         "untraced": lambda c, e, tmp: (c, e),
-        "heaptrace": lambda c, e, tmp: ([ht, "--outfile=%s/ht.out" % tmp] + c, e),
+        "heaptrace": lambda c, e, tmp: (ht + ["--outfile=%s/ht.out" % tmp] + c, e),
         "unwshim": lambda c, e, tmp: (c, dict(e, LD_PRELOAD=str(unw))),
     }
     # every backtrace by libunwind's unw_backtrace, as the unwshim floor
-    t["heaptrace-lu"] = lambda c, e, tmp: ([ht, "--unwind=libunwind", "--outfile=%s/ht.out" % tmp]
-                                           + c, e)
+    t["heaptrace-lu"] = lambda c, e, tmp: (ht + ["--unwind=libunwind",
+                                                 "--outfile=%s/ht.out" % tmp] + c, e)
     if not depth64:
         # the opt-in frame-pointer walk (the workloads keep frame pointers)
-        t["heaptrace-fp"] = lambda c, e, tmp: ([ht, "--unwind=fp", "--outfile=%s/ht.out" % tmp]
-                                               + c, e)
+        t["heaptrace-fp"] = lambda c, e, tmp: (ht + ["--unwind=fp",
+                                                     "--outfile=%s/ht.out" % tmp] + c, e)
     if not depth64:
         t["nullshim"] = lambda c, e, tmp: (c, dict(e, LD_PRELOAD=str(B / "nullshim.so")))
     if base:
-        t["base"] = lambda c, e, tmp: ([Path(base) / "heaptrace", "--outfile=%s/base.out" % tmp]
-                                       + c, e)
+        bht = base_at_64(base) if depth64 else [Path(base) / "heaptrace"]
+        t["base"] = lambda c, e, tmp: (bht + ["--outfile=%s/base.out" % tmp] + c, e)
     if shutil.which("heaptrack"):
         t["heaptrack"] = lambda c, e, tmp: (["heaptrack", "-o", "%s/heaptrack" % tmp] + c, e)
     return t
@@ -278,10 +284,10 @@ def main():
 
     d64 = None
     if "churn" in names:
-        print("\n## churn at DEPTH=64 (heaptrack's depth)\n")
-        d64 = {"churn@64": measure("churn@64", WORKLOADS["churn"][0], {}, tools(True),
-                                   args.rounds)}
-        table(d64, tools(True))
+        print("\n## churn at --depth=64 (heaptrack's depth)\n")
+        d64 = {"churn@64": measure("churn@64", WORKLOADS["churn"][0], {},
+                                   tools(True, args.base), args.rounds)}
+        table(d64, tools(True, args.base))
 
     if "churn" in names and valgrind_tools() and not args.only:
         print("\n## churn under valgrind (a quarter of the pairs)\n")
@@ -318,7 +324,7 @@ def main():
         if d64 and "heaptrack" in d64["churn@64"][0]:
             res64 = d64["churn@64"][0]
             r, h = ratio(res64, "heaptrace"), ratio(res64, "heaptrack")
-            check("churn at DEPTH=64, at most 0.6 of heaptrack's ratio", r <= 0.6 * h,
+            check("churn at --depth=64, at most 0.6 of heaptrack's ratio", r <= 0.6 * h,
                   "%.2f vs heaptrack %.2f (%.2f of it)" % (r, h, r / h))
     if "churn" in results and "mt-churn-2" in results:
         c, m2 = ratio(results["churn"][0], "heaptrace"), ratio(results["mt-churn-2"][0], "heaptrace")

@@ -86,6 +86,7 @@ class Backtrace:
     frames: list = field(default_factory=list)
     truncated: bool = False
     cut: str = ""       # why truncated: "depth", "unreadable", "handler", "stack"
+    cut_line: str = ""  # "... more frames (...)" as written, when truncated
     growth_size: str = None   # "+1.204 MB": since the previous dump, None in the first
     growth_count: int = None
     at_peak_size: str = None  # held when the whole heap peaked (peak-share section)
@@ -146,7 +147,8 @@ NAMED_RE = re.compile(r"^(?P<func>.+?)(?: \+0x(?P<off>[0-9a-f]+)| (?P<inl>\[inli
                       r" \((?P<obj>[^()]+) \+0x(?P<objoff>[0-9a-f]+)\)$")
 UNNAMED_RE = re.compile(r"^(.*) \(\+0x([0-9a-f]+)\)$")
 SUMMARY_RE = re.compile(r"^\[heaptrace\] (.*?) *: (.*)$")
-TRUNC_RE = re.compile(r"^ +\.\.\. more frames \((?:the backtrace was cut at DEPTH=\d+|"
+TRUNC_RE = re.compile(r"^ +\.\.\. more frames \((?:the backtrace was cut at depth \d+"
+                      r"(?:: --depth=N shows more)?|"
                       r"the unwinder could not read them|"
                       r"not unwound in a signal handler: libunwind could deadlock|"
                       r"not unwound: too little stack left)\)$")
@@ -218,7 +220,8 @@ def parse_reports(text):
             continue
         if bt is not None and TRUNC_RE.match(line):
             bt.truncated = True
-            bt.cut = ("depth" if "DEPTH=" in line else
+            bt.cut_line = line.strip()
+            bt.cut = ("depth" if "cut at depth" in line else
                       "handler" if "signal handler" in line else
                       "stack" if "stack left" in line else "unreadable")
             continue

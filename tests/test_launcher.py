@@ -20,13 +20,15 @@ import pytest
 from conftest import BIN, HEAPTRACE, LIB, ROOT, clean_env, one_report, run, trace
 
 VERSION = re.search(r"^VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+# what --version says: the build's default depth and the most --depth takes
+VERSION_LINE = "heaptrace %s (backtrace depth %%d by default, at most 256)\n" % VERSION
 DEFAULT_LIBDIR = "/usr/local/lib/heaptrace"   # the Makefile's default PREFIX
 PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
-                "--ignore=FILE", "--max-memory=BYTES", "--unwind=METHOD", "--debug-dir=DIR",
-                "--signals=KEY:SIG,...", "--interval=SECONDS", "--format=FORMAT", "--json",
-                "--check", "--diff",
+                "--ignore=FILE", "--depth=N", "--max-memory=BYTES", "--unwind=METHOD",
+                "--debug-dir=DIR", "--signals=KEY:SIG,...", "--interval=SECONDS",
+                "--format=FORMAT", "--json", "--check", "--diff",
                 "-h, --help", "-V, --version"]
 
 
@@ -149,8 +151,7 @@ def test_help_columns_aligned():
 @pytest.mark.parametrize("flag", ["-V", "--version"])
 def test_version(flag):
     r = run([HEAPTRACE, flag])
-    assert (r.returncode, r.stdout, r.stderr) == \
-        (0, "heaptrace %s (backtrace depth 8)\n" % VERSION, "")
+    assert (r.returncode, r.stdout, r.stderr) == (0, VERSION_LINE % 8, "")
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help", "-V", "--version"])
@@ -158,8 +159,7 @@ def test_help_and_version_do_not_run_the_program(tmp_path, flag):
     marker = tmp_path / "ran"
     r = run([HEAPTRACE, flag, BIN / "s-touch", marker])
     assert (r.returncode, r.stderr) == (0, "")
-    assert r.stdout == (help_text() if "h" in flag else
-                        "heaptrace %s (backtrace depth 8)\n" % VERSION)
+    assert r.stdout == (help_text() if "h" in flag else VERSION_LINE % 8)
     assert not marker.exists()
 
 
@@ -276,6 +276,9 @@ OPTION_VARIABLES = [
     (["--ignore={tmp}/ign"], {"IGNORE": "{tmp}/ign"}),
     (["--ignore", "{tmp}/ign"], {"IGNORE": "{tmp}/ign"}),
     (["--max-memory=1000000"], {"MAX_MEMORY": "1000000"}),
+    (["--depth=20"], {"DEPTH": "20"}),
+    (["--depth", "1"], {"DEPTH": "1"}),
+    (["--depth=0256"], {"DEPTH": "0256"}),
     (["--unwind=fp"], {"UNWIND": "fp"}),
     (["--unwind", "libunwind"], {"UNWIND": "libunwind"}),
     (["--unwind=dwarf"], {"UNWIND": "dwarf"}),
@@ -463,6 +466,7 @@ def bad(opt, value, why, shown=None):
     return (["%s=%s" % (opt, value)], "heaptrace: %s: '%s' %s" % (opt, shown or value, why))
 
 
+DEPTH_RANGE = "is not a number of frames from 1 to 256"
 UNKNOWN_KEY = "has an unknown sort key (use size, count, peak, age, growth, peak-share, calls or temporary)"
 
 
@@ -482,6 +486,13 @@ BAD_OPTIONS = [
     bad("--max-memory", "1M", "is not a non-negative integer"),
     bad("--max-memory", "-5", "is not a non-negative integer"),
     bad("--max-memory", "18446744073709551616", "is too large"),
+    no_value("--depth"),
+    bad("--depth", "0", DEPTH_RANGE),
+    bad("--depth", "257", DEPTH_RANGE),
+    bad("--depth", "99999999999999999999", DEPTH_RANGE),
+    bad("--depth", "abc", DEPTH_RANGE),
+    bad("--depth", "-8", DEPTH_RANGE),
+    bad("--depth", "", DEPTH_RANGE),
     bad("--top", "abc", "is not a non-negative integer"),
     bad("--top", "-1", "is not a non-negative integer"),
     bad("--top", "+3", "is not a non-negative integer"),
@@ -726,7 +737,7 @@ def test_make_install_relative_library(tmp_path):
     pid, env = env_of(r.stdout)
     assert env == {"LD_PRELOAD": str(lib), "HEAPTRACE_ROOT_PID": str(pid)}
     s_malloc_ok(run([launcher, BIN / "s-malloc"], cwd=tmp_path), lib)
-    assert version_of(launcher) == "heaptrace %s (backtrace depth 8)\n" % VERSION
+    assert version_of(launcher) == VERSION_LINE % 8
 
 
 # ------------------------------------------------------------------ build variables
@@ -746,7 +757,7 @@ def test_default_depth_cuts_at_8():
 
 
 def check_depth_30(tree):
-    assert version_of(tree / "heaptrace") == "heaptrace %s (backtrace depth 30)\n" % VERSION
+    assert version_of(tree / "heaptrace") == VERSION_LINE % 30
     bt = deep_report(tree / "heaptrace")
     assert bt.funcs[:26] == ["malloc"] + ["deep"] * 24 + ["main"]
     assert bt.funcs[-1] == "_start"     # the C start-up frames in between vary
@@ -757,11 +768,11 @@ def test_make_depth_on_the_command_line(tmp_path):
     """DEPTH=30 as a make argument; changing it rebuilds both sides."""
     tree = source_copy(tmp_path / "src")
     make(tree)
-    assert version_of(tree / "heaptrace") == "heaptrace %s (backtrace depth 8)\n" % VERSION
+    assert version_of(tree / "heaptrace") == VERSION_LINE % 8
     make(tree, "DEPTH=30")
     check_depth_30(tree)
     make(tree)
-    assert version_of(tree / "heaptrace") == "heaptrace %s (backtrace depth 8)\n" % VERSION
+    assert version_of(tree / "heaptrace") == VERSION_LINE % 8
     assert deep_report(tree / "heaptrace").truncated
 
 

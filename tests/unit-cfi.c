@@ -254,7 +254,10 @@ static void test_table(void)
 	CHECK_EQ(ht_self.locks, 0);
 }
 
-/* This program's own stack, walked and by libunwind, from nested calls. */
+/* This program's own stack, walked and by libunwind, from nested calls:
+ * up to nested_max frames. */
+static int nested_max = HT_DEPTH + 1;
+
 static NOINLINE int nested(int depth)
 {
 	void *frames[CFI_MAX_FRAMES];
@@ -263,7 +266,7 @@ static NOINLINE int nested(int depth)
 
 	if (depth > 0)
 		return nested(depth - 1) + 1;
-	n = cfi_backtrace(frames, CFI_MAX_FRAMES, &cut);
+	n = cfi_backtrace(frames, nested_max, &cut);
 	__asm__ volatile("" ::: "memory");
 	return n;
 }
@@ -273,9 +276,14 @@ static void test_walk(void)
 	cfi_forget();
 	cfi_unwinder = HT_UNWIND_CHECK;
 	for (int d = 0; d < 12; d++)
-		CHECK(nested(d) >= (d + 2 < CFI_MAX_FRAMES ? d + 2 : CFI_MAX_FRAMES));
-	CHECK_EQ(check.backtraces, 12);
-	CHECK_EQ(check.walked, 12);
+		CHECK(nested(d) >= (d + 2 < nested_max ? d + 2 : nested_max));
+	/* deeper than the build's DEPTH (--depth), up to the most there is */
+	nested_max = CFI_MAX_FRAMES;
+	CHECK(nested(40) - 40 >= 42); /* nested() adds one per call */
+	CHECK_EQ(nested(300) - 300, CFI_MAX_FRAMES);
+	nested_max = HT_DEPTH + 1;
+	CHECK_EQ(check.backtraces, 14);
+	CHECK_EQ(check.walked, 14);
 	CHECK_EQ(check.differ, 0);
 	cfi_unwinder = HT_UNWIND_DWARF;
 }
@@ -306,7 +314,7 @@ static void test_signal_frame(void)
 	CHECK_EQ(check.backtraces, 1);
 	CHECK_EQ(check.walked, 1);
 	CHECK_EQ(check.differ, 0);
-	CHECK_EQ(in_handler, CFI_MAX_FRAMES);
+	CHECK_EQ(in_handler, HT_DEPTH + 1);
 	cfi_unwinder = HT_UNWIND_DWARF;
 }
 

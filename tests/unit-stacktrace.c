@@ -16,6 +16,7 @@
 #include "../tmem.c"
 #include "../addrmap.c"
 #include "../cfi.c"
+#include "../config.c"
 #include "../stacktrace.c"
 #include "unit.h"
 
@@ -97,7 +98,7 @@ static void check_unchanged(struct bt_stats *s, uint32_t n)
 
 static void test_intern(void)
 {
-	void *a[HT_CAPTURE_MAX], *b[HT_CAPTURE_MAX], *t[HT_CAPTURE_MAX];
+	void *a[HT_CAPTURE_OWN], *b[HT_CAPTURE_OWN], *t[HT_CAPTURE_OWN];
 	uint64_t t0 = ht_now_ns();
 	long ia, ib, iz, it;
 	uint32_t n, next = 0; /* the id the next new entry gets */
@@ -154,8 +155,8 @@ static void test_intern(void)
 	CHECK_STATS(iz, 2, 2, 2, 2, 2, 2);
 
 	/* HT_DEPTH + 1 frames: cut to HT_DEPTH and marked truncated */
-	make_frames(t, HT_CAPTURE_MAX, 2);
-	acct_alloc(addr(7), 8, t, HT_CAPTURE_MAX, false);
+	make_frames(t, HT_CAPTURE_OWN, 2);
+	acct_alloc(addr(7), 8, t, HT_CAPTURE_OWN, false);
 	CHECK_EQ(bt_count(), next + 1);
 	it = find_bt(t, HT_DEPTH, true);
 	CHECK_EQ(it, next++);
@@ -164,7 +165,7 @@ static void test_intern(void)
 	CHECK(!memcmp(bt_get(it)->frames, t, HT_DEPTH * sizeof(t[0])));
 	/* the marker frame is not part of the backtrace */
 	t[HT_DEPTH] = (void *)0x1234;
-	acct_alloc(addr(8), 8, t, HT_CAPTURE_MAX, false);
+	acct_alloc(addr(8), 8, t, HT_CAPTURE_OWN, false);
 	CHECK_EQ(bt_count(), next);
 	CHECK_EQ(id_of(addr(8)), it);
 	/* the same HT_DEPTH frames said complete: the same backtrace, still
@@ -210,7 +211,7 @@ static void test_intern(void)
 	/* many stacks: the table grows and entries spill over many chunks */
 	n = bt_count();
 	for (uint64_t i = 0; i < 5000; i++) {
-		void *f[HT_CAPTURE_MAX];
+		void *f[HT_CAPTURE_OWN];
 
 		make_frames(f, HT_DEPTH, 1000 + i);
 		f[i % HT_DEPTH] = (void *)(uintptr_t)i; /* differ in a varying position */
@@ -219,7 +220,7 @@ static void test_intern(void)
 	CHECK_EQ(bt_count(), n + 5000);
 	CHECK(tab.slots->mask + 1 >= 2 * bt_count());
 	for (uint64_t i = 0; i < 5000; i++) {
-		void *f[HT_CAPTURE_MAX];
+		void *f[HT_CAPTURE_OWN];
 		int d = (int)(i % HT_DEPTH) + 1;
 		long id;
 
@@ -250,7 +251,7 @@ static void test_intern(void)
 
 static void test_peaks(void)
 {
-	void *f[HT_CAPTURE_MAX];
+	void *f[HT_CAPTURE_OWN];
 	struct acct_block blk;
 	struct bt_stats *snap;
 	uint32_t n;
@@ -338,7 +339,7 @@ static void check_at_peak(long id, uint64_t count, uint64_t bytes)
 
 static void test_heap_peak(void)
 {
-	void *x[HT_CAPTURE_MAX], *y[HT_CAPTURE_MAX];
+	void *x[HT_CAPTURE_OWN], *y[HT_CAPTURE_OWN];
 	struct bt_peak p;
 	uint64_t t0 = ht_now_ns(), epoch;
 	long ix, iy;
@@ -381,7 +382,7 @@ static void test_heap_peak(void)
 
 static void test_restore(void)
 {
-	void *f[HT_CAPTURE_MAX];
+	void *f[HT_CAPTURE_OWN];
 	struct acct_block blk, again;
 	long id;
 
@@ -430,7 +431,7 @@ static void test_restore(void)
  */
 static void test_temporary(void)
 {
-	void *f[HT_CAPTURE_MAX], *g[HT_CAPTURE_MAX];
+	void *f[HT_CAPTURE_OWN], *g[HT_CAPTURE_OWN];
 	struct acct_block blk;
 	long id, other;
 
@@ -468,7 +469,7 @@ static void test_temporary(void)
 /* A block whose free was never seen, its address handed out again. */
 static void test_missed_free(void)
 {
-	void *x[HT_CAPTURE_MAX], *y[HT_CAPTURE_MAX];
+	void *x[HT_CAPTURE_OWN], *y[HT_CAPTURE_OWN];
 	struct acct_block blk;
 	long ix, iy;
 
@@ -508,7 +509,7 @@ static void test_missed_free(void)
  */
 static void test_missed_free_same_bt(void)
 {
-	void *z[HT_CAPTURE_MAX];
+	void *z[HT_CAPTURE_OWN];
 	long iz;
 
 	make_frames(z, NF, 72);
@@ -617,7 +618,7 @@ static void *worker(void *arg)
 	 * racing increments, and the peak must still be exactly THREADS.
 	 */
 	for (uint64_t i = 0; i < FRESH; i++) {
-		void *f[HT_CAPTURE_MAX];
+		void *f[HT_CAPTURE_OWN];
 
 		fresh_frames(f, i);
 		spin_barrier();
@@ -695,7 +696,7 @@ static void test_threads(void)
 	/* the stacks interned by all threads at once: each exactly once */
 	CHECK_EQ(bt_count(), n0 + FRESH);
 	for (uint64_t i = 0; i < FRESH; i++) {
-		void *f[HT_CAPTURE_MAX];
+		void *f[HT_CAPTURE_OWN];
 		long id;
 
 		fresh_frames(f, i);
@@ -750,11 +751,70 @@ static void test_threads(void)
 	CHECK_EQ(acct_untracked(), 0);
 }
 
+/* ------------------------------------------------------------ --depth */
+
+/*
+ * A depth other than the build's, set before the first entry (in a child
+ * of its own: the table's entries are sized by it): entries hold that many
+ * frames, and only a backtrace cut there is cut "depth".
+ */
+#define RT_DEPTH 20
+
+static void depth_child(void)
+{
+	void *t[RT_DEPTH + 1];
+	long full, cut_stack, cut_handler;
+
+	ht_cfg.depth = RT_DEPTH;
+	make_frames(t, RT_DEPTH + 1, 77);
+	acct_alloc(addr(1), 10, t, RT_DEPTH + 1, HT_CUT_NONE);
+	full = find_bt(t, RT_DEPTH, true);
+	CHECK_EQ(full, 0);
+	CHECK_EQ(bt_cut(bt_get(0)), HT_CUT_DEPTH);
+	CHECK(!memcmp(bt_get(0)->frames, t, RT_DEPTH * sizeof(t[0])));
+	/* the same frames, complete or found: the same entry */
+	acct_alloc(addr(2), 10, t, RT_DEPTH, HT_CUT_NONE);
+	CHECK(bt_find(t, RT_DEPTH + 1, HT_CUT_NONE) == bt_get(0));
+	CHECK(bt_find(t, RT_DEPTH, HT_CUT_NONE) == bt_get(0));
+	CHECK_EQ(bt_count(), 1);
+	/* cut at the build's DEPTH or short of it, for another reason */
+	acct_alloc(addr(3), 10, t, HT_DEPTH, HT_CUT_HANDLER);
+	cut_handler = find_bt(t, HT_DEPTH, true);
+	CHECK_EQ(cut_handler, 1);
+	CHECK_EQ(bt_cut(bt_get(1)), HT_CUT_HANDLER);
+	acct_alloc(addr(4), 10, t, 2, HT_CUT_STACK);
+	cut_stack = find_bt(t, 2, true);
+	CHECK_EQ(cut_stack, 2);
+	CHECK_EQ(bt_cut(bt_get(2)), HT_CUT_STACK);
+	CHECK_STATS(0, 2, 20, 2, 20, 2, 20);
+	/* 20 frames, 8 bytes each, after the entry's 152: 5 cache lines */
+	CHECK_EQ((char *)bt_get(1) - (char *)bt_get(0), 320);
+	CHECK_EQ((char *)bt_get(2) - (char *)bt_get(1), 320);
+	_exit(unit_fails ? 1 : 0);
+}
+
+static void test_depth(void)
+{
+	pid_t pid;
+	int status;
+
+	CHECK_EQ(bt_count(), 0);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0)
+		depth_child();
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK_EQ(bt_count(), 0);
+}
+
 /* ------------------------------------------------------------ fork */
 
 static void test_fork(void)
 {
-	void *f[HT_CAPTURE_MAX];
+	void *f[HT_CAPTURE_OWN];
 	pid_t pid;
 	int status;
 
@@ -785,6 +845,8 @@ static void test_fork(void)
 int main(void)
 {
 	unit_watchdog(60);
+	ht_cfg.depth = HT_DEPTH; /* the build's, whatever HEAPTRACE_DEPTH says */
+	test_depth();
 	test_intern();
 	test_peaks();
 	test_heap_peak();

@@ -318,6 +318,25 @@ static void test_parse_interval(void)
 	CHECK(ht_parse_interval("99999999999999999999999", &ms) != NULL);
 }
 
+static void test_parse_depth(void)
+{
+	static const char *const bad[] = {
+		"0", "257", "1000", "", "abc", "-1", "8 ", "99999999999999999999999",
+	};
+	int d = -1;
+
+	CHECK_STR(ht_parse_depth("1", &d), NULL);
+	CHECK_EQ(d, 1);
+	CHECK_STR(ht_parse_depth("020", &d), NULL);
+	CHECK_EQ(d, 20);
+	CHECK_STR(ht_parse_depth("256", &d), NULL);
+	CHECK_EQ(d, HT_DEPTH_MAX);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		CHECK_STR(ht_parse_depth(bad[i], &d), "is not a number of frames from 1 to 256");
+		CHECK_EQ(d, HT_DEPTH_MAX);
+	}
+}
+
 /* ------------------------------------------------------------ formats */
 
 static const char *fmt_bytes(char *buf, size_t cap, uint64_t v)
@@ -611,6 +630,7 @@ int main(void)
 	test_sort_rows();
 	test_parse_signals();
 	test_parse_interval();
+	test_parse_depth();
 	test_fmt_bytes();
 	test_fmt_duration();
 	test_fmt_growth();
