@@ -20,6 +20,7 @@
 #include "utils.h"
 
 struct ht_config ht_cfg;
+struct ht_process ht_process;
 
 #define HT_OPTION_NAME(id, var, def) [HT_OPT_##id] = { var, def },
 static const struct {
@@ -142,6 +143,11 @@ static const char *set_depth(const char *s)
 	return ht_parse_depth(s, &ht_cfg.depth);
 }
 
+static const char *set_trace_children(const char *s)
+{
+	return ht_parse_bool(s, &ht_cfg.trace_children);
+}
+
 static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_TOP] = set_top,
 	[HT_OPT_SORT] = set_sort,
@@ -156,6 +162,7 @@ static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
 	[HT_OPT_FORMAT] = set_format,
 	[HT_OPT_CHECK] = set_check,
 	[HT_OPT_DEPTH] = set_depth,
+	[HT_OPT_TRACE_CHILDREN] = set_trace_children,
 };
 
 static void load_root_pid(void)
@@ -211,9 +218,9 @@ static void check_flame_weights(void)
 }
 
 /*
- * Read variable i, once: config_depth() may have read it already.  Both
- * run before the program has threads (the constructor, or the first
- * allocation: see bt_unwinder_init()).
+ * Read variable i, once: config_depth() or config_traced() may have read
+ * it already.  All run before the program has threads (the constructor, or
+ * the first allocation: see bt_unwinder_init()).
  */
 static void load(enum ht_option i)
 {
@@ -231,6 +238,15 @@ static void load(enum ht_option i)
 		return;
 	warn_value(vars[i].var, s, err, vars[i].def);
 	setters[i](vars[i].def);
+}
+
+/* Also called before config_load(), by the first backtrace (stacktrace.c). */
+bool config_traced(void)
+{
+	load(HT_OPT_TRACE_CHILDREN);
+	if (!ht_cfg.root_pid)
+		load_root_pid();
+	return ht_cfg.trace_children || getpid() == ht_cfg.root_pid;
 }
 
 void config_load(void)

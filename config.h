@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "compat.h"
 #include "options.h"
 
 struct ht_config {
@@ -27,10 +28,29 @@ struct ht_config {
 	bool json;           /* reports as JSON Lines */
 	bool check;          /* --check: exit 23 when a leak is left */
 	int depth;           /* --depth: frames kept per backtrace (see config_depth) */
+	bool trace_children; /* --trace-children: every process of the tree */
 	pid_t root_pid;      /* the process that writes outfile itself */
 };
 
 extern struct ht_config ht_cfg;
+
+/*
+ * untraced: this process records nothing, a descendant of the traced
+ * process (forked by it, or a program such a child executes) without
+ * --trace-children.  Its hooks only forward to the real functions; it
+ * writes no report.  Set while the process has a single thread of ours
+ * (its first backtrace, the constructor, or the child's fork handler);
+ * read by every hook, so it has a cache line of its own, which nothing
+ * written often shares.
+ */
+struct ht_process {
+	bool untraced;
+} __attribute__((aligned(CACHELINE)));
+extern struct ht_process ht_process;
+
+/* Is this process traced?  The root (HEAPTRACE_ROOT_PID, which stays across
+ * exec), or any process with --trace-children. */
+bool config_traced(void);
 
 /* Parse the environment; warn once per bad value and keep its default. */
 void config_load(void);

@@ -9,7 +9,8 @@
  * A release removes its record *before* the real free, because the address
  * may be handed to another thread the moment it is freed.  Hooks never
  * format, print, lock globally or call the program's allocator; errno is
- * left exactly as the real function left it.
+ * left exactly as the real function left it.  In a process that is not
+ * traced (a child, without --trace-children) they only forward.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -657,9 +658,33 @@ static inline bool untrack(void *p)
 	return true;
 }
 
+/*
+ * An untraced process (config.h) only forwards: one branch on a flag that
+ * never changes while it runs.  Its releases keep the tracer's blocks,
+ * which the program may free or reallocate (environ, grown by setenv() in
+ * our constructor), from the real allocator.
+ */
+static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
+{
+	void *p = size ? REAL(malloc)(size) : NULL;
+
+	if (p)
+		memcpy(p, old, have < size ? have : size);
+	return p; /* old stays the tracer's, unused */
+}
+
+#define UNTRACED_RELEASE(p, call)                                                   \
+	do {                                                                        \
+		size_t have_;                                                       \
+		if (!acct_untraced_block((p), &have_))                              \
+			call;                                                       \
+	} while (0)
+
 /* Allocation hooks: forward; record the result of an outermost call. */
 #define TRACE_ALLOC(call, size)                                                     \
 	do {                                                                        \
+		if (unlikely(ht_process.untraced))                                  \
+			return (call);                                              \
 		GUARD_SCOPE(g_);                                                    \
 		void *p_ = (call);                                                  \
 		if (g_.owned && p_)                                                 \
@@ -674,6 +699,10 @@ static inline bool untrack(void *p)
  */
 #define TRACE_RELEASE(id, p, a, b, call)                                            \
 	do {                                                                        \
+		if (unlikely(ht_process.untraced)) {                                \
+			UNTRACED_RELEASE(p, call);                                  \
+			break;                                                      \
+		}                                                                   \
 		GUARD_SCOPE(g_);                                                    \
 		void *outer_ = ht_self.freeing;                                     \
 		if ((p) && (p) != outer_) {                                         \
@@ -703,6 +732,10 @@ static inline bool untrack(void *p)
  */
 #define TRACE_REALLOC(old, size, call)                                              \
 	do {                                                                        \
+		size_t have_;                                                       \
+		if (unlikely(ht_process.untraced))                                  \
+			return acct_untraced_block((old), &have_) ?                 \
+				       untraced_move((old), have_, (size)) : (call); \
 		GUARD_SCOPE(g_);                                                    \
 		struct acct_block b_;                                               \
 		bool had_ = false, at_once_ = false;                                \
@@ -853,6 +886,8 @@ EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
 {
 	if (unlikely(!real_get(R_posix_memalign)))
 		return boot_posix_memalign(memptr, align, size);
+	if (unlikely(ht_process.untraced))
+		return REAL(posix_memalign)(memptr, align, size);
 	{
 		GUARD_SCOPE(g);
 		int r = REAL(posix_memalign)(memptr, align, size);
@@ -867,11 +902,16 @@ EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
 EXPORT size_t malloc_usable_size(void *p)
 {
 	struct acct_block b;
+	size_t size;
 
 	if (unlikely(is_boot(p)))
 		return boot_size(p);
-	if (p && !must_defer() && acct_lookup(p, &b) && b.id == ACCT_TRACER_ID)
+	if (unlikely(ht_process.untraced)) {
+		if (acct_untraced_block(p, &size))
+			return size;
+	} else if (p && !must_defer() && acct_lookup(p, &b) && b.id == ACCT_TRACER_ID) {
 		return b.size;
+	}
 	return real_get(R_malloc_usable_size) ? REAL(malloc_usable_size)(p) : 0;
 }
 
@@ -940,7 +980,7 @@ EXPORT int dlclose(void *handle)
 	if (unlikely(!real_get(R_dlclose)))
 		return -1;
 	r = REAL(dlclose)(handle);
-	if (r == 0) {
+	if (r == 0 && !ht_process.untraced) {
 		guard_enter();
 		cfi_forget();
 		bt_fp_forget();
@@ -1041,6 +1081,8 @@ static void fork_prepare(void)
 {
 	sigset_t all;
 
+	if (ht_process.untraced)
+		return;
 	fork_errno = errno;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &fork_mask);
@@ -1054,6 +1096,8 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
+	if (ht_process.untraced)
+		return;
 	tmem_fork_parent();
 	am_fork_parent();
 	cfi_fork_parent();
@@ -1064,15 +1108,27 @@ static void fork_parent(void)
 	errno = fork_errno;
 }
 
+/*
+ * The child is traced with --trace-children only.  Else it gives back the
+ * signals that dump and becomes untraced before its signals come back: it
+ * has one thread, so no hook is inside the tables that it stops writing.
+ */
 static void fork_child(void)
 {
+	if (ht_process.untraced)
+		return;
 	tmem_fork_child();
 	am_fork_child();
 	cfi_fork_child();
 	bt_fork_child();
 	report_fork_child();
-	out_fork_child();
-	reporter_fork_child();
+	if (config_traced()) {
+		out_fork_child();
+		reporter_fork_child();
+	} else {
+		reporter_give_back_signals();
+		ht_process.untraced = true;
+	}
 	tracer_exit();
 	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 	errno = fork_errno;
@@ -1150,7 +1206,7 @@ static void heaptrace_exit(int status, void *arg)
 	bool leaked;
 
 	(void)arg;
-	if (done)
+	if (done || ht_process.untraced)
 		return;
 	done = true;
 	leaked = reporter_run(exit_report);
@@ -1163,15 +1219,8 @@ static void heaptrace_exit(int status, void *arg)
 	}
 }
 
-__attribute__((constructor)) static void heaptrace_init(void)
+static void start_tracing(void)
 {
-	int saved = errno;
-
-	tracer_enter();
-	ht_start_ns = ht_now_ns();
-	for (int id = 0; id < R_COUNT; id++)
-		real_get(id);
-	config_load();
 	tmem_set_limit(ht_cfg.max_memory);
 	sym_init();
 	set_root_pid();
@@ -1181,9 +1230,29 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	cfi_unwinder = ht_cfg.unwind;
 	out_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	handlers_init(REAL(sigaction));
 	reporter_start(REAL(sigaction));
 	on_exit(heaptrace_exit, NULL);
+}
+
+/*
+ * A program that an untraced child executes is untraced too: it keeps the
+ * hooks (LD_PRELOAD is inherited) and they only forward.  What it
+ * allocated before this constructor ran is left in the tables, unread.
+ */
+__attribute__((constructor)) static void heaptrace_init(void)
+{
+	int saved = errno;
+
+	tracer_enter();
+	ht_start_ns = ht_now_ns();
+	for (int id = 0; id < R_COUNT; id++)
+		real_get(id);
+	config_load();
+	handlers_init(REAL(sigaction));
+	if (config_traced())
+		start_tracing();
+	else
+		ht_process.untraced = true;
 	tracer_exit();
 	errno = saved;
 }

@@ -41,7 +41,8 @@
 	X(INTERVAL, "HEAPTRACE_INTERVAL", "0")                          \
 	X(FORMAT, "HEAPTRACE_FORMAT", "text")                           \
 	X(CHECK, "HEAPTRACE_CHECK", "0")                                \
-	X(DEPTH, "HEAPTRACE_DEPTH", HT_STR(HT_DEPTH))
+	X(DEPTH, "HEAPTRACE_DEPTH", HT_STR(HT_DEPTH))                  \
+	X(TRACE_CHILDREN, "HEAPTRACE_TRACE_CHILDREN", "0")
 
 #define HT_OPTION_ID(id, var, def) HT_OPT_##id,
 enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
@@ -49,8 +50,10 @@ enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
 
 /*
  * Set by the launcher (or by the first traced process when the library is
- * preloaded by hand) to the pid of the process it traces: that process
- * writes --outfile FILE, every other process of its tree writes FILE.PID.
+ * preloaded by hand) to the pid of the process it traces.  That process is
+ * traced across exec() (its pid stays) and writes --outfile FILE; the other
+ * processes of its tree are traced only with --trace-children, and then
+ * write FILE.PID.
  */
 #define HT_ENV_ROOT_PID "HEAPTRACE_ROOT_PID"
 

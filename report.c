@@ -397,6 +397,8 @@ __attribute__((destructor)) static void report_fini(void)
 {
 	int saved = errno;
 
+	if (ht_process.untraced)
+		return;
 	tracer_enter();
 	pthread_mutex_lock(&report_lock);
 	sym_fini();

@@ -17,7 +17,9 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +36,10 @@ static struct {
 	enum ht_sort key;
 	bool ours;  /* our handler is installed and the program has not replaced it */
 	int flags;  /* the kernel's sa_flags for it, as we installed it */
+	bool saved; /* was holds the kernel's disposition from before ours */
+	/* that disposition, in the kernel's layout (opaque to us: glibc's
+	 * sigaction() would add its restorer and SA_RESTORER putting it back) */
+	uint64_t was[8];
 } triggers[HT_MAX_SIGNALS];
 static unsigned ntriggers;
 
@@ -212,6 +218,12 @@ static int trigger_of(int signo)
 	return -1;
 }
 
+/* The kernel's sigaction: new and old in its own layout, at most 64 bytes. */
+static long raw_sigaction(int signo, const void *new, void *old)
+{
+	return syscall(SYS_rt_sigaction, signo, new, old, (size_t)(NSIG - 1) / 8);
+}
+
 /* Take a signal only if the program left it at its default. */
 static void install(unsigned i, sigaction_fn real)
 {
@@ -219,6 +231,7 @@ static void install(unsigned i, sigaction_fn real)
 
 	if (real(triggers[i].signo, NULL, &old) || old.sa_handler != SIG_DFL)
 		return;
+	triggers[i].saved = raw_sigaction(triggers[i].signo, NULL, triggers[i].was) == 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
@@ -233,8 +246,8 @@ void reporter_start(sigaction_fn real)
 {
 	real_sigaction = real;
 	for (int i = 0; i < ht_cfg.nsignals; i++)
-		triggers[ntriggers++] = (typeof(triggers[0])){ ht_cfg.signals[i].signo,
-							      ht_cfg.signals[i].key, false, 0 };
+		triggers[ntriggers++] = (typeof(triggers[0])){ .signo = ht_cfg.signals[i].signo,
+							      .key = ht_cfg.signals[i].key };
 	sem_init(&wake, 0, 0);
 	sem_init(&started, 0, 0);
 	sem_init(&job.done, 0, 0);
@@ -308,6 +321,28 @@ static bool ours(int signo, struct sigaction *cur)
 		return true;
 	forget(signo);
 	return false;
+}
+
+/*
+ * An untraced child (libheaptrace.c) dumps nothing: a signal that would
+ * have dumped gets its default action back, as it has untraced.  Called
+ * with every signal blocked.
+ */
+void reporter_give_back_signals(void)
+{
+	struct sigaction cur, dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	for (unsigned i = 0; i < ntriggers; i++) {
+		if (!ours(triggers[i].signo, &cur))
+			continue;
+		if (!triggers[i].saved || raw_sigaction(triggers[i].signo, triggers[i].was, NULL))
+			real_sigaction(triggers[i].signo, &dfl, NULL);
+	}
+	ntriggers = 0;
+	running = 0;
 }
 
 /*

@@ -36,5 +36,7 @@ bool reporter_run(bool (*fn)(void));
 
 /* In a forked child: the thread did not survive fork(); start a new one. */
 void reporter_fork_child(void);
+/* In a forked child that is not traced: SIG_DFL again where we dump. */
+void reporter_give_back_signals(void);
 
 #endif

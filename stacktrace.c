@@ -355,6 +355,9 @@ void bt_unwinder_init(void)
 	unw_get_accessors(unw_local_addr_space)->access_mem = access_mem;
 	setrlimit(RLIMIT_NOFILE, &saved);
 	config_depth(); /* before the first backtrace, which may be taken before start-up */
+	/* A program an untraced child executes: forward from here on, not
+	 * only from our constructor (config.h: ht_process). */
+	ht_process.untraced = !config_traced();
 	__atomic_store_n(&bt_unwinder_ready, true, __ATOMIC_RELEASE);
 }
 
@@ -768,9 +771,50 @@ static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, enum cam
 	return r != AM_NOMEM;
 }
 
+/*
+ * The addresses the tracer's blocks have ever taken, widened as they come
+ * (rarely: heaptrace's own code allocating), so that an untraced child
+ * looks up only the frees that fall between them (acct_untraced_block()).
+ */
+static uintptr_t tracer_lo = UINTPTR_MAX, tracer_hi;
+
+static void widen_tracer_range(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t v = __atomic_load_n(&tracer_lo, __ATOMIC_RELAXED);
+
+	while (lo < v && !__atomic_compare_exchange_n(&tracer_lo, &v, lo, true, __ATOMIC_RELAXED,
+						      __ATOMIC_RELAXED))
+		;
+	v = __atomic_load_n(&tracer_hi, __ATOMIC_RELAXED);
+	while (hi > v && !__atomic_compare_exchange_n(&tracer_hi, &v, hi, true, __ATOMIC_RELAXED,
+						      __ATOMIC_RELAXED))
+		;
+}
+
 bool acct_tracer_block(void *ptr, size_t size)
 {
+	widen_tracer_range((uintptr_t)ptr, (uintptr_t)ptr + (size ? size : 1));
 	return record(ptr, ACCT_TRACER_ID, NULL, size, CAME_BACK);
+}
+
+/*
+ * Without the shard's lock: in an untraced process nothing writes the map
+ * (libheaptrace.c), so reading it cannot race, and a signal handler's free
+ * that interrupts this one cannot wait for a lock.
+ */
+bool acct_untraced_block(const void *ptr, size_t *size)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	uint64_t h;
+	struct am_rec rec;
+
+	if (likely(a < tracer_lo || a >= tracer_hi))
+		return false;
+	h = am_hash(a);
+	if (!am_find(am_shard_of(h), h, a, &rec) || rec.id != ACCT_TRACER_ID)
+		return false;
+	*size = rec.size;
+	return true;
 }
 
 void acct_alloc_bt(void *ptr, size_t size, struct bt *b)

@@ -253,6 +253,12 @@ bool acct_lookup(void *ptr, struct acct_block *out);
  */
 #define ACCT_TRACER_ID 0xffffffffu
 bool acct_tracer_block(void *ptr, size_t size);
+/*
+ * In a process that records nothing any more (config.h: ht_process), is
+ * ptr a block of the tracer's, and of what size?  Such a block must never
+ * reach the real allocator.  Lock-free, for the untraced hooks.
+ */
+bool acct_untraced_block(const void *ptr, size_t *size);
 /* Put back a record taken by acct_free() (a realloc that failed), and
  * take back the temporary allocation it counted, if it was told one. */
 void acct_restore(void *ptr, const struct acct_block *b, bool temporary);

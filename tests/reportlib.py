@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Helpers of the report tests (test_report.py, test_signals.py,
-test_outfile.py, test_flamegraph.py, test_ignore.py, test_env.py): long-running
-traced programs with their output in files that can be polled, the lines a
-run printed outside its reports, the folded-stack rules of flamegraph.pl and
-the size format read back into numbers."""
+test_outfile.py, test_flamegraph.py, test_ignore.py, test_env.py,
+test_lost.py, test_children.py): long-running traced programs with their
+output in files that can be polled, programs traced by the launcher or
+preloaded by hand, the lines a run printed outside its reports, the
+folded-stack rules of flamegraph.pl and the size format read back into
+numbers."""
 
 import os
 import re
@@ -11,6 +13,9 @@ import subprocess
 import time
 
 from conftest import BIN, HEAPTRACE, LIB, SEPARATOR, clean_env
+
+# the two ways to trace: heaptrace PROG, or LD_PRELOAD by hand
+TRACED = ["launcher", "preload"]
 
 SEP_LINE = SEPARATOR + "\n"
 
@@ -195,3 +200,30 @@ def trace_pid(prog, *args, opts=(), env=None, launcher=True, timeout=60):
             p.kill()
             p.wait()
     return Done(p.pid, p.returncode, out, err)
+
+
+def argv_env(mode, prog, args, opts=(), env=None):
+    """argv and environment that trace prog by mode (TRACED); opts are the
+    launcher's."""
+    e = dict(env or {})
+    if mode == "launcher":
+        return [str(HEAPTRACE), *opts, str(prog), *map(str, args)], e
+    assert not opts
+    e["LD_PRELOAD"] = str(LIB)
+    return [str(prog), *map(str, args)], e
+
+
+def run_mode(mode, prog, *args, opts=(), env=None, **kw):
+    argv, e = argv_env(mode, prog, args, opts, env)
+    p = subprocess.Popen(argv, env=clean_env(e), stdin=subprocess.DEVNULL,
+                         stdout=kw.pop("stdout", subprocess.PIPE),
+                         stderr=kw.pop("stderr", subprocess.PIPE), text=True,
+                         errors="replace", **kw)
+    try:
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    p.stdout_text, p.stderr_text = out, err
+    return p

@@ -241,7 +241,8 @@ def test_preloaded_relative_ignore_reaches_children_after_chdir(tmp_path):
     write_ignore(tmp_path, "leaf_leak\n")
     (tmp_path / "elsewhere").mkdir()
     r = preload(BIN / "s-chdir", tmp_path / "elsewhere", BIN / "s-fork", "leaf",
-                env={"HEAPTRACE_IGNORE": "ignore.txt"}, cwd=tmp_path, timeout=60)
+                env={"HEAPTRACE_IGNORE": "ignore.txt", "HEAPTRACE_TRACE_CHILDREN": "1"},
+                cwd=tmp_path, timeout=60)
     assert r.returncode == 0
     leaf_pid = int(r.stdout.split()[1])
     # the leaf exits first

@@ -28,7 +28,7 @@ PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
                 "--ignore=FILE", "--depth=N", "--max-memory=BYTES", "--unwind=METHOD",
                 "--debug-dir=DIR", "--signals=KEY:SIG,...", "--interval=SECONDS",
-                "--format=FORMAT", "--json", "--check", "--diff",
+                "--format=FORMAT", "--json", "--check", "--trace-children", "--diff",
                 "-h, --help", "-V, --version"]
 
 
@@ -289,6 +289,7 @@ OPTION_VARIABLES = [
     (["--json"], {"FORMAT": "json"}),
     (["--format=text"], {"FORMAT": "text"}),
     (["--check"], {"CHECK": "1"}),
+    (["--trace-children"], {"TRACE_CHILDREN": "1"}),
     (["--top=7", "-s", "count", "--flame-graph", "--outfile={tmp}/o", "--ignore={tmp}/ign"],
      {"TOP": "7", "SORT": "count", "FLAME_GRAPH": "1", "OUTFILE": "{tmp}/o",
       "IGNORE": "{tmp}/ign"}),

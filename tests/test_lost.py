@@ -16,36 +16,11 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, LIB, clean_env, one_report, parse_reports, run
-from reportlib import Running, complete_reports, flame_line, outside_lines, trace_pid, wait_until
+from conftest import BIN, one_report, parse_reports, run
+from reportlib import (TRACED, Running, complete_reports, flame_line, outside_lines, run_mode,
+                       trace_pid, wait_until)
 
-TRACED = ["launcher", "preload"]
 LOST = BIN / "s-lost"
-
-
-def argv_env(mode, prog, args, opts=(), env=None):
-    e = dict(env or {})
-    if mode == "launcher":
-        return [str(HEAPTRACE), *opts, str(prog), *map(str, args)], e
-    assert not opts
-    e["LD_PRELOAD"] = str(LIB)
-    return [str(prog), *map(str, args)], e
-
-
-def run_mode(mode, prog, *args, opts=(), env=None, **kw):
-    argv, e = argv_env(mode, prog, args, opts, env)
-    p = subprocess.Popen(argv, env=clean_env(e), stdin=subprocess.DEVNULL,
-                         stdout=kw.pop("stdout", subprocess.PIPE),
-                         stderr=kw.pop("stderr", subprocess.PIPE), text=True,
-                         errors="replace", **kw)
-    try:
-        out, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    p.stdout_text, p.stderr_text = out, err
-    return p
 
 
 def lost_report(text, pid):

@@ -91,7 +91,7 @@ def test_no_file_when_nothing_is_live(tmp_path):
 ])
 def test_children_write_file_dot_pid(tmp_path, mode, child_role, child_sites):
     out = tmp_path / "heap.out"
-    r = trace_pid("s-fork", mode, opts=["--outfile=%s" % out])
+    r = trace_pid("s-fork", mode, opts=["--outfile=%s" % out, "--trace-children"])
     assert r.returncode == 0
     assert r.stderr == ""
     pids = roles(r.stdout)
@@ -148,7 +148,8 @@ def test_forked_child_starts_its_own_file_after_parent_dumped(tmp_path):
     # the child's first report must still truncate FILE.CHILD, into which
     # the child wrote "stale" itself
     out = tmp_path / "heap.out"
-    p = Running(tmp_path, "s-fork", "dump-fork", str(out), opts=["--outfile=%s" % out])
+    p = Running(tmp_path, "s-fork", "dump-fork", str(out),
+                opts=["--outfile=%s" % out, "--trace-children"])
     try:
         p.wait_stdout("ready\n")
         p.kill(signal.SIGUSR1)
@@ -411,7 +412,8 @@ def test_preloaded_relative_outfile_reaches_children_after_chdir(tmp_path):
     # a program executed from elsewhere writes FILE.PID beside FILE
     (tmp_path / "elsewhere").mkdir()
     r = preload(CHDIR, tmp_path / "elsewhere", FORK, "leaf",
-                env={"HEAPTRACE_OUTFILE": "rep.txt"}, cwd=tmp_path, timeout=60)
+                env={"HEAPTRACE_OUTFILE": "rep.txt", "HEAPTRACE_TRACE_CHILDREN": "1"},
+                cwd=tmp_path, timeout=60)
     assert (r.returncode, r.stderr) == (0, "")
     leaf = roles(r.stdout)["leaf"]
     assert os.listdir(tmp_path / "elsewhere") == []

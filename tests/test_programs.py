@@ -4,7 +4,7 @@ traced: a traced program must behave exactly as without heaptrace.
 
 Each case runs its steps twice in the same working directory (emptied and
 set up again in between, so outputs that name paths agree): once plainly,
-once under `heaptrace --outfile=FILE --top=0`.  Both runs must give the same
+once under `heaptrace --outfile=FILE --trace-children --top=0`.  Both runs must give the same
 exit status, byte-identical stdout and stderr (the report goes to the file,
 so stderr holds only the program's), and leave the same files behind.
 Every report file the traced tree wrote (FILE for the traced process,
@@ -124,7 +124,8 @@ def run_step(step, work, outfile=None, opts=None):
     if outfile is not None:
         # a sandboxed process's fallback report shares stderr with the rest
         # of its pipeline: one backtrace keeps it within one atomic write
-        opts = ["--outfile=%s" % outfile, "--top=1" if step.sandboxed else "--top=0"]
+        opts = ["--outfile=%s" % outfile, "--trace-children",
+                "--top=1" if step.sandboxed else "--top=0"]
     if opts is not None:
         argv = [str(HEAPTRACE)] + opts + argv
     env = base_env(work)
@@ -842,7 +843,7 @@ def test_man_reports_on_stderr(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     u = run_step(step, work)
-    t = run_step(step, work, opts=["--top=0"])
+    t = run_step(step, work, opts=["--top=0", "--trace-children"])
     assert (t.rc, t.stdout) == (u.rc, u.stdout) and u.stderr == b""
     text = t.stderr.decode(errors="replace")
     assert outside_lines(text) == [], "stderr outside the reports: %r" % outside_lines(text)[:5]

@@ -443,10 +443,10 @@ def test_fork_while_threads_allocate(tmp_path):
     """500 forks while 4 threads allocate: no deadlock; every child traces
     its own copy of the heap (it frees and moves blocks the parent
     allocated, and leaks its own) and writes its own exact report to
-    FILE.PID; the parent's report is exact too.  Every 100th child dumps
+    FILE.PID (--trace-children); the parent's report is exact too.  Every 100th child dumps
     on SIGUSR1 and SIGUSR2 before it exits: its own reporter thread runs."""
     out = tmp_path / "heap.out"
-    p = start("s-forkload", NFORKS, opts=["--top=0", "--outfile=%s" % out])
+    p = start("s-forkload", NFORKS, opts=["--top=0", "--outfile=%s" % out, "--trace-children"])
     status = wait_or_fail(p, "s-forkload")
     stdout, stderr = p.stdout.read().decode(), stderr_of(p)
     assert status == 0, "s-forkload ended with %s: %s" % (status, stderr)
@@ -496,11 +496,11 @@ def spawn_sites(rep):
 
 
 def test_children_of_every_kind_report_separately(tmp_path):
-    """fork+exec, system(), popen() and posix_spawn() children are traced
-    and each writes its own report to FILE.PID with its own leak; the
+    """With --trace-children, fork+exec, system(), popen() and posix_spawn()
+    children are traced and each writes its own report to FILE.PID with its own leak; the
     parent's report holds only its own."""
     out = tmp_path / "heap.out"
-    p = start("s-spawn", "all", opts=["--top=0", "--outfile=%s" % out])
+    p = start("s-spawn", "all", opts=["--top=0", "--outfile=%s" % out, "--trace-children"])
     status = wait_or_fail(p, "s-spawn all")
     stdout, stderr = p.stdout.read().decode(), stderr_of(p)
     assert status == 0, "s-spawn ended with %s: %s" % (status, stderr)

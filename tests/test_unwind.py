@@ -197,9 +197,9 @@ def test_rules_are_forgotten_at_dlclose():
 
 
 def test_check_counts_each_process_its_own():
-    """After fork() the child's line counts the child's backtraces only:
+    """After fork() the child's line (--trace-children) counts the child's backtraces only:
     parent_leak before the fork, child_leak in the child."""
-    r = trace("s-fork", "fork", opts=("--unwind=check", "--top=0"))
+    r = trace("s-fork", "fork", opts=("--unwind=check", "--top=0", "--trace-children"))
     assert r.returncode == 0, r.stderr
     assert [m[:3] for m in CHECK_RE.findall(r.stderr)] == [("1", "1", "0")] * 2
 

@@ -301,7 +301,7 @@ def test_dumps_on_stdout_are_split_by_a_line_flamegraph_skips(tmp_path):
 
 
 def test_a_child_process_marks_its_first_dump_too():
-    r = run([HEAPTRACE, "--flame-graph", BIN / "s-fork", "fork"])
+    r = run([HEAPTRACE, "--flame-graph", "--trace-children", BIN / "s-fork", "fork"])
     assert r.returncode == 0
     roles = dict(l.split() for l in r.stdout.splitlines() if l.split()[0] in ("parent", "child"))
     child = int(roles["child"])
