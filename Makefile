@@ -38,23 +38,29 @@ ifneq ($(LIBBFD_SONAME),)
 CPPFLAGS_HT += -DHT_LIBBFD='"$(LIBBFD_SONAME)"'
 endif
 
-LIB_SRCS := libheaptrace.c stacktrace.c cfi.c addrmap.c tmem.c config.c snapshot.c report.c json.c \
-	reporter.c handlers.c output.c symbols.c debuginfo.c ignore.c textfmt.c utils.c
-LIB_OBJS := $(LIB_SRCS:%.c=$(O)/build/lib/%.o)
-LAUNCHER_SRCS := heaptrace.c diff.c difftab.c jsonparse.c textfmt.c utils.c
-LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(O)/build/bin/%.o)
-HEADERS := $(wildcard *.h)
+# The layout shows the two binaries: at the top, their entry points
+# (heaptrace.c, libheaptrace.c) and what both compile or share; lib/ is
+# compiled into libheaptrace.so only, launcher/ into heaptrace only.
+SHARED_SRCS := textfmt.c utils.c
+LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,cfi.c addrmap.c tmem.c config.c \
+	snapshot.c report.c json.c reporter.c handlers.c output.c symbols.c debuginfo.c ignore.c) \
+	$(SHARED_SRCS)
+LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
+LAUNCHER_SRCS := heaptrace.c $(addprefix launcher/,diff.c difftab.c jsonparse.c) $(SHARED_SRCS)
+LAUNCHER_OBJS := $(patsubst %.c,$(O)/build/bin/%.o,$(notdir $(LAUNCHER_SRCS)))
+HEADERS := $(wildcard *.h lib/*.h launcher/*.h)
+vpath %.c . lib launcher
 
 # The library runs inside other programs: position-independent, only the
 # interposed symbols exported (libheaptrace.map), initial-exec TLS, eager
 # binding (no lazy PLT resolution inside a hook), and exceptions may pass
 # through operator new.  libgcc_s is linked before libunwind so that the
 # process's _Unwind_* symbols stay libgcc's, whatever the program links.
-LIB_CFLAGS := $(CPPFLAGS_HT) $(LIB_OPT) $(WARN) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+LIB_CFLAGS := $(CPPFLAGS_HT) -I. $(LIB_OPT) $(WARN) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fexceptions -fno-omit-frame-pointer -fno-plt -pthread $(CFLAGS)
-LIB_LDFLAGS := -shared -Wl,--version-script=libheaptrace.map -Wl,-z,now -Wl,--no-as-needed \
+LIB_LDFLAGS := -shared -Wl,--version-script=lib/libheaptrace.map -Wl,-z,now -Wl,--no-as-needed \
 	-lgcc_s -lunwind -ldl -pthread $(LDFLAGS)
-BIN_CFLAGS := $(CPPFLAGS_HT) -DHT_LIBDIR='"$(LIBDIR)"' $(OPT) $(WARN) $(CFLAGS)
+BIN_CFLAGS := $(CPPFLAGS_HT) -I. -DHT_LIBDIR='"$(LIBDIR)"' $(OPT) $(WARN) $(CFLAGS)
 
 all: $(O)/heaptrace $(O)/libheaptrace.so
 
@@ -72,7 +78,7 @@ $(O)/build/lib/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/lib
 $(O)/build/bin/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/bin
 	$(CC) $(BIN_CFLAGS) -c -o $@ $<
 
-$(O)/libheaptrace.so: $(LIB_OBJS) libheaptrace.map
+$(O)/libheaptrace.so: $(LIB_OBJS) lib/libheaptrace.map
 	$(CC) $(LIB_CFLAGS) -o $@ $(LIB_OBJS) $(LIB_LDFLAGS)
 
 $(O)/heaptrace: $(LAUNCHER_OBJS)
@@ -175,7 +181,7 @@ tests/bin/opt-frames: tests/opt-frames.c | tests/bin
 tests/bin/opt-rbpdata: tests/opt-rbpdata.cc | tests/bin
 	$(CXX) -O1 -g -rdynamic -fomit-frame-pointer -Wall -pthread -o $@ $<
 
-UNIT_CFLAGS := $(CPPFLAGS_HT) -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
+UNIT_CFLAGS := $(CPPFLAGS_HT) -I. -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
 build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(LAUNCHER_SRCS) $(O)/build/flags | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
 

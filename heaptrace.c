@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "diff.h"
 #include "options.h"
 #include "utils.h"
+#include "launcher/diff.h"
 
 #ifndef HT_VERSION
 #define HT_VERSION "0"

@@ -25,19 +25,19 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "addrmap.h"
-#include "cfi.h"
-#include "config.h"
-#include "guard.h"
-#include "handlers.h"
-#include "ignore.h"
-#include "output.h"
-#include "report.h"
-#include "reporter.h"
 #include "stacktrace.h"
-#include "symbols.h"
-#include "tmem.h"
 #include "utils.h"
+#include "lib/addrmap.h"
+#include "lib/cfi.h"
+#include "lib/config.h"
+#include "lib/guard.h"
+#include "lib/handlers.h"
+#include "lib/ignore.h"
+#include "lib/output.h"
+#include "lib/report.h"
+#include "lib/reporter.h"
+#include "lib/symbols.h"
+#include "lib/tmem.h"
 
 /* __gnu_cxx::__freeres(): libstdc++ releases what it keeps for the process */
 #define CXX_FRERES "_ZN9__gnu_cxx9__freeresEv"

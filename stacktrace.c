@@ -26,11 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addrmap.h"
-#include "guard.h"
 #include "stacktrace.h"
-#include "tmem.h"
 #include "utils.h"
+#include "lib/addrmap.h"
+#include "lib/guard.h"
+#include "lib/tmem.h"
 
 #define BT_CHUNK_SHIFT 8
 #define BT_CHUNK (1u << BT_CHUNK_SHIFT)

@@ -19,11 +19,11 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-#include "cfi.h"
 #include "compat.h"
-#include "config.h"
-#include "guard.h"
 #include "options.h"
+#include "lib/cfi.h"
+#include "lib/config.h"
+#include "lib/guard.h"
 
 /*
  * Statistics of one backtrace, changed and read under its lock: one locked

@@ -176,7 +176,7 @@ def stack_use(argv):
 
 def limit(name):
     """A stack budget of guard.h, in bytes."""
-    return int(re.search(r"#define %s (\d+)" % name, (ROOT / "guard.h").read_text()).group(1))
+    return int(re.search(r"#define %s (\d+)" % name, (ROOT / "lib" / "guard.h").read_text()).group(1))
 
 
 @pytest.mark.parametrize("unwind", ["dwarf", "fp"])

@@ -102,11 +102,14 @@ MAKE_ENV_DROP = ("DEPTH", "CC", "CFLAGS", "LDFLAGS", "OPT", "PREFIX", "DESTDIR",
 
 
 def source_copy(dst):
-    """The top-level sources and the Makefile of this tree, copied to dst."""
-    dst.mkdir()
-    for p in ROOT.iterdir():
-        if p.is_file() and (p.suffix in (".c", ".h", ".map") or p.name == "Makefile"):
-            shutil.copy2(p, dst / p.name)
+    """The sources of both binaries (the top level, lib/, launcher/) and the
+    Makefile of this tree, copied to dst."""
+    for d in (ROOT, ROOT / "lib", ROOT / "launcher"):
+        out = dst / d.relative_to(ROOT)
+        out.mkdir()
+        for p in d.iterdir():
+            if p.is_file() and (p.suffix in (".c", ".h", ".map") or p.name == "Makefile"):
+                shutil.copy2(p, out / p.name)
     return dst
 
 

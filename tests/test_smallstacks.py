@@ -21,7 +21,7 @@ def traced(unwind, prog, *args):
 
 def limit(name):
     """A stack budget of guard.h, in bytes."""
-    text = (ROOT / "guard.h").read_text()
+    text = (ROOT / "lib" / "guard.h").read_text()
     return int(re.search(r"#define %s (\d+)" % name, text).group(1))
 
 

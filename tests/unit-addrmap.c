@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../tmem.c"
-#include "../addrmap.c"
+#include "../lib/tmem.c"
+#include "../lib/addrmap.c"
 #include "unit.h"
 
 HT_TLS struct ht_thread ht_self;

@@ -14,8 +14,8 @@
 #include <signal.h>
 
 #include "../utils.c"
-#include "../tmem.c"
-#include "../cfi.c"
+#include "../lib/tmem.c"
+#include "../lib/cfi.c"
 #include "unit.h"
 
 HT_TLS struct ht_thread ht_self;

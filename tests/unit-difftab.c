@@ -7,7 +7,7 @@
  * thousands of entries, so that the indexes grow many times.
  */
 #define _GNU_SOURCE
-#include "../difftab.c"
+#include "../launcher/difftab.c"
 #include "../textfmt.h"
 #include "../utils.h"
 #include "unit.h"

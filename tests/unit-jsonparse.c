@@ -6,7 +6,7 @@
  * left in place, and every error with the byte where it is found.
  */
 #define _GNU_SOURCE
-#include "../jsonparse.c"
+#include "../launcher/jsonparse.c"
 #include "../utils.h"
 #include "unit.h"
 

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "../utils.c"
-#include "../tmem.c"
-#include "../addrmap.c"
-#include "../cfi.c"
-#include "../config.c"
+#include "../lib/tmem.c"
+#include "../lib/addrmap.c"
+#include "../lib/cfi.c"
+#include "../lib/config.c"
 #include "../stacktrace.c"
 #include "unit.h"
 
