@@ -2,7 +2,7 @@
 /*
  * textfmt.h - the lines of the text report, written alike by the library's
  * reports (report.c) and the launcher's --diff (diff.c), so the two never
- * drift apart and one reader (tests/conftest.py) parses both.  Formatting
+ * drift apart and one reader (tests/htlib.py) parses both.  Formatting
  * only: no I/O, no allocation.
  */
 #ifndef HEAPTRACE_TEXTFMT_H

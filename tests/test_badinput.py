@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, LIB, clean_env, fmt_bytes, one_report, parse_reports
-from reportlib import outside_lines, sites
+from htlib import (BIN, HEAPTRACE, LIB, clean_env, fmt_bytes, one_report, outside_lines,
+                   parse_reports, sites)
 
 
 def test_launcher_outfile_dev_full():

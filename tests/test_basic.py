@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The report of a small leaking program, line by line."""
 
-from conftest import BIN, one_report, trace, find_bt
+from htlib import BIN, find_bt, one_report, trace
 
 
 def test_malloc_report_exact():

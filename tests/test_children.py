@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-from conftest import BIN, one_report, parse_reports, run
-from reportlib import TRACED, outside_lines, run_mode, trace_pid
+from htlib import BIN, TRACED, one_report, outside_lines, parse_reports, run, run_mode, trace_pid
 
 CHILDREN = BIN / "s-children"
 FORK = BIN / "s-fork"

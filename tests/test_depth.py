@@ -8,12 +8,11 @@ frames from the program's stack; signal handlers' backtraces keep their
 depth."""
 
 import json
-import re
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, ROOT, fmt_bytes, one_report, preload, run, trace
-from reportlib import flame_line, outside_lines
+from htlib import (BIN, HEAPTRACE, flame_line, fmt_bytes, limit, one_report, outside_lines,
+                   preload, run, stack_use, trace)
 
 RANGE = "is not a number of frames from 1 to 256"
 
@@ -167,17 +166,6 @@ def test_flame_graph_truncated_only_when_cut():
 
 
 # ------------------------------------------------------------------ stacks and handlers
-
-def stack_use(argv):
-    r = run(argv, timeout=60)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return {k: int(v) for k, v in (line.split() for line in r.stdout.splitlines())}
-
-
-def limit(name):
-    """A stack budget of guard.h, in bytes."""
-    return int(re.search(r"#define %s (\d+)" % name, (ROOT / "lib" / "guard.h").read_text()).group(1))
-
 
 @pytest.mark.parametrize("unwind", ["dwarf", "fp"])
 def test_deep_frames_are_not_on_the_programs_stack(unwind):

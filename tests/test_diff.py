@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import HEAPTRACE, clean_env, fmt_bytes, one_report, plural, run
+from htlib import HEAPTRACE, clean_env, fmt_bytes, one_report, plural, run
 import genreport
 
 NOT_A_REPORT = "is not a heaptrace JSON report (schema_version 1 or 2)"

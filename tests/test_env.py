@@ -6,8 +6,7 @@ runs on with its own output and exit status."""
 
 import pytest
 
-from conftest import BIN, one_report
-from reportlib import flame_line, outside_lines, sites, trace_pid
+from htlib import BIN, flame_line, one_report, outside_lines, sites, trace_pid
 
 EXE = BIN / "s-many"
 BY_SIZE = ["leak_%02d" % n for n in range(12, 0, -1)]

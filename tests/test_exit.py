@@ -11,8 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, LIB, clean_env, one_report
-from reportlib import wait_until
+from htlib import BIN, HEAPTRACE, LIB, clean_env, one_report, wait_until
 
 TRACED = ["launcher", "preload"]
 

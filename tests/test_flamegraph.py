@@ -9,8 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, fmt_bytes, one_report, trace
-from reportlib import flame_line, trace_pid
+from htlib import BIN, flame_line, fmt_bytes, one_report, trace, trace_pid
 
 EXE = BIN / "s-flame"
 FLAME_LIVE = 83689

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, clean_env, fmt_bytes, plural, one_report, parse_reports, run, trace
-from reportlib import Running, complete_reports, wait_until
+from htlib import (BIN, HEAPTRACE, Running, clean_env, complete_reports, fmt_bytes, one_report,
+                   parse_reports, plural, run, trace, wait_until)
 
 SEP = "=" * 65 + "\n"
 

@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from conftest import BIN, fmt_bytes, plural, one_report, parse_reports, preload, trace
-from reportlib import (HIDDEN_KEY, SUMMARY_KEYS, flame_line, outside_lines, sites,
-                       trace_pid)
+from htlib import (BIN, HIDDEN_KEY, SUMMARY_KEYS, flame_line, fmt_bytes, one_report, outside_lines,
+                   parse_reports, plural, preload, sites, trace, trace_pid)
 
 EXE = BIN / "s-ignore"
 # frame 1 of each site: live bytes, backtraces, blocks

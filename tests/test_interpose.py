@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, find_bt, fmt_bytes, plural, one_report, preload, run, trace
+from htlib import (BIN, find_bt, fmt_bytes, one_report, parse_size, plural, preload, run, stats,
+                   trace)
 
 # Frame 0 of every backtrace: the hook the program called, as the report
 # spells it (libbfd's demangling of the mangled names the library defines).
@@ -39,10 +40,6 @@ def untraced(prog, *args):
     return r
 
 
-def stats(bt):
-    return (bt.count, bt.peak_count, bt.size, bt.peak_size)
-
-
 def one(count, size):
     """count blocks of size bytes, all allocated at once and still live."""
     return (count, count, fmt_bytes(count * size), fmt_bytes(count * size))
@@ -53,20 +50,11 @@ def funcs1(rep):
     return [b.frames[1].func for b in rep.backtraces if len(b.frames) > 1]
 
 
-def parse_bytes(text):
-    """Inverse of fmt_bytes, exact below 1 MB (three decimals of KB)."""
-    m = re.fullmatch(r"(\d+) bytes?|(\d+)(?:\.(\d{3}))? KB", text)
-    assert m, "cannot read %r exactly" % text
-    if m.group(1):
-        return int(m.group(1))
-    return int(m.group(2)) * 1000 + int(m.group(3) or 0)
-
-
 def since_start(rep):
     """The summary's "allocations since start" as (calls, bytes)."""
     m = re.fullmatch(r"(\d+) calls, (.*)", rep.summary["allocations since start"])
     assert m, rep.summary["allocations since start"]
-    return int(m.group(1)), parse_bytes(m.group(2))
+    return int(m.group(1)), parse_size(m.group(2))
 
 
 def assert_summary(rep, nbt, live_bytes, live_blocks, calls, total_bytes):
@@ -82,7 +70,7 @@ def assert_consistent(rep):
     bts = rep.backtraces
     assert rep.summary["heap traced num of backtrace"] == str(len(bts))
     assert rep.summary["heap traced allocation size"] == "%s in %s" % (
-        fmt_bytes(sum(parse_bytes(b.size) for b in bts)), plural(sum(b.count for b in bts), "block"))
+        fmt_bytes(sum(parse_size(b.size) for b in bts)), plural(sum(b.count for b in bts), "block"))
 
 
 # ------------------------------------------------------------ C allocators

@@ -17,7 +17,7 @@ import tempfile
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, LIB, ROOT, clean_env, one_report, run, trace
+from htlib import BIN, HEAPTRACE, LIB, ROOT, clean_env, one_report, run, trace
 
 VERSION = re.search(r"^VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
 # what --version says: the build's default depth and the most --depth takes

@@ -4,7 +4,7 @@ _Unwind_* symbols the program's C++ runtime binds to."""
 
 import subprocess
 
-from conftest import LIB, run, HEAPTRACE
+from htlib import HEAPTRACE, LIB, run
 
 INTERPOSED = {
     "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",

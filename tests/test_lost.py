@@ -16,9 +16,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, one_report, parse_reports, run
-from reportlib import (TRACED, Running, complete_reports, flame_line, outside_lines, run_mode,
-                       trace_pid, wait_until)
+from htlib import (BIN, TRACED, Running, complete_reports, flame_line, one_report, outside_lines,
+                   parse_reports, run, run_mode, trace_pid, wait_until)
 
 LOST = BIN / "s-lost"
 

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, LIB, clean_env, fmt_bytes, one_report
+from htlib import BIN, HEAPTRACE, LIB, clean_env, fmt_bytes, one_report
 
 TRACED = ["launcher", "preload"]
 

@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from conftest import BIN, LIB, SEPARATOR, clean_env, one_report, parse_reports, preload, trace
-from reportlib import Running, complete_reports, outside_lines, trace_pid, wait_until
+from htlib import (BIN, LIB, SEPARATOR, Running, clean_env, complete_reports, files_of, one_report,
+                   outside_lines, parse_reports, preload, roles, trace, trace_pid, wait_until)
 
 FORK = BIN / "s-fork"
 PAGE = 4096
@@ -30,20 +30,6 @@ def leak_sites(rep):
     """{function: size} of the program's own sites (frame 1 in s-fork)."""
     return {b.frames[1].func: b.size for b in rep.sections[0].backtraces
             if b.frames[1].obj == str(FORK)}
-
-
-def roles(stdout):
-    """{role: pid} from the "ROLE PID" lines s-fork writes."""
-    res = {}
-    for line in stdout.splitlines():
-        role, pid = line.split()
-        assert role not in res
-        res[role] = int(pid)
-    return res
-
-
-def files_of(out):
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(out.name))
 
 
 def test_report_goes_to_the_file(tmp_path):

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conftest import HEAPTRACE, SEPARATOR, one_report, parse_reports
-from reportlib import AGE_RE, SIZE_RE, SUMMARY_KEYS, REST_KEY, outside_lines, size_lower_bound
+from htlib import (AGE_RE, HEAPTRACE, REST_KEY, SEPARATOR, SIZE_RE, SUMMARY_KEYS, one_report,
+                   outside_lines, parse_reports, size_lower_bound)
 
 # frame 0 of a backtrace: the hook the program called (demangled as printed)
 ALLOC_FUNCS = {

@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from conftest import BIN, LIB, SEPARATOR, fmt_bytes, find_bt, one_report, trace
-from reportlib import (AGE_RE, SIZE_RE, SUMMARY_KEYS, REST_KEY, outside_lines, sites, size_lower_bound,
-                       trace_pid)
+from htlib import (AGE_RE, BIN, LIB, REST_KEY, SEPARATOR, SIZE_RE, SUMMARY_KEYS, find_bt,
+                   fmt_bytes, one_report, outside_lines, sites, size_lower_bound, trace, trace_pid)
 
 HEADER_FMT = "[heaptrace] dump allocation sorted by '%s' for /proc/%d/maps (%s): live backtraces"
 

@@ -18,8 +18,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, clean_env, fmt_bytes, parse_reports
-from reportlib import Running, complete_reports, outside_lines, wait_until
+from htlib import (BIN, HEAPTRACE, Running, clean_env, complete_reports, fmt_bytes, outside_lines,
+                   parse_reports, wait_until)
 
 COUNT = 200000
 CALLS = 10 + COUNT + 50  # keep_early, keep_many, after_limit

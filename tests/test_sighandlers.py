@@ -9,7 +9,7 @@ import concurrent.futures
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, fmt_bytes, one_report, run
+from htlib import BIN, HEAPTRACE, fmt_bytes, one_report, run
 
 RUNS = 50
 UNWINDERS = ["dwarf", "libunwind", "fp"]

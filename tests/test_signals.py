@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import BIN, parse_reports
-from reportlib import Running, complete_reports, outside_lines, thread_states, wait_until
+from htlib import (BIN, Running, complete_reports, outside_lines, parse_reports, stats,
+                   thread_states, wait_until)
 
 EXE = BIN / "s-signal"
 BIG = (1, 1, "100 KB", "100 KB")
@@ -35,10 +35,6 @@ def wait_reports(p, n, timeout):
     t0 = time.monotonic()
     ok = wait_until(lambda: complete_reports(p.stderr()) >= n, timeout, interval=0.005)
     return time.monotonic() - t0 if ok else None
-
-
-def stats(bt):
-    return (bt.count, bt.peak_count, bt.size, bt.peak_size)
 
 
 def ours(section):

@@ -5,11 +5,10 @@ their stack is bounded (s-stackuse measures it against the limits in
 guard.h), a backtrace that needs more is cut and says why, and every
 block is still counted, under every unwinder."""
 
-import re
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, ROOT, one_report, run
+from htlib import BIN, HEAPTRACE, limit, one_report, run, stack_use
 
 UNWINDERS = ["dwarf", "libunwind", "fp"]
 
@@ -17,12 +16,6 @@ UNWINDERS = ["dwarf", "libunwind", "fp"]
 def traced(unwind, prog, *args):
     return run([HEAPTRACE, "--unwind=" + unwind, "--top=0", BIN / prog, *map(str, args)],
                timeout=60)
-
-
-def limit(name):
-    """A stack budget of guard.h, in bytes."""
-    text = (ROOT / "lib" / "guard.h").read_text()
-    return int(re.search(r"#define %s (\d+)" % name, text).group(1))
 
 
 def own_frames(rep):
@@ -76,12 +69,6 @@ def test_coroutine_with_little_stack_left(unwind):
     rep = one_report(r.stderr)
     co = [b for b in rep.backtraces if b.frames[1].func == "co_alloc"]
     assert [(b.count, b.size, len(b.frames), b.cut) for b in co] == [(1, "32 bytes", 2, "stack")]
-
-
-def stack_use(argv):
-    r = run(argv, timeout=60)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return {k: int(v) for k, v in (line.split() for line in r.stdout.splitlines())}
 
 
 @pytest.mark.parametrize("unwind", UNWINDERS)

@@ -17,27 +17,14 @@ import time
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, SEPARATOR, clean_env, fmt_bytes, one_report, plural, parse_reports
-from reportlib import outside_lines, wait_until
+from htlib import (BIN, HEAPTRACE, SEPARATOR, clean_env, files_of, fmt_bytes, one_report,
+                   outside_lines, parse_reports, parse_size, plural, roles, stats, wait_until)
 
 KILL = BIN / "s-kill"
 RUN_TIMEOUT = 60  # seconds for any one program; all of them take far less
 
 
 # ------------------------------------------------------------ helpers
-
-def parse_size(text):
-    """A report size back in bytes; exact below 1 MB."""
-    m = re.fullmatch(r"(\d+) bytes?|(\d+)(?:\.(\d{3}))? KB", text)
-    assert m, "not an exact size: %r" % text
-    if m.group(1):
-        return int(m.group(1))
-    return int(m.group(2)) * 1000 + int(m.group(3) or 0)
-
-
-def stats(bt):
-    return (bt.count, bt.peak_count, bt.size, bt.peak_size)
-
 
 def exact(count, size, peak_count=None, peak_size=None):
     """stats() of count blocks holding size bytes in all (peaks: the same
@@ -214,10 +201,6 @@ def calls_since_start(rep):
     m = re.fullmatch(r"(\d+) calls, .*", rep.summary["allocations since start"])
     assert m, rep.summary
     return int(m.group(1))
-
-
-def files_of(out):
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(out.name))
 
 
 # ------------------------------------------------------------ signal storms
@@ -477,16 +460,6 @@ def test_fork_while_threads_allocate(tmp_path):
 
 
 SPAWN = BIN / "s-spawn"
-
-
-def roles(stdout):
-    """{role: pid} from the "ROLE PID" lines of s-spawn."""
-    res = {}
-    for line in stdout.splitlines():
-        role, pid = line.split()
-        assert role not in res, stdout
-        res[role] = int(pid)
-    return res
 
 
 def spawn_sites(rep):

@@ -14,8 +14,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, ROOT, fmt_bytes, one_report, parse_reports, trace
-from reportlib import Running, complete_reports, wait_until
+from htlib import (BIN, ROOT, Running, complete_reports, fmt_bytes, one_report, parse_reports,
+                   trace, wait_until)
 
 SRC = ROOT / "tests"
 STATIC = BIN / "sym-static"

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, find_bt, fmt_bytes, one_report, run, trace
+from htlib import BIN, HEAPTRACE, find_bt, fmt_bytes, one_report, run, trace
 
 CHECK_RE = re.compile(r"^heaptrace: unwind check: (\d+) backtraces, (\d+) walked from "
                       r"\.eh_frame, (\d+) differ(; first: .*)?$", re.M)

@@ -16,8 +16,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, LIB, clean_env, parse_reports
-from reportlib import Running, complete_reports, outside_lines, thread_states, wait_until
+from htlib import (BIN, HEAPTRACE, LIB, Running, clean_env, complete_reports, outside_lines,
+                   parse_reports, thread_states, wait_until)
 
 TRACED = ["launcher", "preload"]
 

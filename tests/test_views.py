@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, HEAPTRACE, LIB, LISTS, one_report, run, trace
-from reportlib import Running, flame_line, sites, wait_until
+from htlib import (BIN, HEAPTRACE, LIB, LISTS, Running, flame_line, one_report, run, sites, trace,
+                   wait_until)
 
 EXE = BIN / "s-views"
 
