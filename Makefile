@@ -155,6 +155,25 @@ tests/bin/libframe24.so: tests/lib-frame.c | tests/bin
 tests/bin/libframe120.so: tests/lib-frame.c | tests/bin
 	$(CC) -DFRAME=120 -DZERO=24 -fPIC -shared -o $@ $<
 
+# libraries and programs the tests load or exec beside tests/bin/s-*
+# (test_ignore, test_misuse, test_launcher, test_linkage, test_stress)
+TEST_EXTRA := tests/bin/libhtplug.so tests/bin/libearly-blocks.so tests/bin/libold-preload.so \
+	tests/bin/liblink-thrower.so tests/bin/link-main tests/bin/static-prog
+tests/bin/libhtplug.so: tests/ignore-plugin.c | tests/bin
+	$(CC) -O0 -g -fPIC -shared -fno-omit-frame-pointer -o $@ $<
+tests/bin/libearly-blocks.so: tests/lib-early-blocks.c | tests/bin
+	$(CC) -O0 -g -fPIC -shared -fno-omit-frame-pointer -o $@ $<
+tests/bin/libold-preload.so: tests/lib-old-preload.c | tests/bin
+	$(CC) -shared -fPIC -o $@ $<
+# a C program (plain flags) that dlopens a C++ library
+tests/bin/liblink-thrower.so: tests/link-thrower.cc | tests/bin
+	$(CXX) -shared -fPIC -o $@ $<
+tests/bin/link-main: tests/link-main.c | tests/bin
+	$(CC) -o $@ $< -ldl
+# a static program, which LD_PRELOAD cannot reach
+tests/bin/static-prog: tests/static-prog.c | tests/bin
+	$(CC) -static -O0 -o $@ $<
+
 # symbols (test_symbols.py): built without -rdynamic, so only the full
 # symbol table and the debug information name the programs' functions
 SYM_CFLAGS := -O0 -fno-omit-frame-pointer -fno-inline -Wall
@@ -185,7 +204,7 @@ UNIT_CFLAGS := $(CPPFLAGS_HT) -I. -O1 -g $(WARN) -fsanitize=address,undefined -f
 build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(LAUNCHER_SRCS) $(O)/build/flags | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
 
-check-build: all $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS) tests/bin/opt-frames tests/bin/opt-rbpdata \
+check-build: all $(TEST_BINS) $(TEST_LIBS) $(TEST_EXTRA) $(SYM_BINS) tests/bin/opt-frames tests/bin/opt-rbpdata \
 	$(UNIT_BINS)
 
 unit: $(UNIT_BINS)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* ignore-plugin: a shared library for the --ignore tests of object paths,
- * built by tests/test_ignore.py (not by the Makefile) as libhtplug.so and
+ * built by the Makefile as tests/bin/libhtplug.so and
  * preloaded next to tests/bin/s-ignore: plugin_leak() leaks 700 bytes from
  * this object. */
 #include <stdlib.h>

@@ -4,7 +4,6 @@ object paths (full or base name); comments and blank lines skipped,
 surrounding blanks trimmed; hidden backtraces leave the listing and the
 flame graph and are counted in the summary."""
 
-import subprocess
 import time
 
 import pytest
@@ -144,12 +143,8 @@ def test_everything_hidden_still_reports_what_was_hidden(tmp_path):
 # ------------------------------------------------------------ object paths
 
 @pytest.fixture(scope="module")
-def plugin(tmp_path_factory):
-    d = tmp_path_factory.mktemp("plugin")
-    so = d / "libhtplug.so"
-    subprocess.run(["gcc", "-O0", "-g", "-fPIC", "-shared", "-fno-omit-frame-pointer",
-                    "-o", str(so), str(BIN.parent / "ignore-plugin.c")], check=True)
-    return so
+def plugin():
+    return BIN / "libhtplug.so"
 
 
 def run_plugin(plugin, ignore=None, opts=()):

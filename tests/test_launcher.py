@@ -358,27 +358,10 @@ def test_relative_ignore_is_used(tmp_path):
     assert rep.summary["hidden by --ignore"] == "1 backtrace, 5 KB in 1 block"
 
 
-OLD_PRELOAD_C = r"""
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-__attribute__((constructor)) static void hello(void)
-{
-	char exe[4096], line[4200];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	exe[n > 0 ? n : 0] = '\0';
-	write(1, line, snprintf(line, sizeof(line), "old preload in %s\n", strrchr(exe, '/') + 1));
-}
-"""
-
-
 def test_existing_ld_preload_is_kept_after_ours(tmp_path):
     """The caller's LD_PRELOAD is loaded into the launcher too, then into
     the program after libheaptrace.so."""
-    (tmp_path / "old.c").write_text(OLD_PRELOAD_C)
-    old = tmp_path / "libold.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", old, tmp_path / "old.c"], check=True)
+    old = BIN / "libold-preload.so"
     r = run([HEAPTRACE, BIN / "s-env"], env={"LD_PRELOAD": str(old)})
     assert r.returncode == 0, r.stderr
     loaded = "old preload in heaptrace\nold preload in s-env\n"

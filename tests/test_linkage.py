@@ -4,7 +4,7 @@ _Unwind_* symbols the program's C++ runtime binds to."""
 
 import subprocess
 
-from htlib import HEAPTRACE, LIB, run
+from htlib import BIN, HEAPTRACE, LIB, run
 
 INTERPOSED = {
     "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
@@ -32,20 +32,7 @@ def test_unwind_symbols_stay_libgcc(tmp_path):
     """A C program that dlopens a C++ library: its exceptions must bind to
     libgcc_s's _Unwind_*, never to libunwind's copies, which libheaptrace.so
     brings into the process."""
-    (tmp_path / "lib.cc").write_text(
-        '#include <stdexcept>\n'
-        'extern "C" int thrower() {\n'
-        '  try { throw std::runtime_error("x"); } catch (std::exception &) { return 7; }\n'
-        '  return 0;\n}\n')
-    (tmp_path / "main.c").write_text(
-        '#include <dlfcn.h>\n#include <stdio.h>\n'
-        'int main(int c, char **v) { void *h = dlopen(v[1], RTLD_NOW);\n'
-        '  int (*f)(void) = (int (*)(void))dlsym(h, "thrower"); printf("%d\\n", f());\n'
-        '  return 0; }\n')
-    subprocess.run(["g++", "-shared", "-fPIC", "-o", tmp_path / "lib.so", tmp_path / "lib.cc"],
-                   check=True)
-    subprocess.run(["gcc", "-o", tmp_path / "main", tmp_path / "main.c", "-ldl"], check=True)
-    r = run([HEAPTRACE, tmp_path / "main", tmp_path / "lib.so"],
+    r = run([HEAPTRACE, BIN / "link-main", BIN / "liblink-thrower.so"],
             env={"LD_DEBUG": "bindings", "LD_DEBUG_OUTPUT": str(tmp_path / "ld")})
     assert r.returncode == 0 and r.stdout == "7\n"
     log = "".join(p.read_text() for p in tmp_path.glob("ld.*"))

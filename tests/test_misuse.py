@@ -76,11 +76,8 @@ def test_misuse_meets_the_same_fate(tmp_path, mode, what):
 # ------------------------------------------------------------ early blocks
 
 @pytest.fixture(scope="module")
-def early_lib(tmp_path_factory):
-    so = tmp_path_factory.mktemp("early") / "libearly-blocks.so"
-    subprocess.run(["gcc", "-O0", "-g", "-fPIC", "-shared", "-fno-omit-frame-pointer",
-                    "-o", str(so), str(BIN.parent / "lib-early-blocks.c")], check=True)
-    return so
+def early_lib():
+    return BIN / "libearly-blocks.so"
 
 
 @pytest.mark.parametrize("mode", TRACED)
