@@ -94,14 +94,16 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBDIR)
 
 # ------------------------------------------------------------------ set-up
-# Debian packages needed to build and test (the second line: programs the
-# tests trace; the third: jq, which reformats reports for --diff's tests).
+# Debian packages needed to build and test (the second and third lines:
+# programs the tests trace, or run beside heaptrace; jq also reformats
+# reports for --diff's tests; clang builds heaptrace with CC=clang).  A test
+# whose program is missing fails, it does not skip (tests/htlib.py need()).
 # The machine image may carry
 # LLVM's libunwind-14-dev, which conflicts with libunwind-dev: it goes
 # (together with libc++-14-dev, which needs it).
 DEB_PKGS := gcc g++ make libunwind-dev binutils-dev python3-pytest \
-	sqlite3 xz-utils zstd git perl \
-	jq
+	sqlite3 xz-utils zstd git perl jq nodejs openjdk-17-jre-headless cmake man-db \
+	clang
 DEB_CONFLICTS := libunwind-14-dev
 
 deps:

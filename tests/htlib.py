@@ -10,9 +10,12 @@ into numbers, and small helpers several test files share."""
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HEAPTRACE = ROOT / "heaptrace"
@@ -48,6 +51,17 @@ def preload(prog, *args, env=None, timeout=120, **kw):
     e = {"LD_PRELOAD": str(LIB)}
     e.update(env or {})
     return run([path, *args], env=e, timeout=timeout, **kw)
+
+
+def need(prog):
+    """The path of the Debian program prog (/usr/bin or /bin).  The test
+    fails without it, it does not skip: `make deps` installs the packages
+    the tests run (Makefile DEB_PKGS)."""
+    path = shutil.which(prog, path="/usr/bin:/bin")
+    if path is None:
+        pytest.fail("%s is not installed: run 'make deps' (its Debian package is in the "
+                    "Makefile's DEB_PKGS)" % prog, pytrace=False)
+    return path
 
 
 def plural(n, noun):

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from htlib import BIN, flame_line, fmt_bytes, one_report, trace, trace_pid
+from htlib import BIN, flame_line, fmt_bytes, need, one_report, trace, trace_pid
 
 EXE = BIN / "s-flame"
 FLAME_LIVE = 83689
@@ -154,9 +154,9 @@ while (my $line = <STDIN>) {
 '''
 
 
-@pytest.mark.skipif(not shutil.which("perl"), reason="perl is not installed")
 @pytest.mark.parametrize("prog", ["s-flame", "s-flame-cxx"])
 def test_perl_reads_what_python_reads(prog):
+    need("perl")
     out = trace(prog, opts=["--flame-graph"]).stdout
     p = subprocess.run(["perl", "-e", PERL], input=out, capture_output=True, text=True,
                        timeout=30)

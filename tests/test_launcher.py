@@ -17,7 +17,7 @@ import tempfile
 
 import pytest
 
-from htlib import BIN, HEAPTRACE, LIB, ROOT, clean_env, one_report, run, trace
+from htlib import BIN, HEAPTRACE, LIB, ROOT, clean_env, need, one_report, run, trace
 
 VERSION = re.search(r"^VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
 # what --version says: the build's default depth and the most --depth takes
@@ -770,8 +770,7 @@ def test_make_depth_from_the_environment(tmp_path):
 
 
 def test_make_cc_clang(tmp_path):
-    if not shutil.which("clang"):
-        pytest.skip("clang is not installed")
+    need("clang")
     tree = source_copy(tmp_path / "src")
     make(tree, "CC=clang")
     for f in ("heaptrace", "libheaptrace.so"):

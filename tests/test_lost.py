@@ -10,14 +10,13 @@ report goes whole to heaptrace.PID.txt in the start directory, else in
 import os
 import pathlib
 import re
-import shutil
 import signal
 import subprocess
 
 import pytest
 
-from htlib import (BIN, TRACED, Running, complete_reports, flame_line, one_report, outside_lines,
-                   parse_reports, run, run_mode, trace_pid, wait_until)
+from htlib import (BIN, TRACED, Running, complete_reports, flame_line, need, one_report,
+                   outside_lines, parse_reports, run, run_mode, trace_pid, wait_until)
 
 LOST = BIN / "s-lost"
 
@@ -187,9 +186,7 @@ def test_start_directory_gone_report_goes_to_tmp(tmp_path):
 
 def test_sort_reports():
     # coreutils' sort closes stderr at exit (gnulib close_stdout)
-    sort = shutil.which("sort", path="/usr/bin:/bin")
-    if not sort:
-        pytest.skip("no sort")
+    sort = need("sort")
     plain = run([sort, "/etc/passwd"])
     r = trace_pid(sort, "/etc/passwd")
     assert (r.returncode, r.stdout) == (0, plain.stdout)
@@ -199,9 +196,7 @@ def test_sort_reports():
 
 
 def test_ls_check_reports_and_fails():
-    ls = shutil.which("ls", path="/usr/bin:/bin")
-    if not ls:
-        pytest.skip("no ls")
+    ls = need("ls")
     r = trace_pid(ls, "/", opts=["--check"])
     assert r.returncode == 23
     assert [(s.pid, s.comm) for s in one_report(r.stderr).sections] == [(r.pid, "ls")]

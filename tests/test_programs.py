@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from htlib import (AGE_RE, HEAPTRACE, REST_KEY, SEPARATOR, SIZE_RE, SUMMARY_KEYS, one_report,
-                   outside_lines, parse_reports, size_lower_bound)
+from htlib import (AGE_RE, HEAPTRACE, REST_KEY, SEPARATOR, SIZE_RE, SUMMARY_KEYS, need,
+                   one_report, outside_lines, parse_reports, size_lower_bound)
 
 # frame 0 of a backtrace: the hook the program called (demangled as printed)
 ALLOC_FUNCS = {
@@ -81,12 +81,6 @@ def base_env(work):
         "GIT_PAGER": "cat",
         "PAGER": "cat",
     }
-
-
-def need(*progs):
-    for prog in progs:
-        if shutil.which(prog, path="/usr/bin:/bin") is None:
-            pytest.skip("%s is not installed (Debian package needed)" % prog)
 
 
 # ------------------------------------------------------------------ the run
@@ -765,8 +759,7 @@ message(FATAL_ERROR "stop here")
 
 def test_cmake(tmp_path):
     """cmake -P (C++): lists, math, regexes, files, a child process; a
-    fatal error (status 1).  cmake is not among make deps' packages: the
-    case is skipped without it."""
+    fatal error (status 1)."""
     need("cmake")
     steps = [Step(["cmake", "-P", "s.cmake"], rc=1),
              Step(["cmake", "-E", "sha256sum", "out.txt", "missing.txt"], rc=1)]
@@ -866,7 +859,7 @@ def jq_doc(n):
 
 
 def test_jq(tmp_path):
-    """jq (not among make deps' packages: skipped without it): a filter
+    """jq: a filter
     grouping 2000 objects; a file that cannot be opened (status 2: the
     message quotes errno after jq allocated, so a hook that changed errno
     shows)."""

@@ -8,11 +8,10 @@ frame pointers, the same exact counts, and gives the backtrace to the
 default unwinder where the frame-pointer register holds anything else."""
 
 import re
-import shutil
 
 import pytest
 
-from htlib import BIN, HEAPTRACE, find_bt, fmt_bytes, one_report, run, trace
+from htlib import BIN, HEAPTRACE, find_bt, fmt_bytes, need, one_report, run, trace
 
 CHECK_RE = re.compile(r"^heaptrace: unwind check: (\d+) backtraces, (\d+) walked from "
                       r"\.eh_frame, (\d+) differ(; first: .*)?$", re.M)
@@ -57,9 +56,7 @@ def test_walk_matches_libunwind(prog):
 def test_walk_matches_libunwind_in_debian_programs(argv):
     """Programs built by Debian (optimized, no frame pointers) are walked
     whole: every frame has .eh_frame and a rule of the kinds walked."""
-    exe = shutil.which(argv[0], path="/usr/bin:/bin")
-    if not exe:
-        pytest.skip("%s is not installed" % argv[0])
+    exe = need(argv[0])
     r = run([HEAPTRACE, "--unwind=check", "--top=0", exe, *argv[1:]])
     n, walked = unwind_check(r)
     assert n > 500 and walked == n
