@@ -206,8 +206,14 @@ UNIT_CFLAGS := $(CPPFLAGS_HT) -I. -O1 -g $(WARN) -fsanitize=address,undefined -f
 build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(LAUNCHER_SRCS) $(O)/build/flags | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
 
+# a second build with DEPTH=30 on the command line, beside this one
+# (test_launcher.py): built here once, not by the tests
+DEPTH30 := build/depth30
+depth30:
+	$(MAKE) O=$(DEPTH30) DEPTH=30 all
+
 check-build: all $(TEST_BINS) $(TEST_LIBS) $(TEST_EXTRA) $(SYM_BINS) tests/bin/opt-frames tests/bin/opt-rbpdata \
-	$(UNIT_BINS)
+	$(UNIT_BINS) depth30
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
@@ -239,5 +245,5 @@ help:
 	@echo 'make deps       install missing Debian build dependencies (root), or print the command'
 	@echo 'make clean      remove what the build made'
 
-.PHONY: all install uninstall deps demo test unit check-build bench clean help FORCE
+.PHONY: all install uninstall deps demo test unit check-build depth30 bench clean help FORCE
 .DELETE_ON_ERROR:

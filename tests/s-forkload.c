@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* s-forkload [N]: N forks (default 500), one after the other, while 4
+/* s-forkload [N [D]]: N forks (default 500), one after the other, while 4
  * workers allocate and free as fast as they can.
  * main leaks leak_parent (1 x 300 bytes) and allocates 10 blocks of 50
  * bytes in shared_alloc, which parent and children free differently.
@@ -11,11 +11,13 @@
  * of its copy of the ring (checking each tag), frees shared blocks 0..5,
  * moves 6 and 7 to 80 bytes in child_realloc, allocates and frees 16
  * blocks in child_scratch, leaks child_leak (1 x 1000 + i bytes) and
- * child_calloc_leak (2 x 63 bytes, one call site); every 100th child
- * (i % 100 == 0) then sends itself SIGUSR1 and SIGUSR2 and waits (3 s at
- * most) until its dumps are in $HEAPTRACE_OUTFILE.PID (two complete
- * reports), as only a reporter thread of its own can write them; then the
- * child exit(0)s: it writes its own exit report.
+ * child_calloc_leak (2 x 63 bytes, one call site); every Dth child
+ * (i % D == 0; D is 100 by default, 0 for none: an untraced child has
+ * given the signals back, they would kill it) then sends itself SIGUSR1
+ * and SIGUSR2 and waits (3 s at most) until its dumps are in
+ * $HEAPTRACE_OUTFILE.PID (two complete reports), as only a reporter thread
+ * of its own can write them; then the child exit(0)s: traced, it writes
+ * its own exit report.
  * Live in child i at exit: leak_parent 300 bytes; shared_alloc 2 blocks,
  * 100 bytes (peak 10 blocks, 500 bytes, from before the fork);
  * child_realloc 2 blocks, 160 bytes; worker_leak 4 blocks, 8,006 bytes;
@@ -52,6 +54,7 @@ static void *ring[RING];
 static int stop;
 static void *keep_parent, *keep_worker[NTHREADS], *keep_child[3], *shared[10];
 static pthread_barrier_t started;
+static int dump_every = 100;
 
 static void bad(const char *what)
 {
@@ -209,7 +212,7 @@ void child_main(int i)
 	child_scratch();
 	child_leak(i);
 	child_calloc_leak();
-	if (i % 100 == 0)
+	if (dump_every && i % dump_every == 0)
 		dump_self();
 	exit(0);
 }
@@ -220,6 +223,8 @@ int main(int argc, char **argv)
 	pthread_t th[NTHREADS];
 	char line[64];
 
+	if (argc > 2)
+		dump_every = atoi(argv[2]);
 	leak_parent();
 	shared_alloc();
 	pthread_barrier_init(&started, NULL, NTHREADS + 1);

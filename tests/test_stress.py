@@ -394,7 +394,8 @@ def test_exit_during_a_signal_storm(tmp_path):
 # ------------------------------------------------------------ fork
 
 FORKLOAD = BIN / "s-forkload"
-NFORKS = 500
+NFORKS = 500                # untraced children: the fork handlers under load
+NTRACED, DUMP_EVERY = 100, 50   # traced children: each one's report (symbolized)
 
 
 def check_forkload_report(rep, pid, child=None, key="size"):
@@ -423,20 +424,36 @@ def check_forkload_report(rep, pid, child=None, key="size"):
 
 
 def test_fork_while_threads_allocate(tmp_path):
-    """500 forks while 4 threads allocate: no deadlock; every child traces
-    its own copy of the heap (it frees and moves blocks the parent
-    allocated, and leaks its own) and writes its own exact report to
-    FILE.PID (--trace-children); the parent's report is exact too.  Every 100th child dumps
-    on SIGUSR1 and SIGUSR2 before it exits: its own reporter thread runs."""
+    """500 forks while 4 threads allocate: no deadlock; every child, untraced
+    (no --trace-children), frees and moves blocks the parent allocated and
+    exits 0, and writes no report; the parent's report is exact."""
     out = tmp_path / "heap.out"
-    p = start("s-forkload", NFORKS, opts=["--top=0", "--outfile=%s" % out, "--trace-children"])
+    p = start("s-forkload", NFORKS, 0, opts=["--top=0", "--outfile=%s" % out])
     status = wait_or_fail(p, "s-forkload")
     stdout, stderr = p.stdout.read().decode(), stderr_of(p)
     assert status == 0, "s-forkload ended with %s: %s" % (status, stderr)
     assert stdout == "forked %d failed 0\n" % NFORKS
     assert stderr == ""
+    assert files_of(out) == ["heap.out"]
+    check_forkload_report(one_report(out.read_text()), p.pid)
+
+
+def test_traced_children_while_threads_allocate(tmp_path):
+    """100 forks while 4 threads allocate: no deadlock; every child traces
+    its own copy of the heap (it frees and moves blocks the parent
+    allocated, and leaks its own) and writes its own exact report to
+    FILE.PID (--trace-children); the parent's report is exact too.  Every 50th child dumps
+    on SIGUSR1 and SIGUSR2 before it exits: its own reporter thread runs."""
+    out = tmp_path / "heap.out"
+    p = start("s-forkload", NTRACED, DUMP_EVERY,
+              opts=["--top=0", "--outfile=%s" % out, "--trace-children"])
+    status = wait_or_fail(p, "s-forkload")
+    stdout, stderr = p.stdout.read().decode(), stderr_of(p)
+    assert status == 0, "s-forkload ended with %s: %s" % (status, stderr)
+    assert stdout == "forked %d failed 0\n" % NTRACED
+    assert stderr == ""
     names = files_of(out)
-    assert len(names) == NFORKS + 1, "%d report files for %d processes" % (len(names), NFORKS + 1)
+    assert len(names) == NTRACED + 1, "%d report files for %d processes" % (len(names), NTRACED + 1)
     check_forkload_report(one_report(out.read_text()), p.pid)
     seen = set()
     for name in names:
@@ -450,13 +467,13 @@ def test_fork_while_threads_allocate(tmp_path):
         leak = [b for b in reps[-1].sections[0].backtraces if b.frames[1].func == "child_leak"]
         assert len(leak) == 1, name
         i = parse_size(leak[0].size) - 1000
-        assert 0 <= i < NFORKS and i not in seen, name
+        assert 0 <= i < NTRACED and i not in seen, name
         seen.add(i)
-        keys = ["size", "count", "size"] if i % 100 == 0 else ["size"]
+        keys = ["size", "count", "size"] if i % DUMP_EVERY == 0 else ["size"]
         assert [[s.key for s in r.sections] for r in reps] == [[k] for k in keys], name
         for rep, key in zip(reps, keys):
             check_forkload_report(rep, int(m.group(1)), child=i, key=key)
-    assert seen == set(range(NFORKS))
+    assert seen == set(range(NTRACED))
 
 
 SPAWN = BIN / "s-spawn"
