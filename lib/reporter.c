@@ -324,7 +324,7 @@ static bool ours(int signo, struct sigaction *cur)
 }
 
 /*
- * An untraced child (libheaptrace.c) dumps nothing: a signal that would
+ * An untraced child (process.c) dumps nothing: a signal that would
  * have dumped gets its default action back, as it has untraced.  Called
  * with every signal blocked.
  */

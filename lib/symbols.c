@@ -439,7 +439,7 @@ static int loader_counts(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /*
- * The exit report runs after the loader's destructor pass (libheaptrace.c),
+ * The exit report runs after the loader's destructor pass (process.c),
  * and a dlopen() then would run a second time the constructors of the
  * libraries that pass finalized.  sym_fini() runs early in that pass: an
  * object is finalized before those it depends on, and only the executable

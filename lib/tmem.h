@@ -26,7 +26,7 @@ void tmem_set_limit(size_t bytes);
 /* Bytes the tracer holds right now. */
 size_t tmem_bytes(void);
 
-/* fork(): hold the tmem lock across it (see libheaptrace.c). */
+/* fork(): hold the tmem lock across it (see process.c). */
 void tmem_fork_prepare(void);
 void tmem_fork_parent(void);
 void tmem_fork_child(void);
