@@ -893,6 +893,5 @@ void bt_fork_parent(void)
 void bt_fork_child(void)
 {
 	bt_fork_pid();
-	spin_reset(&tab.lock);
-	ht_self.locks--;
+	spin_unlock_in_child(&tab.lock);
 }

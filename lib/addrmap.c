@@ -318,6 +318,5 @@ void am_fork_parent(void)
 void am_fork_child(void)
 {
 	for (int i = 0; i < AM_SHARDS; i++)
-		spin_reset(&am_shards[i].lock);
-	ht_self.locks -= AM_SHARDS;
+		spin_unlock_in_child(&am_shards[i].lock);
 }

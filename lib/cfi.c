@@ -683,8 +683,7 @@ static void check_reset(void);
 
 void cfi_fork_child(void)
 {
-	spin_reset(&learn_lock);
-	ht_self.locks--;
+	spin_unlock_in_child(&learn_lock);
 	check_reset(); /* the child counts its own backtraces */
 }
 

@@ -14,6 +14,34 @@
  * take a lock: it does its real work at once and queues its bookkeeping
  * ("pending", libheaptrace.c), which the thread does when its last lock is
  * released.  Everything here is async-signal-safe and never allocates.
+ *
+ * The library's locks, outermost first.  A thread holding one takes only
+ * locks below it; fork_prepare() (process.c) takes 1 to 4 and 6 in this
+ * order and fork_parent() releases them in reverse, so that the child
+ * inherits no table in mid-update:
+ *   1. report_lock (report.c, a mutex): one report at a time.  Only
+ *      reports, report_fini() and fork take it, never a hook.  Under it
+ *      a report reads counters (5), and its symbolization and copies
+ *      allocate tracer memory (6), each block then recorded under a
+ *      shard lock (4).
+ *   2. tab.lock (stacktrace.c): the insertion of a new backtrace; takes
+ *      6 when the table or its entries grow.
+ *   3. learn_lock (cfi.c): the call-frame rules learned by return
+ *      address; takes 6 when the rule table grows.
+ *   4. the address map's shard locks (addrmap.h): a hook holds one, for
+ *      one block's record; only fork holds them all, in index order.
+ *      Takes 5 and, when a shard's table grows, 6.
+ *   5. a backtrace's statistics lock (struct bt_stats, stacktrace.h):
+ *      nested in its block's shard lock (spin_lock_nested(), uncounted),
+ *      or taken alone by a report under 1.  Fork holds 1 and every 4, so
+ *      no thread is inside one when the child is made.
+ *   6. tm.lock (tmem.c): the tracer's free lists; takes nothing.
+ * 2, 3 and 4 never nest in one another but in fork_prepare().  The
+ * reporter thread (reporter.c) holds none of them while it waits, and a
+ * thread waiting for its report (reporter_run()) holds none either.
+ * No lock of the program's (libc's, the loader's: the real allocator,
+ * libunwind's dl_iterate_phdr()) is taken while 2 to 6 are held: hooks
+ * unwind and call the real function outside them.
  */
 #ifndef HEAPTRACE_GUARD_H
 #define HEAPTRACE_GUARD_H
@@ -177,10 +205,16 @@ static inline void spin_unlock_nested(spinlock_t *l)
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
-/* After fork() the child's copy of a lock held by the parent's handler. */
-static inline void spin_reset(spinlock_t *l)
+/*
+ * After fork(), in the child: a lock that the parent's fork handler took
+ * with spin_lock() (the child's copy of it, which no thread of the child
+ * will release) is free again and no longer counted.  The pending queue
+ * is empty: the fork handlers run with every signal blocked.
+ */
+static inline void spin_unlock_in_child(spinlock_t *l)
 {
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELAXED);
+	ht_self.locks--;
 }
 
 #endif

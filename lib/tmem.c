@@ -154,6 +154,5 @@ void tmem_fork_parent(void)
 
 void tmem_fork_child(void)
 {
-	spin_reset(&tm.lock);
-	ht_self.locks--;
+	spin_unlock_in_child(&tm.lock);
 }
