@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,6 +90,21 @@ static inline struct ht_mallinfo ht_mallinfo(void)
 #endif
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return (struct ht_mallinfo){ (size_t)mi.arena, (size_t)mi.hblkhd, (size_t)mi.uordblks };
+}
+
+/*
+ * The buffer a stdio stream allocated, NULL if none: glibc's FILE is
+ * struct _IO_FILE, whose _IO_buf_base is private but stable ABI.  Another
+ * C library's buffers are not known, and stay in the report.
+ */
+static inline void *ht_stdio_buffer(FILE *f)
+{
+#ifdef __GLIBC__
+	return f->_IO_buf_base;
+#else
+	(void)f;
+	return NULL;
+#endif
 }
 
 /*

@@ -244,13 +244,17 @@ static void *boot_alloc(size_t size, size_t align)
 		}
 	} while (!__atomic_compare_exchange_n(&boot_used, &old, end, true, __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
-	((size_t *)(void *)(boot + start))[-1] = size;
+	/* a char array is not a size_t: copied, not stored through a cast */
+	memcpy(boot + start - sizeof(size), &size, sizeof(size));
 	return boot + start;
 }
 
 static size_t boot_size(const void *p)
 {
-	return ((const size_t *)p)[-1];
+	size_t size;
+
+	memcpy(&size, (const char *)p - sizeof(size), sizeof(size));
+	return size;
 }
 
 static void *boot_calloc(size_t n, size_t m)

@@ -20,6 +20,19 @@ struct am_big {
 
 struct am_shard am_shards[AM_SHARDS];
 
+/*
+ * A shard's used and mask are written under its lock and read without it,
+ * by am_count() and am_bytes() (another shard's flush_count(), a report):
+ * so every store is atomic, and so is every read without the lock.
+ * Relaxed: such a reader wants a number that is not torn, and reaches no
+ * memory through it (slots are read under the lock only).  The lock
+ * holder, their only writer, reads them plainly.
+ */
+static inline void set_used(struct am_shard *s, uint32_t used)
+{
+	__atomic_store_n(&s->used, used, __ATOMIC_RELAXED);
+}
+
 static inline uint32_t slot_of(const struct am_shard *s, uint64_t h)
 {
 	return (uint32_t)(h >> 8) & s->mask;
@@ -127,8 +140,8 @@ uint32_t am_target(void)
 
 void am_size_reset(void)
 {
-	am_size.count = 0;
-	am_size.target = 0;
+	__atomic_store_n(&am_size.count, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&am_size.target, 0, __ATOMIC_RELAXED);
 }
 
 /* Flush s's batch; with recount, decide from the sum of the shards' counts. */
@@ -180,7 +193,7 @@ static bool grow(struct am_shard *s, uint32_t target)
 	if (!old_cap) /* the shards out of step: one sum per AM_RECOUNT changes */
 		s->countdown = AM_RECOUNT - (uint32_t)(s - am_shards) * (AM_RECOUNT / AM_SHARDS);
 	s->slots = slots;
-	s->mask = cap - 1;
+	__atomic_store_n(&s->mask, cap - 1, __ATOMIC_RELAXED); /* see set_used() */
 	for (uint32_t i = 0; i < old_cap; i++) {
 		uint32_t j;
 
@@ -220,7 +233,7 @@ enum am_result am_insert(struct am_shard *s, uint64_t h, uintptr_t key, const st
 		big_add(s, key, rec->size);
 	s->slots[i].key = key;
 	s->slots[i].val = pack(rec->id, rec->size);
-	s->used++;
+	set_used(s, s->used + 1);
 	count_change(s, 1);
 	return AM_INSERTED;
 }
@@ -275,7 +288,7 @@ bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out
 			continue;
 		unpack(s, &s->slots[i], out);
 		backshift(s, i);
-		s->used--;
+		set_used(s, s->used - 1);
 		count_change(s, -1);
 		return true;
 	}

@@ -148,8 +148,8 @@ static void release_runtime_memory(void)
 	if (freeres && thread_count() == 1 + reporter_threads())
 		freeres();
 	for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
-		if (streams[i] && streams[i]->_IO_buf_base)
-			acct_free(streams[i]->_IO_buf_base, NULL, false);
+		if (streams[i] && ht_stdio_buffer(streams[i]))
+			acct_free(ht_stdio_buffer(streams[i]), NULL, false);
 }
 
 /* On the reporter thread: true when something is left (--check). */
