@@ -23,9 +23,9 @@ ifneq ($(WERROR),)
 WARN += -Werror
 endif
 OPT ?= -O2 -g
-# The library's hooks run on every allocation: -O3 saves 1-2 ns of its
-# ~20 ns per event on bench/'s churn, link-time optimization (the hooks in
-# one file, the tables in others) 1-2 ns more (see bench/README.md).
+# The library's hooks run on every allocation: -O3, and link-time
+# optimization so that the hooks and the tables, kept in files of their
+# own, compile as one (what each buys: bench/README.md).
 LIB_OPT ?= -O3 -g -flto=auto
 CFLAGS ?=
 LDFLAGS ?=

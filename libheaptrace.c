@@ -676,7 +676,7 @@ static inline bool untrack(void *p)
  * An untraced process (config.h) only forwards: one branch on a flag that
  * never changes while it runs.  Its releases keep the tracer's blocks,
  * which the program may free or reallocate (environ, grown by setenv() in
- * our constructor), from the real allocator.
+ * our constructor, process.c), from the real allocator.
  */
 static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
 {

@@ -106,8 +106,8 @@ static void unpack(struct am_shard *s, const struct am_slot *slot, struct am_rec
 /*
  * A shard that grew whenever its own load passed 3/4 made the map's memory
  * creep up with run time at a constant live count: the shards whose
- * counts wandered past the mark grew one by one (bench/'s steady: 4.55 MB
- * after 1M replacements, 4.92 MB after 30M).  So the tables are sized from
+ * counts wandered past the mark grew one by one (bench/'s steady: see
+ * bench/README.md).  So the tables are sized from
  * the whole map's count instead: every shard has at least the target, the
  * smallest size that holds the average shard at 3/4 or less, and a shard
  * grows on its own only past 7/8.  A table of 1024 slots or more, where

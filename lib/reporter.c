@@ -161,12 +161,12 @@ static void *reporter_main(void *arg)
 /*
  * The reporter's stack, not the 8 MiB default (RLIMIT_STACK): under
  * `ulimit -v` that is address space the program could not have.  The
- * deepest report measured takes 359 KiB, all but 52 KiB of it in libbfd's
- * demangler, on a name as long as it takes (debuginfo.c) that nests a
- * thousand levels deep (int**...*, tests/s-deepname.cc); a report of C++
- * frames with inlined calls, as text, JSON or folded stacks, takes under
- * 52 KiB.  1 MiB leaves room for a demangler built with bigger frames;
- * glibc adds a guard page below it.
+ * deepest report is libbfd's demangler on a name as long as it takes
+ * (debuginfo.c) that nests a thousand levels deep (int**...*,
+ * tests/s-deepname.cc); a report of C++ frames with inlined calls takes
+ * far less (both measured in bench/README.md).  1 MiB holds the deepest
+ * with room for a demangler built with bigger frames; glibc adds a guard
+ * page below it.
  */
 #define REPORTER_STACK (1024 * 1024)
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * reporter.h - reports on demand: SIGUSR1 (by size) and SIGUSR2 (by count)
- * wake a reporter thread, which writes the report in normal context.
+ * reporter.h - the reporter thread: the signals of --signals (by default
+ * SIGUSR1 by size, SIGUSR2 by count) and every --interval wake it, and it
+ * writes the report in normal context; the exit report is written there
+ * too (reporter_run()).  Also what the program sees of those signals.
  */
 #ifndef HEAPTRACE_REPORTER_H
 #define HEAPTRACE_REPORTER_H
@@ -12,7 +14,8 @@
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef void (*sighandler_fn)(int);
 
-/* Install the signal handlers and start the thread (library start-up). */
+/* Start the thread, then take the --signals that the program left at
+ * their default (library start-up). */
 void reporter_start(sigaction_fn real_sigaction);
 
 /*
@@ -36,7 +39,8 @@ bool reporter_run(bool (*fn)(void));
 
 /* In a forked child: the thread did not survive fork(); start a new one. */
 void reporter_fork_child(void);
-/* In a forked child that is not traced: SIG_DFL again where we dump. */
+/* In a forked child that is not traced: each signal that dumps gets back
+ * the disposition it had before ours (its default). */
 void reporter_give_back_signals(void);
 
 #endif
