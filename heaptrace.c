@@ -33,112 +33,6 @@
 
 static char value_buf[PATH_MAX + 1];
 
-/* Each checker validates an option's value and returns what the library
- * gets (possibly rewritten, e.g. made absolute), or NULL after *err is set. */
-typedef const char *(*check_fn)(const char *arg, const char **err);
-
-static const char *check_top(const char *arg, const char **err)
-{
-	unsigned long v;
-
-	*err = ht_parse_ulong(arg, HT_TOP_MAX, &v);
-	return *err ? NULL : arg;
-}
-
-static const char *check_bytes(const char *arg, const char **err)
-{
-	unsigned long v;
-
-	*err = ht_parse_ulong(arg, (unsigned long)-1, &v);
-	return *err ? NULL : arg;
-}
-
-static const char *check_sort(const char *arg, const char **err)
-{
-	enum ht_sort keys[HT_MAX_SORTS];
-	int n;
-
-	*err = ht_parse_sort(arg, keys, &n);
-	return *err ? NULL : arg;
-}
-
-static const char *check_unwind(const char *arg, const char **err)
-{
-	enum ht_unwinder how;
-
-	*err = ht_parse_unwind(arg, &how);
-	return *err ? NULL : arg;
-}
-
-static const char *check_signals(const char *arg, const char **err)
-{
-	struct ht_signal sigs[HT_MAX_SIGNALS];
-	int n;
-
-	*err = ht_parse_signals(arg, sigs, &n);
-	return *err ? NULL : arg;
-}
-
-static const char *check_interval(const char *arg, const char **err)
-{
-	unsigned long long ms;
-
-	*err = ht_parse_interval(arg, &ms);
-	return *err ? NULL : arg;
-}
-
-static const char *check_depth(const char *arg, const char **err)
-{
-	int depth;
-
-	*err = ht_parse_depth(arg, &depth);
-	return *err ? NULL : arg;
-}
-
-static const char *check_format(const char *arg, const char **err)
-{
-	bool json;
-
-	*err = ht_parse_format(arg, &json);
-	return *err ? NULL : arg;
-}
-
-/* --diff writes text: --format=text is what it does, json is refused. */
-static const char *check_diff_format(const char *arg, const char **err)
-{
-	bool json = false;
-
-	*err = ht_parse_format(arg, &json);
-	if (!*err && json)
-		*err = "does not apply to --diff (it writes text)";
-	return *err ? NULL : arg;
-}
-
-static const char *check_diff_sort(const char *arg, const char **err)
-{
-	enum ht_sort keys[HT_MAX_SORTS];
-	int n;
-
-	*err = ht_parse_sort(arg, keys, &n);
-	if (!*err)
-		*err = diff_check_sort(keys, n);
-	return *err ? NULL : arg;
-}
-
-static const char *check_json(const char *arg, const char **err)
-{
-	(void)arg;
-	*err = NULL;
-	return "json";
-}
-
-static const char *check_flag(const char *arg, const char **err)
-{
-	(void)arg;
-	*err = NULL;
-	return "1";
-}
-
 /* The program may chdir: the library gets absolute paths. */
 static const char *absolute(const char *path, const char **err)
 {
@@ -154,136 +48,118 @@ static const char *absolute(const char *path, const char **err)
 	return value_buf;
 }
 
-static const char *check_outfile(const char *arg, const char **err)
+/*
+ * The path kinds' checks: what the library would refuse at report time (or
+ * at start-up), refused before the run.  Each returns NULL or an error text.
+ */
+static const char *check_outfile(const char *arg)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(arg, '/');
+	const char *err;
 	struct stat st;
 
-	*err = NULL;
-	if (!*arg) {
-		*err = "is empty";
-		return NULL;
-	}
-	/* what the library would refuse at report time, refused before the
-	 * run (a FIFO is accepted: its reader may come before the report) */
+	if (!*arg)
+		return "is empty";
+	/* a FIFO is accepted: its reader may come before the report */
 	if (!stat(arg, &st)) {
-		*err = S_ISDIR(st.st_mode)  ? "is a directory" :
-		       S_ISSOCK(st.st_mode) ? "is a socket" :
-		       S_ISBLK(st.st_mode)  ? "is a block device" : NULL;
-		if (*err)
-			return NULL;
+		err = S_ISDIR(st.st_mode)  ? "is a directory" :
+		      S_ISSOCK(st.st_mode) ? "is a socket" :
+		      S_ISBLK(st.st_mode)  ? "is a block device" : NULL;
+		if (err)
+			return err;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - arg) + 1 : 1, slash ? arg : ".");
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		*err = "is in a directory that does not exist";
-		return NULL;
-	}
-	return absolute(arg, err);
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		return "is in a directory that does not exist";
+	return NULL;
 }
 
 /* The library reads the file again at start-up; refuse what it would. */
-static const char *check_debug_dir(const char *arg, const char **err)
-{
-	struct stat st;
-
-	*err = NULL;
-	if (!*arg)
-		*err = "is empty";
-	else if (stat(arg, &st))
-		*err = "does not exist";
-	else if (!S_ISDIR(st.st_mode))
-		*err = "is not a directory";
-	return *err ? NULL : absolute(arg, err);
-}
-
-static const char *check_ignore(const char *arg, const char **err)
+static const char *check_infile(const char *arg)
 {
 	char buf[65536];
+	const char *err = NULL;
 	struct stat st;
 	ssize_t n;
 	int fd;
 
-	*err = NULL;
-	if (!*arg) {
-		*err = "is empty";
-		return NULL;
-	}
+	if (!*arg)
+		return "is empty";
 	fd = open(arg, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
-	if (fd < 0) {
-		*err = errno == ENOENT ? "does not exist" : "cannot be read";
-		return NULL;
-	}
+	if (fd < 0)
+		return errno == ENOENT ? "does not exist" : "cannot be read";
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		*err = "is not a regular file";
+		err = "is not a regular file";
 	else if (st.st_size > (64 << 20))
-		*err = "is larger than 64 MB";
-	while (!*err && (n = read(fd, buf, sizeof(buf))) > 0)
+		err = "is larger than 64 MB";
+	while (!err && (n = read(fd, buf, sizeof(buf))) > 0)
 		if (memchr(buf, '\0', (size_t)n))
-			*err = "is not a text file";
+			err = "is not a text file";
 	close(fd);
-	return *err ? NULL : absolute(arg, err);
+	return err;
 }
 
+static const char *check_dir(const char *arg)
+{
+	struct stat st;
+
+	if (!*arg)
+		return "is empty";
+	if (stat(arg, &st))
+		return "does not exist";
+	if (!S_ISDIR(st.st_mode))
+		return "is not a directory";
+	return NULL;
+}
+
+static const char *(*const path_checks[])(const char *arg) = {
+	[HT_KIND_OUTFILE] = check_outfile,
+	[HT_KIND_INFILE] = check_infile,
+	[HT_KIND_DIR] = check_dir,
+};
+
 /*
- * The options: check validates a value for a traced run, diff for --diff
- * (NULL: the option does not apply to --diff, which refuses it).
+ * The command line: options.h's rows, then the launcher's commands (id
+ * HT_OPT_COUNT).  A row without arg is a flag.  The row of option id is
+ * lopts[id].
  */
 static const struct lopt {
 	const char *name;
-	int has_arg;
 	int short_name;
-	enum ht_option var;
-	check_fn check, diff;
-	const char *arg, *help;
+	enum ht_option id;
+	enum ht_kind kind;
+	const char *var, *def, *arg, *help;
 } lopts[] = {
-	{ "top", required_argument, 0, HT_OPT_TOP, check_top, check_top, "NUM",
-	  "show the NUM biggest backtraces per section (default 10, 0: all)" },
-	{ "sort", required_argument, 's', HT_OPT_SORT, check_sort, check_diff_sort, "KEY[,KEY...]",
-	  "sort by " HT_SORT_NAMES "; a section each (default size)" },
-	{ "flame-graph", no_argument, 0, HT_OPT_FLAME_GRAPH, check_flag, NULL, NULL,
-	  "print folded stacks for flamegraph.pl (to stdout), weighed by the first --sort key" },
-	{ "outfile", required_argument, 0, HT_OPT_OUTFILE, check_outfile, NULL, "FILE",
-	  "write reports to FILE (FILE.PID for children traced too)" },
-	{ "ignore", required_argument, 0, HT_OPT_IGNORE, check_ignore, NULL, "FILE",
-	  "hide backtraces matching a glob pattern of FILE (one per line)" },
-	{ "depth", required_argument, 0, HT_OPT_DEPTH, check_depth, NULL, "N",
-	  "keep N frames per backtrace, 1 to " HT_STR(HT_DEPTH_MAX) " (default " HT_STR(HT_DEPTH) ")" },
-	{ "max-memory", required_argument, 0, HT_OPT_MAX_MEMORY, check_bytes, NULL, "BYTES",
-	  "stop recording new blocks when the tables reach BYTES (default 0: no limit)" },
-	{ "unwind", required_argument, 0, HT_OPT_UNWIND, check_unwind, NULL, "METHOD",
-	  "take backtraces with dwarf (default), libunwind, fp (frame pointers) or check" },
-	{ "debug-dir", required_argument, 0, HT_OPT_DEBUG_DIR, check_debug_dir, NULL, "DIR",
-	  "look for separate debug files under DIR (default /usr/lib/debug)" },
-	{ "signals", required_argument, 0, HT_OPT_SIGNALS, check_signals, NULL, "KEY:SIG,...",
-	  "which signal dumps by which key (default size:USR1,count:USR2; none)" },
-	{ "interval", required_argument, 0, HT_OPT_INTERVAL, check_interval, NULL, "SECONDS",
-	  "also dump every SECONDS (sorted by --sort; default 0: never)" },
-	{ "format", required_argument, 0, HT_OPT_FORMAT, check_format, check_diff_format, "FORMAT",
-	  "write reports as text (default) or json (one line per report)" },
-	{ "json", no_argument, 0, HT_OPT_FORMAT, check_json, NULL, NULL, "same as --format=json" },
-	{ "check", no_argument, 0, HT_OPT_CHECK, check_flag, check_flag, NULL,
-	  "exit with status 23 if memory is still allocated at exit (a leak gate)" },
-	{ "trace-children", no_argument, 0, HT_OPT_TRACE_CHILDREN, check_flag, NULL, NULL,
-	  "trace forked and executed children too, each with its own report" },
-	{ "diff", no_argument, 0, HT_OPT_COUNT, NULL, NULL, NULL,
+#define HT_OPTION_LOPT(id, name, sh, var, field, kind, def, metavar, help) \
+	{ name, sh, HT_OPT_##id, HT_KIND_##kind, var, def, metavar, help },
+	HT_OPTIONS(HT_OPTION_LOPT)
+#undef HT_OPTION_LOPT
+	{ "diff", 0, HT_OPT_COUNT, HT_KIND_ALIAS, NULL, NULL, NULL,
 	  "OLD.json NEW.json: instead of tracing, list what grew between two reports" },
-	{ "help", no_argument, 'h', HT_OPT_COUNT, NULL, NULL, NULL, "print this help and exit" },
-	{ "version", no_argument, 'V', HT_OPT_COUNT, NULL, NULL, NULL,
+	{ "help", 'h', HT_OPT_COUNT, HT_KIND_ALIAS, NULL, NULL, NULL, "print this help and exit" },
+	{ "version", 'V', HT_OPT_COUNT, HT_KIND_ALIAS, NULL, NULL, NULL,
 	  "print the version and exit" },
 };
-
-#define HT_OPTION_VAR(id, var, def) [HT_OPT_##id] = var,
-static const char *const env_names[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_VAR) };
-#define HT_OPTION_DEFAULT(id, var, def) [HT_OPT_##id] = def,
-static const char *const defaults[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_DEFAULT) };
 
 /* What the library will read: the variable, or its default. */
 static const char *env_value(enum ht_option id)
 {
-	const char *v = getenv(env_names[id]);
+	const char *v = getenv(lopts[id].var);
 
-	return v ? v : defaults[id];
+	return v ? v : lopts[id].def;
+}
+
+/* o's help, its "%s" (if any) replaced by the names its kind takes. */
+static void put_help(FILE *f, const struct lopt *o)
+{
+	const char *mark = strstr(o->help, "%s");
+
+	if (!mark) {
+		fprintf(f, "%s\n", o->help);
+		return;
+	}
+	fprintf(f, "%.*s%s%s\n", (int)(mark - o->help), o->help, ht_kind_names(o->kind), mark + 2);
 }
 
 static void usage(FILE *f)
@@ -300,7 +176,8 @@ static void usage(FILE *f)
 			snprintf(shortname, sizeof(shortname), "-%c,", o->short_name);
 		snprintf(left, sizeof(left), "%-4s--%s%s%s", shortname, o->name, o->arg ? "=" : "",
 			 o->arg ? o->arg : "");
-		fprintf(f, "  %-28s %s\n", left, o->help);
+		fprintf(f, "  %-28s ", left);
+		put_help(f, o);
 	}
 	fprintf(f, "\nEach option sets a HEAPTRACE_* environment variable (see README.md).\n");
 }
@@ -313,13 +190,44 @@ static void die_usage(const char *fmt, const char *a, const char *b)
 	exit(EXIT_USAGE);
 }
 
-/* What option o's check makes of arg; bad input does not return. */
-static const char *checked(const struct lopt *o, check_fn check, const char *arg)
+/* The options --diff takes; it refuses the others, a traced run's. */
+static bool diff_takes(enum ht_option id)
 {
-	const char *err = NULL;
-	const char *value = check(arg ? arg : "", &err);
+	return id == HT_OPT_TOP || id == HT_OPT_SORT || id == HT_OPT_FORMAT || id == HT_OPT_CHECK;
+}
 
-	if (!value) {
+/* What --diff refuses beyond the kind's parser: option id's value v. */
+static const char *diff_refuses(enum ht_option id, const union ht_value *v)
+{
+	if (id == HT_OPT_SORT)
+		return diff_check_sort(v->sorts.keys, v->sorts.n);
+	if (id == HT_OPT_FORMAT && v->json) /* --format=text is what --diff does */
+		return "does not apply to --diff (it writes text)";
+	return NULL;
+}
+
+/*
+ * What option o sets its variable to for arg: a flag "1" (an alias its
+ * default), a value checked by its kind's parser (and for --diff by
+ * diff_refuses()), a path made absolute.  Bad input does not return.
+ */
+static const char *checked(const struct lopt *o, const char *arg, bool diff)
+{
+	union ht_value v;
+	const char *err, *value = arg ? arg : "";
+
+	if (diff && !diff_takes(o->id))
+		die_usage("--%s does not apply to --diff%s", o->name, "");
+	if (!o->arg)
+		return o->kind == HT_KIND_ALIAS ? o->def : "1";
+	err = ht_parse_kind(o->kind, value, &v);
+	if (!err && o->kind < ARRAY_SIZE(path_checks) && path_checks[o->kind]) {
+		err = path_checks[o->kind](value);
+		value = err ? NULL : absolute(value, &err);
+	}
+	if (!err && diff)
+		err = diff_refuses(o->id, &v);
+	if (err) {
 		char buf[512];
 		struct sbuf sb = SBUF_INIT(buf);
 
@@ -332,10 +240,10 @@ static const char *checked(const struct lopt *o, check_fn check, const char *arg
 
 static void set_option(const struct lopt *o, const char *arg)
 {
-	const char *value = checked(o, o->check, arg);
+	const char *value = checked(o, arg, false);
 
-	if (setenv(env_names[o->var], value, 1))
-		die_usage("cannot set %s%s", env_names[o->var], "");
+	if (setenv(o->var, value, 1))
+		die_usage("cannot set %s%s", o->var, "");
 }
 
 /* getopt's complaint, in one line naming the option as the user wrote it. */
@@ -368,10 +276,12 @@ static void make_tables(struct getopt_tables *g)
 
 	*g = (struct getopt_tables){ 0 };
 	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++) {
-		g->longs[i] = (struct option){ lopts[i].name, lopts[i].has_arg, NULL, (int)(256 + i) };
+		int has_arg = lopts[i].arg ? required_argument : no_argument;
+
+		g->longs[i] = (struct option){ lopts[i].name, has_arg, NULL, (int)(256 + i) };
 		if (lopts[i].short_name) {
 			g->shorts[ns++] = (char)lopts[i].short_name;
-			if (lopts[i].has_arg)
+			if (has_arg)
 				g->shorts[ns++] = ':';
 		}
 	}
@@ -452,17 +362,16 @@ static int diff_command(int argc, char **argv, const struct getopt_tables *g)
 	bool check = false;
 	int n = 0;
 
-	memcpy(vals, defaults, sizeof(vals));
+	for (int i = 0; i < HT_OPT_COUNT; i++)
+		vals[i] = lopts[i].def;
 	while ((o = next_option(argc, argv, g, "-:", &file)) || file) {
 		if (file) {
 			if (n < 2)
 				files[n] = file;
 			n++;
 			file = NULL;
-		} else if (o->var != HT_OPT_COUNT) { /* not --diff itself */
-			if (!o->diff)
-				die_usage("--%s does not apply to --diff%s", o->name, "");
-			vals[o->var] = checked(o, o->diff, optarg);
+		} else if (o->id != HT_OPT_COUNT) { /* not --diff itself */
+			vals[o->id] = checked(o, optarg, true);
 		}
 	}
 	for (; optind < argc; optind++, n++) /* after "--" */
@@ -493,7 +402,7 @@ static int parse_options(int argc, char **argv, const struct getopt_tables *g)
 static void refuse_weight(const char *option, enum ht_sort key)
 {
 	fprintf(stderr, "heaptrace: --flame-graph cannot weigh backtraces by '%s' (%s); use %s\n",
-		ht_sort_name(key), option, HT_FLAME_NAMES);
+		ht_sort_name(key), option, ht_flame_names());
 	exit(EXIT_USAGE);
 }
 

@@ -24,29 +24,75 @@
 #define HT_STR(x) HT_STR_(x)
 
 /*
- * X(ID, variable, default): one line per option.  The launcher turns each
- * command-line option into its variable; the library reads them all once at
- * start-up (libheaptrace.c) and warns about any value it cannot parse.
+ * The options, X(ID, name, short, variable, field, kind, default, metavar,
+ * help): one row each, read by both sides.  The launcher turns --name (or
+ * -short) into the variable, checked by the kind's parser; its --help is
+ * these rows (help's "%s" is the kind's list of names).  The library reads
+ * every variable once at start-up into ht_cfg's field (lib/config.c), with
+ * the same parser, and warns about any value it cannot parse.  A row
+ * without metavar is a flag: the launcher sets its variable to "1", or for
+ * an ALIAS (a flag the library does not read) to the row's default.
  */
-#define HT_OPTIONS(X)                                                   \
-	X(TOP, "HEAPTRACE_TOP", "10")                                   \
-	X(SORT, "HEAPTRACE_SORT", "size")                               \
-	X(FLAME_GRAPH, "HEAPTRACE_FLAME_GRAPH", "0")                    \
-	X(OUTFILE, "HEAPTRACE_OUTFILE", "")                             \
-	X(IGNORE, "HEAPTRACE_IGNORE", "")                               \
-	X(MAX_MEMORY, "HEAPTRACE_MAX_MEMORY", "0")                      \
-	X(UNWIND, "HEAPTRACE_UNWIND", "dwarf")                          \
-	X(DEBUG_DIR, "HEAPTRACE_DEBUG_DIR", "/usr/lib/debug")          \
-	X(SIGNALS, "HEAPTRACE_SIGNALS", "size:USR1,count:USR2")         \
-	X(INTERVAL, "HEAPTRACE_INTERVAL", "0")                          \
-	X(FORMAT, "HEAPTRACE_FORMAT", "text")                           \
-	X(CHECK, "HEAPTRACE_CHECK", "0")                                \
-	X(DEPTH, "HEAPTRACE_DEPTH", HT_STR(HT_DEPTH))                  \
-	X(TRACE_CHILDREN, "HEAPTRACE_TRACE_CHILDREN", "0")
+#define HT_OPTIONS(X)                                                                       \
+	X(TOP, "top", 0, "HEAPTRACE_TOP", top, NUMBER, "10", "NUM",                         \
+	  "show the NUM biggest backtraces per section (default 10, 0: all)")              \
+	X(SORT, "sort", 's', "HEAPTRACE_SORT", sort, SORTS, "size", "KEY[,KEY...]",         \
+	  "sort by %s; a section each (default size)")                                      \
+	X(FLAME_GRAPH, "flame-graph", 0, "HEAPTRACE_FLAME_GRAPH", flame_graph, BOOL, "0",  \
+	  NULL, "print folded stacks for flamegraph.pl (to stdout), weighed by the first --sort key") \
+	X(OUTFILE, "outfile", 0, "HEAPTRACE_OUTFILE", outfile, OUTFILE, "", "FILE",         \
+	  "write reports to FILE (FILE.PID for children traced too)")                       \
+	X(IGNORE, "ignore", 0, "HEAPTRACE_IGNORE", ignore, INFILE, "", "FILE",              \
+	  "hide backtraces matching a glob pattern of FILE (one per line)")                 \
+	X(DEPTH, "depth", 0, "HEAPTRACE_DEPTH", depth, DEPTH, HT_STR(HT_DEPTH), "N",        \
+	  "keep N frames per backtrace, 1 to " HT_STR(HT_DEPTH_MAX) " (default "            \
+	  HT_STR(HT_DEPTH) ")")                                                             \
+	X(MAX_MEMORY, "max-memory", 0, "HEAPTRACE_MAX_MEMORY", max_memory, BYTES, "0",      \
+	  "BYTES", "stop recording new blocks when the tables reach BYTES (default 0: no limit)") \
+	X(UNWIND, "unwind", 0, "HEAPTRACE_UNWIND", unwind, UNWIND, "dwarf", "METHOD",       \
+	  "take backtraces with dwarf (default), libunwind, fp (frame pointers) or check")  \
+	X(DEBUG_DIR, "debug-dir", 0, "HEAPTRACE_DEBUG_DIR", debug_dir, DIR,                 \
+	  "/usr/lib/debug", "DIR", "look for separate debug files under DIR (default /usr/lib/debug)") \
+	X(SIGNALS, "signals", 0, "HEAPTRACE_SIGNALS", signals, SIGNALS,                     \
+	  "size:USR1,count:USR2", "KEY:SIG,...",                                            \
+	  "which signal dumps by which key (default size:USR1,count:USR2; none)")           \
+	X(INTERVAL, "interval", 0, "HEAPTRACE_INTERVAL", interval_ms, SECONDS, "0", "SECONDS", \
+	  "also dump every SECONDS (sorted by --sort; default 0: never)")                   \
+	X(FORMAT, "format", 0, "HEAPTRACE_FORMAT", json, FORMAT, "text", "FORMAT",          \
+	  "write reports as text (default) or json (one line per report)")                  \
+	X(JSON, "json", 0, "HEAPTRACE_FORMAT", json, ALIAS, "json", NULL,                   \
+	  "same as --format=json")                                                          \
+	X(CHECK, "check", 0, "HEAPTRACE_CHECK", check, BOOL, "0", NULL,                     \
+	  "exit with status 23 if memory is still allocated at exit (a leak gate)")         \
+	X(TRACE_CHILDREN, "trace-children", 0, "HEAPTRACE_TRACE_CHILDREN", trace_children,  \
+	  BOOL, "0", NULL, "trace forked and executed children too, each with its own report")
 
-#define HT_OPTION_ID(id, var, def) HT_OPT_##id,
+#define HT_OPTION_ID(id, name, sh, var, field, kind, def, metavar, help) HT_OPT_##id,
 enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
 #undef HT_OPTION_ID
+
+/*
+ * What an option's value is: one parser per kind (utils.c), which checks s
+ * and stores it at out, a field of the kind's type (struct ht_value's
+ * member of the kind's name).  The path kinds store s itself: each side
+ * checks the file system its own way (the launcher before the run, the
+ * library when it makes the path absolute).
+ */
+enum ht_kind {
+	HT_KIND_NUMBER,  /* unsigned long, up to HT_TOP_MAX */
+	HT_KIND_BYTES,   /* unsigned long */
+	HT_KIND_BOOL,    /* bool: 1, yes, true, on / 0, no, false, off */
+	HT_KIND_SORTS,   /* struct ht_sort_list: KEY[,KEY...] */
+	HT_KIND_SIGNALS, /* struct ht_signal_list: KEY:SIGNAL[,...] or none */
+	HT_KIND_SECONDS, /* unsigned long long milliseconds */
+	HT_KIND_DEPTH,   /* int, 1 to HT_DEPTH_MAX */
+	HT_KIND_UNWIND,  /* enum ht_unwinder */
+	HT_KIND_FORMAT,  /* bool: json (true) or text */
+	HT_KIND_OUTFILE, /* const char *: a file to write */
+	HT_KIND_INFILE,  /* const char *: a text file to read */
+	HT_KIND_DIR,     /* const char *: a directory */
+	HT_KIND_ALIAS,   /* nothing: a flag that sets another option's variable */
+};
 
 /*
  * Set by the launcher (or by the first traced process when the library is
@@ -85,11 +131,6 @@ enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
 	X(TEMPORARY, "temporary", HISTORY, "temporary allocations",                       \
 	  "backtraces with temporary allocations, live or not")
 
-/* The keys, for messages. */
-#define HT_SORT_NAMES "size, count, peak, age, growth, peak-share, calls or temporary"
-/* The keys a flame graph can weigh by (weight not NULL), for messages. */
-#define HT_FLAME_NAMES "size, count, peak-share, calls or temporary"
-
 enum ht_sort_lists { HT_LISTS_LIVE, HT_LISTS_HISTORY };
 
 #define HT_SORT_ID(id, name, lists, weight, header) HT_SORT_##id,
@@ -102,7 +143,54 @@ enum ht_sort { HT_SORT_KEYS(HT_SORT_ID) HT_SORT_NKEYS };
 /* Largest --top accepted; 0 means "every backtrace". */
 #define HT_TOP_MAX 1000000000UL
 
-/* Parsers shared by both sides (utils.c); each returns 0 or an error text. */
+/* A list of sort keys (--sort), in their order. */
+struct ht_sort_list {
+	enum ht_sort keys[HT_MAX_SORTS];
+	int n;
+};
+
+/* --unwind: how backtraces are taken (cfi.h). */
+enum ht_unwinder {
+	HT_UNWIND_DWARF,     /* heaptrace's walk of .eh_frame, libunwind where it cannot */
+	HT_UNWIND_LIBUNWIND, /* libunwind's unw_backtrace() alone */
+	HT_UNWIND_FP,        /* frame pointers, the default's way where the chain breaks */
+	HT_UNWIND_CHECK,     /* both of the first two, differences counted */
+};
+
+/* --signals: which signal dumps with which sort key ("none": no signal). */
+#define HT_MAX_SIGNALS 8
+struct ht_signal {
+	int signo;
+	enum ht_sort key;
+};
+struct ht_signal_list {
+	struct ht_signal sigs[HT_MAX_SIGNALS];
+	int n;
+};
+
+/* --interval: seconds with up to three decimals, into milliseconds; 0: off. */
+#define HT_INTERVAL_MAX_MS (7ULL * 24 * 3600 * 1000)
+
+/* A value of any kind: what the launcher parses into to check a value. */
+union ht_value {
+	unsigned long number, bytes;
+	bool flag;
+	struct ht_sort_list sorts;
+	struct ht_signal_list signals;
+	unsigned long long seconds;
+	int depth;
+	enum ht_unwinder unwind;
+	bool json;
+	const char *path;
+};
+
+/* Parsers shared by both sides (utils.c); each returns NULL or an error text. */
+const char *ht_parse_kind(enum ht_kind kind, const char *s, void *out);
+/* "a, b or c": the names kind takes (sort keys, unwinders...), "" if none. */
+const char *ht_kind_names(enum ht_kind kind);
+/* The names of the sort keys a flame graph can weigh by (weight not NULL). */
+const char *ht_flame_names(void);
+
 const char *ht_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 const char *ht_parse_bool(const char *s, bool *out);
 const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n);
@@ -111,30 +199,11 @@ const char *ht_sort_name(enum ht_sort key);
 enum ht_sort_lists ht_sort_lists(enum ht_sort key);
 const char *ht_sort_weight(enum ht_sort key);
 const char *ht_sort_header(enum ht_sort key);
-/* --unwind: how backtraces are taken (cfi.h). */
-enum ht_unwinder {
-	HT_UNWIND_DWARF,     /* heaptrace's walk of .eh_frame, libunwind where it cannot */
-	HT_UNWIND_LIBUNWIND, /* libunwind's unw_backtrace() alone */
-	HT_UNWIND_FP,        /* frame pointers, the default's way where the chain breaks */
-	HT_UNWIND_CHECK,     /* both of the first two, differences counted */
-};
 const char *ht_parse_unwind(const char *s, enum ht_unwinder *out);
-
-/* --signals: which signal dumps with which sort key ("none": no signal). */
-#define HT_MAX_SIGNALS 8
-struct ht_signal {
-	int signo;
-	enum ht_sort key;
-};
 const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS], int *n);
-
-/* --interval: seconds with up to three decimals, into milliseconds; 0: off. */
-#define HT_INTERVAL_MAX_MS (7ULL * 24 * 3600 * 1000)
 const char *ht_parse_interval(const char *s, unsigned long long *ms);
-
 /* --depth: frames kept per backtrace, 1 to HT_DEPTH_MAX. */
 const char *ht_parse_depth(const char *s, int *depth);
-
 /* --format: the report as text (false) or JSON (true). */
 const char *ht_parse_format(const char *s, bool *json);
 

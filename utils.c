@@ -68,27 +68,73 @@ static const char *parse_either(const char *s, const char *first, const char *se
 	return err;
 }
 
+/* "a, b or c" of names[0..n-1], into buf (which stays as it is once full). */
+static const char *join_names(char *buf, size_t cap, const char *const *names, size_t n)
+{
+	struct sbuf sb = { buf, 0, cap };
+
+	size_t total = 0, k = 0;
+
+	if (buf[0]) /* built already: each list is built once, at start-up */
+		return buf;
+	for (size_t i = 0; i < n; i++)
+		total += names[i] != NULL;
+	for (size_t i = 0; i < n; i++, k += names[i - 1] != NULL)
+		if (names[i])
+			sb_printf(&sb, "%s%s", k == 0 ? "" : k + 1 == total ? " or " : ", ", names[i]);
+	return buf;
+}
+
+/* "<what> (use <names>)": an error text built once, into buf. */
+static const char *use_names(char *buf, size_t cap, const char *what, const char *names)
+{
+	if (!buf[0])
+		snprintf(buf, cap, "%s (use %s)", what, names);
+	return buf;
+}
+
+static const char *const unwinder_names[] = {
+	[HT_UNWIND_DWARF] = "dwarf",
+	[HT_UNWIND_LIBUNWIND] = "libunwind",
+	[HT_UNWIND_FP] = "fp",
+	[HT_UNWIND_CHECK] = "check",
+};
+
+static const char *unwinder_list(void)
+{
+	static char buf[128];
+
+	return join_names(buf, sizeof(buf), unwinder_names, ARRAY_SIZE(unwinder_names));
+}
+
 const char *ht_parse_unwind(const char *s, enum ht_unwinder *out)
 {
-	static const char *const names[] = {
-		[HT_UNWIND_DWARF] = "dwarf",
-		[HT_UNWIND_LIBUNWIND] = "libunwind",
-		[HT_UNWIND_FP] = "fp",
-		[HT_UNWIND_CHECK] = "check",
-	};
+	static char err[160];
 
-	for (size_t i = 0; s && i < ARRAY_SIZE(names); i++) {
-		if (!strcmp(s, names[i])) {
+	for (size_t i = 0; s && i < ARRAY_SIZE(unwinder_names); i++) {
+		if (!strcmp(s, unwinder_names[i])) {
 			*out = (enum ht_unwinder)i;
 			return NULL;
 		}
 	}
-	return "is not an unwinder (use dwarf, libunwind, fp or check)";
+	return use_names(err, sizeof(err), "is not an unwinder", unwinder_list());
+}
+
+static const char *const format_names[] = { "text", "json" };
+
+static const char *format_list(void)
+{
+	static char buf[64];
+
+	return join_names(buf, sizeof(buf), format_names, ARRAY_SIZE(format_names));
 }
 
 const char *ht_parse_format(const char *s, bool *json)
 {
-	return parse_either(s, "text", "json", json, "is not a format (use text or json)");
+	static char err[128];
+
+	return parse_either(s, format_names[0], format_names[1], json,
+			    use_names(err, sizeof(err), "is not a format", format_list()));
 }
 
 const char *ht_parse_depth(const char *s, int *depth)
@@ -183,6 +229,7 @@ static bool signal_refused(int signo)
 }
 
 static int sort_lookup(const char *s, size_t len);
+static const char *unknown_key(void);
 
 const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS], int *n)
 {
@@ -202,7 +249,7 @@ const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS]
 			return "needs KEY:SIGNAL pairs (for example size:USR1)";
 		key = sort_lookup(s, klen);
 		if (key < 0)
-			return "has an unknown sort key (use " HT_SORT_NAMES ")";
+			return unknown_key();
 		signo = signal_lookup(s + klen + 1, len - klen - 1);
 		if (!signo)
 			return "has an unknown signal (use a name such as USR1, RTMIN+3, or a number)";
@@ -258,6 +305,37 @@ static int sort_lookup(const char *s, size_t len)
 	return -1;
 }
 
+/* The sort keys' names; only_weighed: those a flame graph can weigh by. */
+static const char *sort_list(char *buf, size_t cap, bool only_weighed)
+{
+	const char *names[HT_SORT_NKEYS];
+
+	for (int k = 0; k < HT_SORT_NKEYS; k++)
+		names[k] = !only_weighed || sort_keys[k].weight ? sort_keys[k].name : NULL;
+	return join_names(buf, cap, names, HT_SORT_NKEYS);
+}
+
+const char *ht_flame_names(void)
+{
+	static char buf[256];
+
+	return sort_list(buf, sizeof(buf), true);
+}
+
+static const char *sort_names(void)
+{
+	static char buf[256];
+
+	return sort_list(buf, sizeof(buf), false);
+}
+
+static const char *unknown_key(void)
+{
+	static char err[300];
+
+	return use_names(err, sizeof(err), "has an unknown sort key", sort_names());
+}
+
 /* "size,count": each key once, at most one of each, none empty. */
 const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n)
 {
@@ -272,7 +350,7 @@ const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n
 		if (len == 0)
 			return "has an empty sort key";
 		if (k < 0)
-			return "has an unknown sort key (use " HT_SORT_NAMES ")";
+			return unknown_key();
 		for (int i = 0; i < count; i++)
 			if (keys[i] == (enum ht_sort)k)
 				return "names a sort key twice";
@@ -283,6 +361,103 @@ const char *ht_parse_sort(const char *s, enum ht_sort keys[HT_MAX_SORTS], int *n
 	}
 	*n = count;
 	return NULL;
+}
+
+/* ------------------------------------------------------------ kinds */
+
+/*
+ * One parser per kind of option (options.h), over the typed parsers above;
+ * out is the kind's field (see union ht_value).
+ */
+static const char *parse_number(const char *s, void *out)
+{
+	return ht_parse_ulong(s, HT_TOP_MAX, out);
+}
+
+static const char *parse_bytes(const char *s, void *out)
+{
+	return ht_parse_ulong(s, (unsigned long)-1, out);
+}
+
+static const char *parse_bool(const char *s, void *out)
+{
+	return ht_parse_bool(s, out);
+}
+
+static const char *parse_sorts(const char *s, void *out)
+{
+	struct ht_sort_list *l = out;
+
+	return ht_parse_sort(s, l->keys, &l->n);
+}
+
+static const char *parse_signals(const char *s, void *out)
+{
+	struct ht_signal_list *l = out;
+
+	return ht_parse_signals(s, l->sigs, &l->n);
+}
+
+static const char *parse_seconds(const char *s, void *out)
+{
+	return ht_parse_interval(s, out);
+}
+
+static const char *parse_depth(const char *s, void *out)
+{
+	return ht_parse_depth(s, out);
+}
+
+static const char *parse_unwind(const char *s, void *out)
+{
+	return ht_parse_unwind(s, out);
+}
+
+static const char *parse_format(const char *s, void *out)
+{
+	return ht_parse_format(s, out);
+}
+
+static const char *parse_path(const char *s, void *out)
+{
+	*(const char **)out = s;
+	return NULL;
+}
+
+static const char *parse_nothing(const char *s, void *out)
+{
+	(void)s;
+	(void)out;
+	return NULL;
+}
+
+static const struct {
+	const char *(*parse)(const char *s, void *out);
+	const char *(*names)(void); /* what --help's "%s" says */
+} kinds[] = {
+	[HT_KIND_NUMBER] = { parse_number, NULL },
+	[HT_KIND_BYTES] = { parse_bytes, NULL },
+	[HT_KIND_BOOL] = { parse_bool, NULL },
+	[HT_KIND_SORTS] = { parse_sorts, sort_names },
+	[HT_KIND_SIGNALS] = { parse_signals, NULL },
+	[HT_KIND_SECONDS] = { parse_seconds, NULL },
+	[HT_KIND_DEPTH] = { parse_depth, NULL },
+	[HT_KIND_UNWIND] = { parse_unwind, unwinder_list },
+	[HT_KIND_FORMAT] = { parse_format, format_list },
+	[HT_KIND_OUTFILE] = { parse_path, NULL },
+	[HT_KIND_INFILE] = { parse_path, NULL },
+	[HT_KIND_DIR] = { parse_path, NULL },
+	[HT_KIND_ALIAS] = { parse_nothing, NULL },
+};
+
+const char *ht_parse_kind(enum ht_kind kind, const char *s, void *out)
+{
+	return kinds[kind].parse(s, out);
+}
+
+const char *ht_kind_names(enum ht_kind kind)
+{
+	return kinds[kind].names ? kinds[kind].names() : "";
 }
 
 /* ------------------------------------------------------------ sbuf */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * config.c - reads the HEAPTRACE_* variables named in options.h into
- * ht_cfg, one table entry per variable.  Runs in the library constructor:
+ * ht_cfg: one loop over HT_OPTIONS, each row parsed by its kind's parser
+ * (utils.c) into its field.  Runs in the library constructor:
  * getenv, getcwd and tmem, and the strings it keeps are copied, because the
  * program may change its environment later; setenv only to make a relative
  * path absolute for the programs it executes (HEAPTRACE_DEPTH alone may be
@@ -10,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,11 +24,15 @@
 struct ht_config ht_cfg;
 struct ht_process ht_process;
 
-#define HT_OPTION_NAME(id, var, def) [HT_OPT_##id] = { var, def },
+/* Each row of HT_OPTIONS: its variable, its kind, and where ht_cfg keeps it. */
+#define HT_OPTION_ROW(id, name, sh, var, field, kind, def, metavar, help) \
+	[HT_OPT_##id] = { var, def, HT_KIND_##kind, offsetof(struct ht_config, field) },
 static const struct {
 	const char *var, *def;
-} vars[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_NAME) };
-#undef HT_OPTION_NAME
+	enum ht_kind kind;
+	size_t offset;
+} vars[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_ROW) };
+#undef HT_OPTION_ROW
 
 static const char *copy_string(const char *s)
 {
@@ -38,36 +44,26 @@ static const char *copy_string(const char *s)
 	return p;
 }
 
-/* Each parser sets its field from s and returns NULL, or an error text. */
-static const char *set_top(const char *s)
-{
-	return ht_parse_ulong(s, HT_TOP_MAX, &ht_cfg.top);
-}
-
-static const char *set_sort(const char *s)
-{
-	return ht_parse_sort(s, ht_cfg.sorts, &ht_cfg.nsorts);
-}
-
-static const char *set_flame_graph(const char *s)
-{
-	return ht_parse_bool(s, &ht_cfg.flame_graph);
-}
-
 /*
- * A relative path is taken from the directory the program starts in, as the
- * launcher does: the program may chdir before its report (a daemon's
- * chdir("/") would turn "heap.out" into /heap.out).  The variable is
- * rewritten so that the programs this one executes, which may start
- * elsewhere, read the same path.
+ * A path option, which the kind's parser stored as it is: the directory of
+ * DIR must exist.  A relative path is taken from the directory the program
+ * starts in, as the launcher does: the program may chdir before its report
+ * (a daemon's chdir("/") would turn "heap.out" into /heap.out).  The
+ * variable is rewritten so that the programs this one executes, which may
+ * start elsewhere, read the same path.  Empty: no file (NULL).
  */
-static const char *set_path(const char *s, const char **field, enum ht_option id)
+static const char *set_path(enum ht_option id, const char **field)
 {
 	char buf[PATH_MAX + 1];
 	struct sbuf sb = SBUF_INIT(buf);
-	const char *path = s;
+	const char *s = *field, *path = s;
+	struct stat st;
 
 	*field = NULL;
+	if (vars[id].kind == HT_KIND_DIR && !*s)
+		return "is empty";
+	if (vars[id].kind == HT_KIND_DIR && (stat(s, &st) || !S_ISDIR(st.st_mode)))
+		return "is not a directory";
 	if (!*s)
 		return NULL;
 	if (*s != '/') {
@@ -87,83 +83,23 @@ static const char *set_path(const char *s, const char **field, enum ht_option id
 	return NULL;
 }
 
-static const char *set_outfile(const char *s)
+/* Option id's field from s: NULL, or an error text. */
+static const char *set(enum ht_option id, const char *s)
 {
-	return set_path(s, &ht_cfg.outfile, HT_OPT_OUTFILE);
+	void *field = (char *)&ht_cfg + vars[id].offset;
+	const char *err = ht_parse_kind(vars[id].kind, s, field);
+
+	if (err)
+		return err;
+	switch (vars[id].kind) {
+	case HT_KIND_OUTFILE:
+	case HT_KIND_INFILE:
+	case HT_KIND_DIR:
+		return set_path(id, field);
+	default:
+		return NULL;
+	}
 }
-
-static const char *set_ignore(const char *s)
-{
-	return set_path(s, &ht_cfg.ignore, HT_OPT_IGNORE);
-}
-
-static const char *set_max_memory(const char *s)
-{
-	return ht_parse_ulong(s, (unsigned long)-1, &ht_cfg.max_memory);
-}
-
-static const char *set_unwind(const char *s)
-{
-	return ht_parse_unwind(s, &ht_cfg.unwind);
-}
-
-static const char *set_debug_dir(const char *s)
-{
-	struct stat st;
-
-	if (!*s)
-		return "is empty";
-	if (stat(s, &st) || !S_ISDIR(st.st_mode))
-		return "is not a directory";
-	return set_path(s, &ht_cfg.debug_dir, HT_OPT_DEBUG_DIR);
-}
-
-static const char *set_signals(const char *s)
-{
-	return ht_parse_signals(s, ht_cfg.signals, &ht_cfg.nsignals);
-}
-
-static const char *set_interval(const char *s)
-{
-	return ht_parse_interval(s, &ht_cfg.interval_ms);
-}
-
-static const char *set_format(const char *s)
-{
-	return ht_parse_format(s, &ht_cfg.json);
-}
-
-static const char *set_check(const char *s)
-{
-	return ht_parse_bool(s, &ht_cfg.check);
-}
-
-static const char *set_depth(const char *s)
-{
-	return ht_parse_depth(s, &ht_cfg.depth);
-}
-
-static const char *set_trace_children(const char *s)
-{
-	return ht_parse_bool(s, &ht_cfg.trace_children);
-}
-
-static const char *(*const setters[HT_OPT_COUNT])(const char *) = {
-	[HT_OPT_TOP] = set_top,
-	[HT_OPT_SORT] = set_sort,
-	[HT_OPT_FLAME_GRAPH] = set_flame_graph,
-	[HT_OPT_OUTFILE] = set_outfile,
-	[HT_OPT_IGNORE] = set_ignore,
-	[HT_OPT_MAX_MEMORY] = set_max_memory,
-	[HT_OPT_UNWIND] = set_unwind,
-	[HT_OPT_DEBUG_DIR] = set_debug_dir,
-	[HT_OPT_SIGNALS] = set_signals,
-	[HT_OPT_INTERVAL] = set_interval,
-	[HT_OPT_FORMAT] = set_format,
-	[HT_OPT_CHECK] = set_check,
-	[HT_OPT_DEPTH] = set_depth,
-	[HT_OPT_TRACE_CHILDREN] = set_trace_children,
-};
 
 static void load_root_pid(void)
 {
@@ -195,9 +131,9 @@ static void refuse_weight(enum ht_option id, enum ht_sort key)
 	struct sbuf sb = SBUF_INIT(err);
 
 	sb_printf(&sb, "names '%s', by which a flame graph cannot weigh backtraces (use %s)",
-		  ht_sort_name(key), HT_FLAME_NAMES);
+		  ht_sort_name(key), ht_flame_names());
 	warn_value(vars[id].var, value ? value : vars[id].def, sb_str(&sb), vars[id].def);
-	setters[id](vars[id].def);
+	set(id, vars[id].def);
 }
 
 /*
@@ -208,11 +144,11 @@ static void check_flame_weights(void)
 {
 	if (!ht_cfg.flame_graph)
 		return;
-	if (!ht_sort_weight(ht_cfg.sorts[0]))
-		refuse_weight(HT_OPT_SORT, ht_cfg.sorts[0]);
-	for (int i = 0; i < ht_cfg.nsignals; i++)
-		if (!ht_sort_weight(ht_cfg.signals[i].key)) {
-			refuse_weight(HT_OPT_SIGNALS, ht_cfg.signals[i].key);
+	if (!ht_sort_weight(ht_cfg.sort.keys[0]))
+		refuse_weight(HT_OPT_SORT, ht_cfg.sort.keys[0]);
+	for (int i = 0; i < ht_cfg.signals.n; i++)
+		if (!ht_sort_weight(ht_cfg.signals.sigs[i].key)) {
+			refuse_weight(HT_OPT_SIGNALS, ht_cfg.signals.sigs[i].key);
 			break;
 		}
 }
@@ -228,16 +164,16 @@ static void load(enum ht_option i)
 	const char *s = getenv(vars[i].var);
 	const char *err;
 
-	if (loaded[i])
+	if (loaded[i] || vars[i].kind == HT_KIND_ALIAS) /* an alias is the launcher's */
 		return;
 	loaded[i] = true;
 	if (!s)
 		s = vars[i].def;
-	err = setters[i](s);
+	err = set(i, s);
 	if (!err)
 		return;
 	warn_value(vars[i].var, s, err, vars[i].def);
-	setters[i](vars[i].def);
+	set(i, vars[i].def);
 }
 
 /* Also called before config_load(), by the first backtrace (stacktrace.c). */

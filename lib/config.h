@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * config.h - the library's view of the HEAPTRACE_* variables, read once at
- * start-up by config_load() and read-only afterwards.
+ * start-up by config_load() and read-only afterwards.  Each field is the
+ * field column of its row in options.h' HT_OPTIONS.
  */
 #ifndef HEAPTRACE_CONFIG_H
 #define HEAPTRACE_CONFIG_H
@@ -14,16 +15,14 @@
 
 struct ht_config {
 	unsigned long top; /* 0: every backtrace */
-	enum ht_sort sorts[HT_MAX_SORTS];
-	int nsorts;
+	struct ht_sort_list sort; /* --sort: a section per key */
 	bool flame_graph;
 	const char *outfile; /* NULL: stderr (report) or stdout (flame graph) */
 	const char *ignore;  /* NULL: no ignore file */
 	unsigned long max_memory; /* bytes for the tracer's tables; 0: no limit */
 	enum ht_unwinder unwind; /* --unwind */
 	const char *debug_dir; /* root of separate debug files (.build-id/, ...) */
-	struct ht_signal signals[HT_MAX_SIGNALS]; /* which signal dumps by which key */
-	int nsignals;
+	struct ht_signal_list signals; /* which signal dumps by which key */
 	unsigned long long interval_ms; /* periodic dumps; 0: none */
 	bool json;           /* reports as JSON Lines */
 	bool check;          /* --check: exit 23 when a leak is left */

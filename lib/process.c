@@ -158,7 +158,7 @@ static bool exit_report(void)
 	bool leaked;
 
 	release_runtime_memory();
-	leaked = report_write(REPORT_AT_EXIT, ht_cfg.sorts, ht_cfg.nsorts);
+	leaked = report_write(REPORT_AT_EXIT, ht_cfg.sort.keys, ht_cfg.sort.n);
 	cfi_check_report();
 	return leaked;
 }

@@ -142,7 +142,7 @@ static void *reporter_main(void *arg)
 		bool (*fn)(void);
 
 		if (wait_for_work(&next)) {
-			report_write(REPORT_PERIODIC, ht_cfg.sorts, ht_cfg.nsorts);
+			report_write(REPORT_PERIODIC, ht_cfg.sort.keys, ht_cfg.sort.n);
 			continue;
 		}
 		bits = __atomic_exchange_n(&pending, 0, __ATOMIC_RELAXED);
@@ -245,9 +245,9 @@ static void install(unsigned i, sigaction_fn real)
 void reporter_start(sigaction_fn real)
 {
 	real_sigaction = real;
-	for (int i = 0; i < ht_cfg.nsignals; i++)
-		triggers[ntriggers++] = (typeof(triggers[0])){ .signo = ht_cfg.signals[i].signo,
-							      .key = ht_cfg.signals[i].key };
+	for (int i = 0; i < ht_cfg.signals.n; i++)
+		triggers[ntriggers++] = (typeof(triggers[0])){ .signo = ht_cfg.signals.sigs[i].signo,
+							      .key = ht_cfg.signals.sigs[i].key };
 	sem_init(&wake, 0, 0);
 	sem_init(&started, 0, 0);
 	sem_init(&job.done, 0, 0);

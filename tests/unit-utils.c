@@ -233,10 +233,14 @@ static void test_sort_rows(void)
 						HT_SORT_CALLS, HT_SORT_TEMPORARY };
 
 	key_list(&sb, any_key);
-	CHECK_STR(sb_str(&sb), HT_SORT_NAMES);
+	CHECK_STR(sb_str(&sb), ht_kind_names(HT_KIND_SORTS));
+	CHECK_STR(sb_str(&sb), "size, count, peak, age, growth, peak-share, calls or temporary");
 	sb.len = 0;
 	key_list(&sb, weighs);
-	CHECK_STR(sb_str(&sb), HT_FLAME_NAMES);
+	CHECK_STR(sb_str(&sb), ht_flame_names());
+	CHECK_STR(sb_str(&sb), "size, count, peak-share, calls or temporary");
+	CHECK_STR(ht_kind_names(HT_KIND_UNWIND), "dwarf, libunwind, fp or check");
+	CHECK_STR(ht_kind_names(HT_KIND_FORMAT), "text or json");
 	for (int k = 0; k < HT_SORT_NKEYS; k++) {
 		bool h = false, w = false;
 
