@@ -46,7 +46,7 @@ LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c cfi.c addrmap
 	snapshot.c report.c json.c reporter.c handlers.c output.c symbols.c debuginfo.c ignore.c) \
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
-LAUNCHER_SRCS := heaptrace.c $(addprefix launcher/,diff.c difftab.c jsonparse.c) $(SHARED_SRCS)
+LAUNCHER_SRCS := heaptrace.c $(addprefix launcher/,diff.c difftab.c jsonparse.c usage.c) $(SHARED_SRCS)
 LAUNCHER_OBJS := $(patsubst %.c,$(O)/build/bin/%.o,$(notdir $(LAUNCHER_SRCS)))
 HEADERS := $(wildcard *.h lib/*.h launcher/*.h)
 vpath %.c . lib launcher

@@ -3,7 +3,8 @@
  * heaptrace.c - the launcher: turns options into HEAPTRACE_* variables (names
  * and defaults from options.h), preloads libheaptrace.so and execs the
  * program, whose exit status thus stays its own.  It shares nothing else with
- * the library.  Bad input is one line on stderr and exit status 2.
+ * the library.  Bad input is one line on stderr and exit status 2: die()
+ * (launcher/usage.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "options.h"
 #include "utils.h"
 #include "launcher/diff.h"
+#include "launcher/usage.h"
 
 #ifndef HT_VERSION
 #define HT_VERSION "0"
@@ -26,10 +28,6 @@
 #ifndef HT_LIBDIR
 #define HT_LIBDIR "/usr/local/lib/heaptrace"
 #endif
-
-#define EXIT_USAGE 2
-#define EXIT_NOEXEC 126
-#define EXIT_NOTFOUND 127
 
 static char value_buf[PATH_MAX + 1];
 
@@ -182,14 +180,6 @@ static void usage(FILE *f)
 	fprintf(f, "\nEach option sets a HEAPTRACE_* environment variable (see README.md).\n");
 }
 
-static void die_usage(const char *fmt, const char *a, const char *b)
-{
-	fputs("heaptrace: ", stderr);
-	fprintf(stderr, fmt, a, b);
-	fputc('\n', stderr);
-	exit(EXIT_USAGE);
-}
-
 /* The options --diff takes; it refuses the others, a traced run's. */
 static bool diff_takes(enum ht_option id)
 {
@@ -217,7 +207,7 @@ static const char *checked(const struct lopt *o, const char *arg, bool diff)
 	const char *err, *value = arg ? arg : "";
 
 	if (diff && !diff_takes(o->id))
-		die_usage("--%s does not apply to --diff%s", o->name, "");
+		die("--%s does not apply to --diff", o->name);
 	if (!o->arg)
 		return o->kind == HT_KIND_ALIAS ? o->def : "1";
 	err = ht_parse_kind(o->kind, value, &v);
@@ -232,8 +222,7 @@ static const char *checked(const struct lopt *o, const char *arg, bool diff)
 		struct sbuf sb = SBUF_INIT(buf);
 
 		sb_put_escaped(&sb, arg ? arg : "");
-		fprintf(stderr, "heaptrace: --%s: '%s' %s\n", o->name, sb_str(&sb), err);
-		exit(EXIT_USAGE);
+		die("--%s: '%s' %s", o->name, sb_str(&sb), err);
 	}
 	return value;
 }
@@ -243,7 +232,7 @@ static void set_option(const struct lopt *o, const char *arg)
 	const char *value = checked(o, arg, false);
 
 	if (setenv(o->var, value, 1))
-		die_usage("cannot set %s%s", o->var, "");
+		die("cannot set %s", o->var);
 }
 
 /* getopt's complaint, in one line naming the option as the user wrote it. */
@@ -258,10 +247,10 @@ static void bad_option(int c, const char *arg)
 	else
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
 	if (c == ':')
-		die_usage("option '%s' needs a value%s", name, "");
+		die("option '%s' needs a value", name);
 	if (optopt >= 256)
-		die_usage("option '%s' takes no value%s", name, "");
-	die_usage("unknown option '%s' (see heaptrace --help)", name, "");
+		die("option '%s' takes no value", name);
+	die("unknown option '%s' (see heaptrace --help)", name);
 }
 
 /* getopt_long()'s tables of lopts; each option's val is 256 + its row. */
@@ -378,12 +367,12 @@ static int diff_command(int argc, char **argv, const struct getopt_tables *g)
 		if (n < 2)
 			files[n] = argv[optind];
 	if (n != 2)
-		die_usage("--diff needs two files: OLD.json NEW.json%s%s", "", "");
+		die("--diff needs two files: OLD.json NEW.json");
 	/* the values are checked, the defaults are options.h's */
 	if (ht_parse_ulong(vals[HT_OPT_TOP], HT_TOP_MAX, &opts.top) ||
 	    ht_parse_sort(vals[HT_OPT_SORT], opts.keys, &opts.nkeys) ||
 	    ht_parse_bool(vals[HT_OPT_CHECK], &check))
-		die_usage("--diff: bad option defaults%s%s", "", "");
+		die("--diff: bad option defaults");
 	opts.check = check;
 	return diff_main(files[0], files[1], &opts);
 }
@@ -401,9 +390,8 @@ static int parse_options(int argc, char **argv, const struct getopt_tables *g)
 
 static void refuse_weight(const char *option, enum ht_sort key)
 {
-	fprintf(stderr, "heaptrace: --flame-graph cannot weigh backtraces by '%s' (%s); use %s\n",
-		ht_sort_name(key), option, ht_flame_names());
-	exit(EXIT_USAGE);
+	die("--flame-graph cannot weigh backtraces by '%s' (%s); use %s", ht_sort_name(key),
+	    option, ht_flame_names());
 }
 
 /*
@@ -453,7 +441,7 @@ static const char *find_library(void)
 	snprintf(path, sizeof(path), "%s/libheaptrace.so", HT_LIBDIR);
 	if (!access(path, R_OK))
 		return path;
-	die_usage("cannot find libheaptrace.so next to the launcher or in %s%s", HT_LIBDIR, "");
+	die("cannot find libheaptrace.so next to the launcher or in %s", HT_LIBDIR);
 	return NULL;
 }
 
@@ -464,15 +452,15 @@ static void set_preload(void)
 	char *value;
 
 	if (strpbrk(lib, " :"))
-		die_usage("cannot preload '%s': its path contains a space or a colon%s", lib, "");
+		die("cannot preload '%s': its path contains a space or a colon", lib);
 	if (old && *old) {
 		if (asprintf(&value, "%s:%s", lib, old) < 0)
-			die_usage("out of memory%s%s", "", "");
+			die("out of memory");
 	} else {
 		value = strdup(lib);
 	}
 	if (!value || setenv("LD_PRELOAD", value, 1))
-		die_usage("cannot set LD_PRELOAD%s%s", "", "");
+		die("cannot set LD_PRELOAD");
 	free(value);
 }
 
@@ -544,7 +532,7 @@ int main(int argc, char **argv)
 	}
 	prog = find_program(argv[first], &why, &status);
 	if (!prog) {
-		fprintf(stderr, "heaptrace: %s: %s\n", argv[first], why);
+		error("%s: %s", argv[first], why);
 		return status;
 	}
 	set_preload();
@@ -555,6 +543,7 @@ int main(int argc, char **argv)
 		argv[first] = (char *)prog;
 		execv("/bin/sh", argv + first - 1);
 	}
-	fprintf(stderr, "heaptrace: %s: %s\n", argv[first], strerror(errno));
-	return errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	status = errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	error("%s: %s", argv[first], strerror(errno));
+	return status;
 }

@@ -33,9 +33,9 @@
 #include "jsonparse.h"
 #include "options.h"
 #include "textfmt.h"
+#include "usage.h"
 #include "utils.h"
 
-#define EXIT_USAGE 2
 /* Version 2 added fields --diff does not read: both are read alike. */
 #define NOT_A_REPORT "is not a heaptrace JSON report (schema_version 1 or 2)"
 
@@ -76,16 +76,15 @@ struct diff {
 
 /* What is wrong with a file as a whole. */
 static void __attribute__((noreturn, format(printf, 2, 3)))
-die(const char *path, const char *fmt, ...)
+die_file(const char *path, const char *fmt, ...)
 {
+	char what[1024];
 	va_list ap;
 
-	fprintf(stderr, "heaptrace: %s: ", path);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_USAGE);
+	die("%s: %s", path, what);
 }
 
 /*
@@ -98,6 +97,7 @@ static void __attribute__((noreturn, format(printf, 3, 4)))
 die_at(const struct diff *d, const char *at, const char *fmt, ...)
 {
 	const char *line = d->file, *nl;
+	char what[1024];
 	size_t n = 1;
 	va_list ap;
 
@@ -105,12 +105,10 @@ die_at(const struct diff *d, const char *at, const char *fmt, ...)
 		line = nl + 1;
 		n++;
 	}
-	fprintf(stderr, "heaptrace: %s:%zu:%zu: ", d->path, n, (size_t)(at - line) + 1);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_USAGE);
+	die("%s:%zu:%zu: %s", d->path, n, (size_t)(at - line) + 1, what);
 }
 
 /* The reader's error, where it is. */
@@ -168,7 +166,7 @@ bad(const struct diff *d, const char *at, const char *field, const char *fmt, ..
 	if (d->r.err)
 		bad_json(d);
 	if (!schema_ok(d))
-		die(d->path, NOT_A_REPORT);
+		die_file(d->path, NOT_A_REPORT);
 	for (int i = 0; i < d->nwhere; i++)
 		sb_printf(&sb, "%s%s[%zu]", i ? "." : "", d->where[i].list, d->where[i].i);
 	if (field)
@@ -424,13 +422,13 @@ static void read_all(const char *path, int fd, struct text *t)
 			cap = cap ? 2 * cap : 1 << 20;
 			t->p = realloc(t->p, cap);
 			if (!t->p)
-				die(path, "out of memory");
+				die_file(path, "out of memory");
 		}
 		n = read(fd, t->p + t->len, cap - t->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			die(path, "cannot be read (%s)", strerror(errno));
+			die_file(path, "cannot be read (%s)", strerror(errno));
 		if (!n)
 			return;
 		t->len += (size_t)n;
@@ -448,9 +446,9 @@ static void load(const char *path, struct text *t)
 
 	*t = (struct text){ 0 };
 	if (fd < 0)
-		die(path, "cannot be read");
+		die_file(path, "cannot be read");
 	if (fstat(fd, &st))
-		die(path, "cannot be read (%s)", strerror(errno));
+		die_file(path, "cannot be read (%s)", strerror(errno));
 	if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
 		t->p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		t->mapped = t->p != MAP_FAILED;
@@ -539,7 +537,7 @@ static const char *last_document(const char *path, const struct text *t, size_t 
 		scalar = false;
 	}
 	if (!last)
-		die(path, "holds no report");
+		die_file(path, "holds no report");
 	*len = (size_t)(end - last);
 	return last;
 }
@@ -555,11 +553,11 @@ static void parse(struct diff *d, const char *path, enum dt_side side, const str
 	if (jr_peek(&d->r) != J_OBJECT) {
 		if (d->r.err)
 			bad_json(d);
-		die(path, NOT_A_REPORT);
+		die_file(path, NOT_A_REPORT);
 	}
 	READ_OBJECT(d, report_fields, &d->rep);
 	if (!schema_known(d->rep.schema_version))
-		die(path, NOT_A_REPORT);
+		die_file(path, NOT_A_REPORT);
 	if (!jr_finish(&d->r))
 		bad_json(d);
 	jr_release(&d->r);
@@ -582,7 +580,7 @@ static void read_report(struct diff *d, const char *path, enum dt_side side, str
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, &old_sa);
 	if (sigsetjmp(shrunk, 1))
-		die(path, "was cut short while being read");
+		die_file(path, "was cut short while being read");
 	parse(d, path, side, t);
 	sigaction(SIGBUS, &old_sa, NULL);
 }
@@ -703,7 +701,7 @@ static void add_totals(const struct diff *d, struct totals *sum)
 
 		if (__builtin_add_overflow(sum->bytes, dt_growth_bytes(e), &sum->bytes) ||
 		    __builtin_add_overflow(sum->count, dt_growth_count(e), &sum->count))
-			die(d->path, "the heap's growth does not fit in 64 bits");
+			die_file(d->path, "the heap's growth does not fit in 64 bits");
 		sum->more_bytes += dt_growth_bytes(e) > 0;
 		sum->more_blocks += dt_growth_count(e) > 0;
 	}
@@ -741,7 +739,7 @@ static void put_diff(const struct diff *d, const char *old_path, const char *new
 	struct sbuf growth = SBUF_INIT(buf);
 
 	if (!grew || !sb.buf)
-		die(new_path, "out of memory");
+		die_file(new_path, "out of memory");
 	printf("=================================================================\n");
 	for (int i = 0; i < o->nkeys; i++)
 		put_section(d, find_key(o->keys[i]), o->top, grew, &sb);
@@ -774,7 +772,7 @@ int diff_main(const char *old_path, const char *new_path, const struct diff_opts
 	put_diff(&d, old_path, new_path, o, &sum);
 	dt_free(&d.t);
 	if (fflush(stdout) || ferror(stdout))
-		die("stdout", "cannot be written (%s)", strerror(errno));
+		die_file("stdout", "cannot be written (%s)", strerror(errno));
 	/* --check: the gate fails on any growth, whichever sections are shown */
 	return o->check && (sum.more_bytes || sum.more_blocks) ? HT_CHECK_STATUS : 0;
 }

@@ -11,14 +11,14 @@
 #include <string.h>
 
 #include "difftab.h"
+#include "usage.h"
 
 #define GOLDEN_RATIO_64 0x9e3779b97f4a7c15ULL
 #define NO_RECORD UINT32_MAX
 
 static void __attribute__((noreturn)) give_up(const char *why)
 {
-	fprintf(stderr, "heaptrace: --diff: %s\n", why);
-	exit(2);
+	die("--diff: %s", why);
 }
 
 /* p, with room for need items of size bytes; its capacity doubles. */

@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE
 #include "../launcher/difftab.c"
+#include "../launcher/usage.c"
+#include "../utils.c"
 #include "../textfmt.h"
 #include "../utils.h"
 #include "unit.h"
