@@ -191,7 +191,7 @@ static const char *diff_refuses(enum ht_option id, const union ht_value *v)
 {
 	if (id == HT_OPT_SORT)
 		return diff_check_sort(v->sorts.keys, v->sorts.n);
-	if (id == HT_OPT_FORMAT && v->json) /* --format=text is what --diff does */
+	if (id == HT_OPT_FORMAT && v->format != HT_FORMAT_TEXT) /* what --diff does */
 		return "does not apply to --diff (it writes text)";
 	return NULL;
 }
@@ -404,10 +404,13 @@ static void check_flame_weights(void)
 {
 	enum ht_sort keys[HT_MAX_SORTS];
 	struct ht_signal sigs[HT_MAX_SIGNALS];
-	bool flame;
+	enum ht_format format = HT_FORMAT_TEXT;
 	int n;
 
-	if (ht_parse_bool(env_value(HT_OPT_FLAME_GRAPH), &flame) || !flame)
+	/* --flame-graph after --format, as the library reads them */
+	ht_parse_kind(HT_KIND_FORMAT, env_value(HT_OPT_FORMAT), &format);
+	ht_parse_kind(HT_KIND_FOLDED, env_value(HT_OPT_FLAME_GRAPH), &format);
+	if (format != HT_FORMAT_FOLDED)
 		return;
 	if (!ht_parse_sort(env_value(HT_OPT_SORT), keys, &n) && !ht_sort_weight(keys[0]))
 		refuse_weight("--sort", keys[0]);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * options.h - the HEAPTRACE_* environment variables: their names, defaults
- * and value grammar.  This is the only contract between the launcher and the
- * library; both include it, and nothing else is shared but utils.c's parsers.
+ * options.h - the contract between the launcher and the library: the
+ * options and their HEAPTRACE_* variables (names, defaults, kinds of
+ * value), the sort keys and the output formats.  Both include it; they
+ * share no other header but utils.h and textfmt.h (utils.c parses the
+ * values, one grammar for both sides).
  */
 #ifndef HEAPTRACE_OPTIONS_H
 #define HEAPTRACE_OPTIONS_H
@@ -38,8 +40,9 @@
 	  "show the NUM biggest backtraces per section (default 10, 0: all)")              \
 	X(SORT, "sort", 's', "HEAPTRACE_SORT", sort, SORTS, "size", "KEY[,KEY...]",         \
 	  "sort by %s; a section each (default size)")                                      \
-	X(FLAME_GRAPH, "flame-graph", 0, "HEAPTRACE_FLAME_GRAPH", flame_graph, BOOL, "0",  \
-	  NULL, "print folded stacks for flamegraph.pl (to stdout), weighed by the first --sort key") \
+	X(FLAME_GRAPH, "flame-graph", 0, "HEAPTRACE_FLAME_GRAPH", format, FOLDED, "0",     \
+	  NULL, "print folded stacks for flamegraph.pl (to stdout), weighed by the first "  \
+	  "--sort key")                                                                     \
 	X(OUTFILE, "outfile", 0, "HEAPTRACE_OUTFILE", outfile, OUTFILE, "", "FILE",         \
 	  "write reports to FILE (FILE.PID for children traced too)")                       \
 	X(IGNORE, "ignore", 0, "HEAPTRACE_IGNORE", ignore, INFILE, "", "FILE",              \
@@ -52,15 +55,16 @@
 	X(UNWIND, "unwind", 0, "HEAPTRACE_UNWIND", unwind, UNWIND, "dwarf", "METHOD",       \
 	  "take backtraces with dwarf (default), libunwind, fp (frame pointers) or check")  \
 	X(DEBUG_DIR, "debug-dir", 0, "HEAPTRACE_DEBUG_DIR", debug_dir, DIR,                 \
-	  "/usr/lib/debug", "DIR", "look for separate debug files under DIR (default /usr/lib/debug)") \
+	  "/usr/lib/debug", "DIR",                                                          \
+	  "look for separate debug files under DIR (default /usr/lib/debug)")               \
 	X(SIGNALS, "signals", 0, "HEAPTRACE_SIGNALS", signals, SIGNALS,                     \
 	  "size:USR1,count:USR2", "KEY:SIG,...",                                            \
 	  "which signal dumps by which key (default size:USR1,count:USR2; none)")           \
 	X(INTERVAL, "interval", 0, "HEAPTRACE_INTERVAL", interval_ms, SECONDS, "0", "SECONDS", \
 	  "also dump every SECONDS (sorted by --sort; default 0: never)")                   \
-	X(FORMAT, "format", 0, "HEAPTRACE_FORMAT", json, FORMAT, "text", "FORMAT",          \
-	  "write reports as text (default) or json (one line per report)")                  \
-	X(JSON, "json", 0, "HEAPTRACE_FORMAT", json, ALIAS, "json", NULL,                   \
+	X(FORMAT, "format", 0, "HEAPTRACE_FORMAT", format, FORMAT, "text", "FORMAT",        \
+	  "write reports as %s (default text; json: one line per report)")                  \
+	X(JSON, "json", 0, "HEAPTRACE_FORMAT", format, ALIAS, "json", NULL,                 \
 	  "same as --format=json")                                                          \
 	X(CHECK, "check", 0, "HEAPTRACE_CHECK", check, BOOL, "0", NULL,                     \
 	  "exit with status 23 if memory is still allocated at exit (a leak gate)")         \
@@ -87,7 +91,8 @@ enum ht_kind {
 	HT_KIND_SECONDS, /* unsigned long long milliseconds */
 	HT_KIND_DEPTH,   /* int, 1 to HT_DEPTH_MAX */
 	HT_KIND_UNWIND,  /* enum ht_unwinder */
-	HT_KIND_FORMAT,  /* bool: json (true) or text */
+	HT_KIND_FORMAT,  /* enum ht_format: a name of HT_FORMATS */
+	HT_KIND_FOLDED,  /* enum ht_format: a bool, true selects HT_FORMAT_FOLDED */
 	HT_KIND_OUTFILE, /* const char *: a file to write */
 	HT_KIND_INFILE,  /* const char *: a text file to read */
 	HT_KIND_DIR,     /* const char *: a directory */
@@ -113,10 +118,10 @@ enum ht_kind {
  *    now.  HISTORY: every backtrace the key ranks (its measure is not
  *    zero), whether it holds memory now or freed it all: a key that
  *    measures the past must not lose what is gone.
- *  weight: what a flame graph (--flame-graph) sorted first by this key
- *    counts per backtrace, or NULL where no sum over backtraces means
- *    anything (an age, a signed growth, each backtrace's own peak at its
- *    own time): those keys are refused with --flame-graph.
+ *  weight: what a flame graph (--format=folded, --flame-graph) sorted
+ *    first by this key counts per backtrace, or NULL where no sum over
+ *    backtraces means anything (an age, a signed growth, each backtrace's
+ *    own peak at its own time): those keys are refused for folded stacks.
  *  header: what the section lists, at the end of its header line.
  */
 #define HT_SORT_KEYS(X)                                                                  \
@@ -171,6 +176,21 @@ struct ht_signal_list {
 /* --interval: seconds with up to three decimals, into milliseconds; 0: off. */
 #define HT_INTERVAL_MAX_MS (7ULL * 24 * 3600 * 1000)
 
+/*
+ * --format: how a report is written, X(ID, name, writer): the launcher
+ * knows the names, the library writes with the writer (lib/writer.h, a
+ * file of its own under lib/ each).  --flame-graph and
+ * HEAPTRACE_FLAME_GRAPH=1 mean folded whatever --format says.
+ */
+#define HT_FORMATS(X)                              \
+	X(TEXT, "text", text_write)                \
+	X(JSON, "json", json_write)                \
+	X(FOLDED, "folded", folded_write)
+
+#define HT_FORMAT_ID(id, name, writer) HT_FORMAT_##id,
+enum ht_format { HT_FORMATS(HT_FORMAT_ID) HT_FORMAT_COUNT };
+#undef HT_FORMAT_ID
+
 /* A value of any kind: what the launcher parses into to check a value. */
 union ht_value {
 	unsigned long number, bytes;
@@ -180,7 +200,7 @@ union ht_value {
 	unsigned long long seconds;
 	int depth;
 	enum ht_unwinder unwind;
-	bool json;
+	enum ht_format format;
 	const char *path;
 };
 
@@ -204,7 +224,7 @@ const char *ht_parse_signals(const char *s, struct ht_signal out[HT_MAX_SIGNALS]
 const char *ht_parse_interval(const char *s, unsigned long long *ms);
 /* --depth: frames kept per backtrace, 1 to HT_DEPTH_MAX. */
 const char *ht_parse_depth(const char *s, int *depth);
-/* --format: the report as text (false) or JSON (true). */
-const char *ht_parse_format(const char *s, bool *json);
+/* --format: a name of HT_FORMATS. */
+const char *ht_parse_format(const char *s, enum ht_format *out);
 
 #endif

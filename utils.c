@@ -57,17 +57,6 @@ const char *ht_parse_bool(const char *s, bool *out)
 	return "is not a boolean (use 1 or 0)";
 }
 
-/* One of two words: *second tells which; err when neither. */
-static const char *parse_either(const char *s, const char *first, const char *second_word,
-				bool *second, const char *err)
-{
-	if (s && (!strcmp(s, first) || !strcmp(s, second_word))) {
-		*second = !strcmp(s, second_word);
-		return NULL;
-	}
-	return err;
-}
-
 /* "a, b or c" of names[0..n-1], into buf (which stays as it is once full). */
 static const char *join_names(char *buf, size_t cap, const char *const *names, size_t n)
 {
@@ -79,9 +68,12 @@ static const char *join_names(char *buf, size_t cap, const char *const *names, s
 		return buf;
 	for (size_t i = 0; i < n; i++)
 		total += names[i] != NULL;
-	for (size_t i = 0; i < n; i++, k += names[i - 1] != NULL)
-		if (names[i])
-			sb_printf(&sb, "%s%s", k == 0 ? "" : k + 1 == total ? " or " : ", ", names[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		sb_printf(&sb, "%s%s", k == 0 ? "" : k + 1 == total ? " or " : ", ", names[i]);
+		k++;
+	}
 	return buf;
 }
 
@@ -120,21 +112,28 @@ const char *ht_parse_unwind(const char *s, enum ht_unwinder *out)
 	return use_names(err, sizeof(err), "is not an unwinder", unwinder_list());
 }
 
-static const char *const format_names[] = { "text", "json" };
+#define HT_FORMAT_NAME(id, name, writer) [HT_FORMAT_##id] = name,
+static const char *const format_names[HT_FORMAT_COUNT] = { HT_FORMATS(HT_FORMAT_NAME) };
+#undef HT_FORMAT_NAME
 
 static const char *format_list(void)
 {
-	static char buf[64];
+	static char buf[128];
 
 	return join_names(buf, sizeof(buf), format_names, ARRAY_SIZE(format_names));
 }
 
-const char *ht_parse_format(const char *s, bool *json)
+const char *ht_parse_format(const char *s, enum ht_format *out)
 {
-	static char err[128];
+	static char err[160];
 
-	return parse_either(s, format_names[0], format_names[1], json,
-			    use_names(err, sizeof(err), "is not a format", format_list()));
+	for (size_t i = 0; s && i < ARRAY_SIZE(format_names); i++) {
+		if (!strcmp(s, format_names[i])) {
+			*out = (enum ht_format)i;
+			return NULL;
+		}
+	}
+	return use_names(err, sizeof(err), "is not a format", format_list());
 }
 
 const char *ht_parse_depth(const char *s, int *depth)
@@ -418,6 +417,17 @@ static const char *parse_format(const char *s, void *out)
 	return ht_parse_format(s, out);
 }
 
+/* --flame-graph: true selects folded stacks, false leaves --format be. */
+static const char *parse_folded(const char *s, void *out)
+{
+	bool folded;
+	const char *err = ht_parse_bool(s, &folded);
+
+	if (!err && folded)
+		*(enum ht_format *)out = HT_FORMAT_FOLDED;
+	return err;
+}
+
 static const char *parse_path(const char *s, void *out)
 {
 	*(const char **)out = s;
@@ -444,6 +454,7 @@ static const struct {
 	[HT_KIND_DEPTH] = { parse_depth, NULL },
 	[HT_KIND_UNWIND] = { parse_unwind, unwinder_list },
 	[HT_KIND_FORMAT] = { parse_format, format_list },
+	[HT_KIND_FOLDED] = { parse_folded, NULL },
 	[HT_KIND_OUTFILE] = { parse_path, NULL },
 	[HT_KIND_INFILE] = { parse_path, NULL },
 	[HT_KIND_DIR] = { parse_path, NULL },

@@ -142,7 +142,7 @@ static void refuse_weight(enum ht_option id, enum ht_sort key)
  */
 static void check_flame_weights(void)
 {
-	if (!ht_cfg.flame_graph)
+	if (ht_cfg.format != HT_FORMAT_FOLDED)
 		return;
 	if (!ht_sort_weight(ht_cfg.sort.keys[0]))
 		refuse_weight(HT_OPT_SORT, ht_cfg.sort.keys[0]);
@@ -187,6 +187,7 @@ bool config_traced(void)
 
 void config_load(void)
 {
+	load(HT_OPT_FORMAT); /* first: HEAPTRACE_FLAME_GRAPH=1 overrides it */
 	for (int i = 0; i < HT_OPT_COUNT; i++)
 		load((enum ht_option)i);
 	check_flame_weights();

@@ -16,15 +16,14 @@
 struct ht_config {
 	unsigned long top; /* 0: every backtrace */
 	struct ht_sort_list sort; /* --sort: a section per key */
-	bool flame_graph;
-	const char *outfile; /* NULL: stderr (report) or stdout (flame graph) */
+	enum ht_format format; /* --format, or folded by --flame-graph */
+	const char *outfile; /* NULL: stderr (report) or stdout (folded stacks) */
 	const char *ignore;  /* NULL: no ignore file */
 	unsigned long max_memory; /* bytes for the tracer's tables; 0: no limit */
 	enum ht_unwinder unwind; /* --unwind */
 	const char *debug_dir; /* root of separate debug files (.build-id/, ...) */
 	struct ht_signal_list signals; /* which signal dumps by which key */
 	unsigned long long interval_ms; /* periodic dumps; 0: none */
-	bool json;           /* reports as JSON Lines */
 	bool check;          /* --check: exit 23 when a leak is left */
 	int depth;           /* --depth: frames kept per backtrace (see config_depth) */
 	bool trace_children; /* --trace-children: every process of the tree */

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * json.c - the JSON report: the text report's content with exact integers
- * (bytes, counts, nanoseconds) and every frame's fields apart.  Written
- * piece by piece through the report's output buffer, like the text report;
- * report path only, under the report lock.
+ * json.c - the JSON report (--format=json, --json): the text report's
+ * content with exact integers (bytes, counts, nanoseconds) and every
+ * frame's fields apart, as one document on one line (JSON Lines when a
+ * process reports several times); the schema is README's "JSON report":
+ * change JSON_SCHEMA_VERSION with it.  Written piece by piece through the
+ * report's output buffer; prints what report.c gathered.  Report path
+ * only, under the report lock.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <unistd.h>
 
-#include "compat.h"
 #include "config.h"
-#include "json.h"
 #include "symbols.h"
+#include "textfmt.h"
+#include "writer.h"
+
+#define JSON_SCHEMA_VERSION 2
 
 /*
  * "key":"string" or "key":null, written out at once: escaping may make a
@@ -57,12 +62,19 @@ static void put_frame(struct out *o, struct sbuf *sb, void *addr, bool ret, bool
 	}
 }
 
-static void put_backtrace(struct out *o, struct sbuf *sb, const struct snapshot *s,
-			  const struct item *it, size_t rank)
+static char buf[JSON_BUF]; /* under the report lock */
+
+static void put_backtrace(struct out *o, struct report *r, const struct item *it, size_t rank,
+			  enum ht_sort key)
 {
+	const struct snapshot *s = r->s;
 	const struct bt *b = bt_get(it->id);
+	struct sbuf sbuf = SBUF_INIT(buf), *sb = &sbuf;
 	bool first = true;
 
+	(void)key;
+	if (rank > 1)
+		out_puts(o, ",");
 	sb_printf(sb, "{\"rank\":%zu,\"count\":%llu,\"peak_count\":%llu,\"bytes\":%llu,"
 		  "\"peak_bytes\":%llu,\"age_ns\":%llu,", rank,
 		  (unsigned long long)it->live_count, (unsigned long long)it->peak_count,
@@ -90,35 +102,22 @@ static void put_backtrace(struct out *o, struct sbuf *sb, const struct snapshot 
 	out_sbuf(o, sb);
 }
 
-static void put_section(struct out *o, struct sbuf *sb, struct snapshot *s, enum ht_sort key)
+static void put_section(struct out *o, struct sbuf *sb, struct report *r, enum ht_sort key)
 {
-	size_t rank = 0;
-
 	sb_puts(sb, "{\"sort\":");
 	sb_put_json(sb, ht_sort_name(key));
 	sb_printf(sb, ",\"lists\":\"%s\",\"backtraces\":[",
 		  ht_sort_lists(key) == HT_LISTS_HISTORY ? "history" : "live");
 	out_sbuf(o, sb);
-	snapshot_sort(s, key);
-	for (size_t i = 0; i < s->n && (!ht_cfg.top || rank < ht_cfg.top); i++) {
-		if (!snapshot_listed(&s->items[i], key))
-			continue;
-		if (rank++)
-			out_puts(o, ",");
-		put_backtrace(o, sb, s, &s->items[i], rank);
-	}
+	report_section(o, r, key, put_backtrace);
 	out_puts(o, "]}");
 }
 
-static void put_summary(struct out *o, struct sbuf *sb, const struct snapshot *s)
+static void put_summary(struct out *o, struct sbuf *sb, const struct report *r)
 {
-	struct ht_mallinfo mi = ht_mallinfo();
-	unsigned long long vss = 0, rss = 0, shared = 0;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	char statm[128];
+	const struct snapshot *s = r->s;
+	const struct report_summary *m = &r->sum;
 
-	ht_read_line("/proc/self/statm", statm, sizeof(statm));
-	sscanf(statm, "%llu %llu %llu", &vss, &rss, &shared);
 	sb_printf(sb, "\"summary\":{\"backtraces\":%llu,\"bytes\":%llu,\"blocks\":%llu,"
 		  "\"hidden\":{\"backtraces\":%llu,\"bytes\":%llu,\"blocks\":%llu},"
 		  "\"runtime\":{\"bytes\":%llu,\"blocks\":%llu},",
@@ -130,40 +129,35 @@ static void put_summary(struct out *o, struct sbuf *sb, const struct snapshot *s
 	sb_printf(sb, "\"allocator\":{\"virtual_bytes\":%llu,\"in_use_bytes\":%llu},"
 		  "\"statm\":{\"vss_bytes\":%llu,\"rss_bytes\":%llu,\"shared_bytes\":%llu},"
 		  "\"since_start\":{\"calls\":%llu,\"bytes\":%llu,\"temporary\":%llu},",
-		  (unsigned long long)(mi.arena + mi.hblkhd),
-		  (unsigned long long)(mi.uordblks + mi.hblkhd), vss * page, rss * page,
-		  shared * page, (unsigned long long)s->total_count,
+		  (unsigned long long)m->virtual_bytes, (unsigned long long)m->in_use_bytes,
+		  (unsigned long long)m->vss_bytes, (unsigned long long)m->rss_bytes,
+		  (unsigned long long)m->shared_bytes, (unsigned long long)s->total_count,
 		  (unsigned long long)s->total_bytes, (unsigned long long)s->temp_count);
 	out_sbuf(o, sb);
 	sb_printf(sb, "\"peak\":{\"bytes\":%llu,\"blocks\":%llu,\"time_ns\":%llu},"
 		  "\"tracer_bytes\":%llu,\"untracked\":%llu}",
 		  (unsigned long long)s->peak.bytes, (unsigned long long)s->peak_count,
-		  (unsigned long long)(s->peak.ns > ht_start_ns ? s->peak.ns - ht_start_ns : 0),
-		  (unsigned long long)s->tracer_bytes, (unsigned long long)acct_untracked());
+		  (unsigned long long)m->peak_ns, (unsigned long long)s->tracer_bytes,
+		  (unsigned long long)m->untracked);
 	out_sbuf(o, sb);
 }
 
-void json_write(struct out *o, struct snapshot *s, enum report_when when,
-		const enum ht_sort *keys, int nkeys)
+void json_write(struct out *o, struct report *r)
 {
-	static char buf[JSON_BUF]; /* under the report lock */
-	char comm[64];
 	struct sbuf sb = SBUF_INIT(buf);
 
-	ht_read_line("/proc/self/comm", comm, sizeof(comm));
 	sb_printf(&sb, "{\"schema_version\":%d,\"pid\":%d,\"comm\":", JSON_SCHEMA_VERSION,
 		  (int)getpid());
-	sb_put_json(&sb, comm);
+	sb_put_json(&sb, r->comm);
 	sb_printf(&sb, ",\"event\":\"%s\",\"time_ns\":%llu,\"depth\":%d,\"sections\":[",
-		  report_when_name(when), (unsigned long long)(s->now_ns - ht_start_ns),
-		  ht_cfg.depth);
+		  report_when_name(r->when), (unsigned long long)r->time_ns, ht_cfg.depth);
 	out_sbuf(o, &sb);
-	for (int k = 0; k < nkeys; k++) {
+	for (int k = 0; k < r->nkeys; k++) {
 		if (k)
 			out_puts(o, ",");
-		put_section(o, &sb, s, keys[k]);
+		put_section(o, &sb, r, r->keys[k]);
 	}
 	out_puts(o, "],");
-	put_summary(o, &sb, s);
+	put_summary(o, &sb, r);
 	out_puts(o, "}\n");
 }

@@ -115,7 +115,7 @@ void out_private_fds(void)
 	if (ht_unshare_fds_below(STDERR_FILENO + 1))
 		return; /* the program's table: std_error() checks its fd 2 */
 	close(STDIN_FILENO);
-	if (!ht_cfg.flame_graph || ht_cfg.outfile)
+	if (ht_cfg.format != HT_FORMAT_FOLDED || ht_cfg.outfile)
 		close(STDOUT_FILENO);
 }
 
@@ -140,7 +140,7 @@ static const char *outfile_path(unsigned dump)
 	sb_puts(&sb, ht_cfg.outfile);
 	if (getpid() != ht_cfg.root_pid)
 		sb_printf(&sb, ".%d", (int)getpid());
-	if (ht_cfg.flame_graph && dump > 1)
+	if (ht_cfg.format == HT_FORMAT_FOLDED && dump > 1)
 		sb_printf(&sb, ".dump%u", dump);
 	return sb_str(&sb);
 }
@@ -327,8 +327,9 @@ static int open_dest(struct out *o, enum dest d)
 		/* a flame graph's dumps each start a file of their own */
 		bool fresh = false;
 
-		return open_file(o, outfile_path(o->dump),
-				 ht_cfg.flame_graph ? &fresh : &outfile_before, 0, kind_error);
+		bool *before = ht_cfg.format == HT_FORMAT_FOLDED ? &fresh : &outfile_before;
+
+		return open_file(o, outfile_path(o->dump), before, 0, kind_error);
 	}
 	case TO_STDOUT:
 	case TO_STDERR:

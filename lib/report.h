@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * report.h - the report: a snapshot of the backtrace table, filtered by the
- * ignore patterns, sorted, symbolized and written as text or folded stacks.
- * Normal context only (exit, or the reporter thread), never a hook.
+ * ignore patterns, sorted, symbolized and written in the format of
+ * --format (text, JSON or folded stacks: writer.h).  Normal context only
+ * (exit, or the reporter thread), never a hook.
  */
 #ifndef HEAPTRACE_REPORT_H
 #define HEAPTRACE_REPORT_H
@@ -18,9 +19,10 @@ enum report_when {
 };
 
 /*
- * One report with a section per key (the caller is busy: see guard.h).
- * True if blocks the report lists (or could not track) are live: a leak,
- * for --check at exit.
+ * One report with a section per key (folded stacks: the first key only;
+ * the caller is busy: see guard.h).  True if blocks the report lists (or
+ * could not track) are live: a leak, for --check at exit, even when the
+ * exit report is silent.
  */
 bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys);
 /* "exit", "signal", "interval": what a report says of its cause. */

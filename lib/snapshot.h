@@ -3,8 +3,8 @@
  * snapshot.h - one report's copy of the backtrace table: per backtrace its
  * counters, its growth since the previous report of this process, and its
  * share of the whole heap's peak; the totals of the summary.  Taken and
- * used under the report lock (report.c); read by the writers (report.c's
- * text and folded stacks, json.c).
+ * used under the report lock (report.c); read by the writers (text.c,
+ * json.c, folded.c), which may only sort it.
  */
 #ifndef HEAPTRACE_SNAPSHOT_H
 #define HEAPTRACE_SNAPSHOT_H
@@ -21,7 +21,7 @@ struct item {
 	uint64_t live_count, live_bytes, peak_count, peak_bytes, first_ns;
 	int64_t growth_count, growth_bytes;  /* since the previous report */
 	uint64_t at_peak_count, at_peak_bytes; /* when the whole heap peaked */
-	bool shown;                            /* in a section of this report */
+	bool shown;                            /* in a section (report.c marks it) */
 	uint64_t total_count, total_bytes;   /* allocation calls since start */
 	uint64_t temp_count;                 /* temporary ones (stacktrace.h) */
 };

@@ -142,6 +142,28 @@ def test_preload_flame_graph_variable():
     check_flame(r.stdout, EXE)
 
 
+@pytest.mark.parametrize("opts, env", [
+    (["--format=folded"], {}),
+    (["--format=json", "--flame-graph"], {}),    # --flame-graph wins, as it did over --json
+    ([], {"HEAPTRACE_FORMAT": "folded"}),
+    ([], {"HEAPTRACE_FORMAT": "json", "HEAPTRACE_FLAME_GRAPH": "1"}),
+])
+def test_format_folded_is_the_flame_graph(opts, env):
+    """--format=folded (HEAPTRACE_FORMAT=folded) writes what --flame-graph
+    writes, byte for byte; HEAPTRACE_FLAME_GRAPH=1 overrides the format."""
+    want = trace("s-flame", opts=["--flame-graph"]).stdout
+    r = trace_pid("s-flame", opts=opts, env=env, launcher=bool(opts))
+    assert (r.returncode, r.stderr, r.stdout) == (0, "", want)
+    check_flame(r.stdout, EXE)
+
+
+def test_format_folded_refuses_a_key_without_weight():
+    r = trace("s-flame", opts=["--format=folded", "--sort=age"])
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == ("heaptrace: --flame-graph cannot weigh backtraces by 'age' (--sort); "
+                        "use size, count, peak-share, calls or temporary\n")
+
+
 PERL = r'''
 while (my $line = <STDIN>) {
     chomp $line;

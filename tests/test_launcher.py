@@ -291,6 +291,7 @@ OPTION_VARIABLES = [
     (["--interval", "1.5"], {"INTERVAL": "1.5"}),
     (["--json"], {"FORMAT": "json"}),
     (["--format=text"], {"FORMAT": "text"}),
+    (["--format=folded"], {"FORMAT": "folded"}),
     (["--check"], {"CHECK": "1"}),
     (["--trace-children"], {"TRACE_CHILDREN": "1"}),
     (["--top=7", "-s", "count", "--flame-graph", "--outfile={tmp}/o", "--ignore={tmp}/ign"],
@@ -502,6 +503,7 @@ BAD_OPTIONS = [
     bad("--unwind", "FP", "is not an unwinder (use dwarf, libunwind, fp or check)"),
     bad("--unwind", "", "is not an unwinder (use dwarf, libunwind, fp or check)"),
     bad("--ignore", "", "is empty"),
+    bad("--format", "xml", "is not a format (use text, json or folded)"),
 ]
 
 
