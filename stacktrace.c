@@ -387,7 +387,7 @@ static inline uint64_t hash_frames(void *const *frames, int n, bool cut)
 	int i;
 
 	for (i = 0; i < n && i < HASH_MUL_FRAMES; i++)
-		h += (uintptr_t)frames[i] * (0x9e3779b97f4a7c15ULL + 2 * (uint64_t)i);
+		h += (uintptr_t)frames[i] * (GOLDEN_RATIO_64 + 2 * (uint64_t)i);
 	for (; i < n; i++) {
 		x ^= (uintptr_t)frames[i];
 		sum += (uintptr_t)frames[i];

@@ -14,6 +14,25 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The one multiplier of every hash here: 2^64 / phi (Knuth's Fibonacci
+ * hashing, TAOCP 6.4; Linux's GOLDEN_RATIO_64).  The product spreads
+ * aligned, clustered keys (addresses) into its high bits, which a table
+ * takes its slot from (hash_slot()) or a fold brings down.
+ */
+#define GOLDEN_RATIO_64 0x9e3779b97f4a7c15ULL
+
+static inline uint64_t hash_word(uint64_t x)
+{
+	return x * GOLDEN_RATIO_64;
+}
+
+/* x's slot in a table of mask + 1 slots (a power of two, at most 2^24). */
+static inline size_t hash_slot(uint64_t x, size_t mask)
+{
+	return (size_t)(hash_word(x) >> 40) & mask;
+}
+
 /* A string builder over a caller-owned buffer; output past cap is dropped. */
 struct sbuf {
 	char *buf;

@@ -12,8 +12,8 @@
 
 #include "difftab.h"
 #include "usage.h"
+#include "utils.h"
 
-#define GOLDEN_RATIO_64 0x9e3779b97f4a7c15ULL
 #define NO_RECORD UINT32_MAX
 
 static void __attribute__((noreturn)) give_up(const char *why)

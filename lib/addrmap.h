@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "guard.h"
+#include "utils.h"
 
 #define AM_SHARDS 256
 
@@ -52,10 +53,9 @@ extern struct am_shard am_shards[AM_SHARDS];
  * high bits, the fold brings those down to where shard and slot are taken.
  * Invertible (the unit tests build keys for chosen slots from it).
  */
-#define AM_HASH_MUL 0x9e3779b97f4a7c15ULL
 static inline uint64_t am_hash(uintptr_t key)
 {
-	uint64_t h = (uint64_t)key * AM_HASH_MUL;
+	uint64_t h = hash_word(key);
 
 	return h ^ (h >> 32);
 }

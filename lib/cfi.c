@@ -499,7 +499,7 @@ static bool no_table = true;
 
 static inline size_t rule_slot(const struct rule_table *t, uintptr_t pc)
 {
-	return (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 40) & t->mask;
+	return hash_slot(pc, t->mask);
 }
 
 /*

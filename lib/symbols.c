@@ -32,6 +32,7 @@
 #include "config.h"
 #include "debuginfo.h"
 #include "symbols.h"
+#include "utils.h"
 
 /* Bounds of the caches: addresses resolved, object files open. */
 #define SYM_CACHE_MAX (1u << 16)
@@ -352,7 +353,7 @@ static void drop_cache(void)
 
 static uint32_t slot_of(uintptr_t addr, bool ret, uint32_t mask)
 {
-	return (uint32_t)(((addr ^ ret) * 0x9e3779b97f4a7c15ULL) >> 40) & mask;
+	return (uint32_t)hash_slot(addr ^ ret, mask);
 }
 
 static bool cache_grow(void)
