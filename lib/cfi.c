@@ -61,18 +61,60 @@ enum ht_unwinder cfi_unwinder;
 #define DW_RA 16
 #define NUM_REGS 17
 
+/*
+ * .eh_frame is the program's bytes, not ours: every read is bounded by end
+ * (the end of the CIE or FDE, or of the object's mapping), and a read that
+ * would pass it sets bad and gives 0.  Whoever reads checks bad once at the
+ * end: malformed call-frame information is "cannot walk" (R_OTHER, or no
+ * FDE), and libunwind takes the backtrace, as for any other frame the walk
+ * does not know.
+ */
 struct reader {
-	const uint8_t *p;
+	const uint8_t *p, *end;
 	bool bad;
 };
+
+/* Are n more bytes there?  If not, the reader is bad from now on. */
+static inline bool rd_has(struct reader *r, size_t n)
+{
+	if (unlikely(r->bad || (size_t)(r->end - r->p) < n)) {
+		r->bad = true;
+		return false;
+	}
+	return true;
+}
 
 static uint64_t rd_fixed(struct reader *r, int size)
 {
 	uint64_t v = 0;
 
+	if (!rd_has(r, (size_t)size))
+		return 0;
 	memcpy(&v, r->p, (size_t)size); /* little-endian */
 	r->p += size;
 	return v;
+}
+
+static void rd_skip(struct reader *r, uint64_t n)
+{
+	if (rd_has(r, 0) && n <= (uint64_t)(r->end - r->p))
+		r->p += n;
+	else
+		r->bad = true;
+}
+
+/* A NUL-terminated string, or NULL (bad) when end comes first. */
+static const char *rd_string(struct reader *r)
+{
+	const char *s = (const char *)r->p;
+	const uint8_t *nul = rd_has(r, 1) ? memchr(r->p, 0, (size_t)(r->end - r->p)) : NULL;
+
+	if (!nul) {
+		r->bad = true;
+		return NULL;
+	}
+	r->p = nul + 1;
+	return s;
 }
 
 /* A LEB128 number's bits; *shift tells how many were read, *last the last byte. */
@@ -81,7 +123,10 @@ static uint64_t rd_leb(struct reader *r, unsigned *shift, uint8_t *last)
 	uint64_t v = 0;
 
 	*shift = 0;
+	*last = 0;
 	do {
+		if (!rd_has(r, 1))
+			return 0; /* the number runs past the end */
 		*last = *r->p++;
 		if (*shift < 64)
 			v |= (uint64_t)(*last & 0x7f) << *shift;
@@ -107,6 +152,32 @@ static int64_t rd_sleb(struct reader *r)
 	if (shift < 64 && (last & 0x40))
 		v |= ~(uint64_t)0 << shift; /* sign-extend */
 	return (int64_t)v;
+}
+
+/*
+ * A factored offset: n * data_align, where the product must fit (a huge
+ * factor from malformed input would overflow: bad).
+ */
+static int64_t rd_factored(struct reader *r, int64_t n, int64_t data_align)
+{
+	int64_t v;
+
+	if (__builtin_mul_overflow(n, data_align, &v)) {
+		r->bad = true;
+		return 0;
+	}
+	return v;
+}
+
+static int64_t rd_uleb_factored(struct reader *r, int64_t data_align)
+{
+	uint64_t n = rd_uleb(r);
+
+	if (n > INT64_MAX) {
+		r->bad = true;
+		return 0;
+	}
+	return rd_factored(r, (int64_t)n, data_align);
 }
 
 /* A pointer in DW_EH_PE encoding enc; datarel is .eh_frame_hdr's address. */
@@ -136,19 +207,23 @@ static uintptr_t rd_pointer(struct reader *r, uint8_t enc, uintptr_t datarel)
 	return (uintptr_t)v;
 }
 
-/* The FDE whose range may hold pc, by the binary-search table of .eh_frame_hdr. */
-static const uint8_t *hdr_search(const uint8_t *hdr, uintptr_t pc)
+/*
+ * The FDE whose range may hold pc, by the binary-search table of
+ * .eh_frame_hdr, which ends by end at the latest.  The FDE it names is
+ * not checked here (find_fde() does).
+ */
+static const uint8_t *hdr_search(const uint8_t *hdr, const uint8_t *end, uintptr_t pc)
 {
-	struct reader r = { hdr + 4, false };
+	struct reader r = { hdr + 4, end, false };
 	size_t lo = 0, hi;
 	int32_t loc, fde;
 
 	/* version 1, table of (initial location, FDE) as datarel sdata4 */
-	if (hdr[0] != 1 || hdr[3] != 0x3b)
+	if (end - hdr < 4 || hdr[0] != 1 || hdr[3] != 0x3b)
 		return NULL;
 	rd_pointer(&r, hdr[1], (uintptr_t)hdr);
 	hi = rd_pointer(&r, hdr[2], (uintptr_t)hdr);
-	if (r.bad || hi == 0)
+	if (r.bad || hi == 0 || hi > (size_t)(end - r.p) / 8)
 		return NULL;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -175,26 +250,41 @@ struct fde_info {
 	bool signal; /* 'S': the frame of a signal handler's return (sigreturn) */
 };
 
-/* The CIE at cie; false for anything but x86-64's usual kind. */
-static bool read_cie(const uint8_t *cie, struct fde_info *fi, uint8_t *fde_enc)
+/*
+ * The length word of a CIE or FDE at p, which must end by end: r reads its
+ * contents.  False for a terminator, a 64-bit length, or one past end.
+ */
+static bool rd_entry(struct reader *r, const uint8_t *p, const uint8_t *end)
 {
-	struct reader r = { cie, false };
-	uint32_t len = (uint32_t)rd_fixed(&r, 4);
+	uint32_t len;
+
+	*r = (struct reader){ p, end, false };
+	len = (uint32_t)rd_fixed(r, 4);
+	if (r->bad || len == 0 || len == 0xffffffffu || len > (size_t)(end - r->p))
+		return false;
+	r->end = r->p + len;
+	return true;
+}
+
+/* The CIE at cie (which ends by end); false for anything but x86-64's usual kind. */
+static bool read_cie(const uint8_t *cie, const uint8_t *end, struct fde_info *fi,
+		     uint8_t *fde_enc)
+{
+	struct reader r;
 	const char *aug;
 	const uint8_t *aug_end = NULL;
 	uint8_t version;
 
-	if (len == 0 || len == 0xffffffffu || rd_fixed(&r, 4) != 0)
+	if (!rd_entry(&r, cie, end) || rd_fixed(&r, 4) != 0)
 		return false;
-	fi->cie_end = cie + 4 + len;
+	fi->cie_end = r.end;
 	version = (uint8_t)rd_fixed(&r, 1);
 	if (version != 1 && version != 3)
 		return false;
-	aug = (const char *)r.p;
-	r.p += strlen(aug) + 1;
+	aug = rd_string(&r);
 	fi->code_align = rd_uleb(&r);
 	fi->data_align = rd_sleb(&r);
-	if ((version == 1 ? rd_fixed(&r, 1) : rd_uleb(&r)) != DW_RA)
+	if (r.bad || (version == 1 ? rd_fixed(&r, 1) : rd_uleb(&r)) != DW_RA)
 		return false;
 	*fde_enc = 0; /* absptr */
 	fi->signal = false;
@@ -202,6 +292,8 @@ static bool read_cie(const uint8_t *cie, struct fde_info *fi, uint8_t *fde_enc)
 	if (fi->has_z) {
 		uint64_t n = rd_uleb(&r);
 
+		if (r.bad || n > (uint64_t)(r.end - r.p))
+			return false;
 		aug_end = r.p + n;
 		aug++;
 	} else if (aug[0]) {
@@ -221,6 +313,8 @@ static bool read_cie(const uint8_t *cie, struct fde_info *fi, uint8_t *fde_enc)
 		default: return false; /* anything newer */
 		}
 	}
+	if (aug_end && !r.bad && r.p > aug_end)
+		return false; /* the augmentation data ran past its own length */
 	if (aug_end)
 		r.p = aug_end;
 	fi->cie_insns = r.p;
@@ -238,33 +332,35 @@ static int find_fde(uintptr_t pc, struct fde_info *fi)
 {
 #ifdef HAVE_CFI_WALK
 	struct dl_find_object obj;
-	const uint8_t *fde;
+	const uint8_t *fde, *lo, *end, *cie;
 	struct reader r;
-	uint32_t len;
 	int32_t cie_off;
 	uint8_t enc;
 	uintptr_t range;
 
 	if (_dl_find_object((void *)pc, &obj) != 0)
 		return FDE_NO_OBJECT;
-	fde = obj.dlfo_eh_frame ? hdr_search(obj.dlfo_eh_frame, pc) : NULL;
-	if (!fde)
+	/* .eh_frame_hdr and .eh_frame lie in the object's mapping: nothing
+	 * they point to is read outside it */
+	lo = obj.dlfo_map_start;
+	end = obj.dlfo_map_end;
+	fde = obj.dlfo_eh_frame ? hdr_search(obj.dlfo_eh_frame, end, pc) : NULL;
+	if (!fde || fde < lo || !rd_entry(&r, fde, end))
 		return FDE_NONE;
-	r = (struct reader){ fde, false };
-	len = (uint32_t)rd_fixed(&r, 4);
-	if (len == 0 || len == 0xffffffffu)
+	cie_off = (int32_t)rd_fixed(&r, 4);
+	cie = r.p - 4 - cie_off;
+	if (r.bad || cie_off == 0 || cie_off > r.p - 4 - lo || cie_off < r.p - 4 - end ||
+	    !read_cie(cie, end, fi, &enc))
 		return FDE_NONE;
-	memcpy(&cie_off, r.p, 4);
-	if (cie_off == 0 || !read_cie(r.p - cie_off, fi, &enc))
-		return FDE_NONE;
-	r.p += 4;
 	fi->start = rd_pointer(&r, enc, 0);
 	range = rd_pointer(&r, enc & 0x0f, 0);
 	if (r.bad || pc < fi->start || pc - fi->start >= range)
 		return FDE_NONE;
 	if (fi->has_z)
-		r.p += rd_uleb(&r);
-	fi->end = fde + 4 + len;
+		rd_skip(&r, rd_uleb(&r));
+	if (r.bad)
+		return FDE_NONE;
+	fi->end = r.end;
 	fi->insns = r.p;
 	return FDE_FOUND;
 #else
@@ -350,7 +446,7 @@ static void run_op(struct cfa_state *s, struct reader *r, uint8_t op, const stru
 
 	switch (op & 0xc0) {
 	case 0x80: /* DW_CFA_offset */
-		set_col(s, op & 0x3f, AT_CFA, (int64_t)rd_uleb(r) * fi->data_align);
+		set_col(s, op & 0x3f, AT_CFA, rd_uleb_factored(r, fi->data_align));
 		return;
 	case 0xc0: /* DW_CFA_restore */
 		restore_col(s, op & 0x3f);
@@ -358,7 +454,7 @@ static void run_op(struct cfa_state *s, struct reader *r, uint8_t op, const stru
 	}
 	switch (op) {
 	case 0x00: break; /* nop */
-	case 0x05: reg = rd_uleb(r); set_col(s, reg, AT_CFA, (int64_t)rd_uleb(r) * fi->data_align); break;
+	case 0x05: reg = rd_uleb(r); set_col(s, reg, AT_CFA, rd_uleb_factored(r, fi->data_align)); break;
 	case 0x06: restore_col(s, rd_uleb(r)); break;
 	case 0x07: set_col(s, rd_uleb(r), UNDEF, 0); break;
 	case 0x08: set_col(s, rd_uleb(r), SAME, 0); break;
@@ -382,15 +478,15 @@ static void run_op(struct cfa_state *s, struct reader *r, uint8_t op, const stru
 		break;
 	case 0x0d: s->row.cfa_reg = rd_uleb(r); s->row.cfa_expr = false; break;
 	case 0x0e: s->row.cfa_off = (int64_t)rd_uleb(r); break;
-	case 0x0f: s->row.cfa_expr = true; r->p += rd_uleb(r); break;
-	case 0x10: reg = rd_uleb(r); r->p += rd_uleb(r); set_expression(s, reg); break;
-	case 0x11: reg = rd_uleb(r); set_col(s, reg, AT_CFA, rd_sleb(r) * fi->data_align); break;
+	case 0x0f: s->row.cfa_expr = true; rd_skip(r, rd_uleb(r)); break;
+	case 0x10: reg = rd_uleb(r); rd_skip(r, rd_uleb(r)); set_expression(s, reg); break;
+	case 0x11: reg = rd_uleb(r); set_col(s, reg, AT_CFA, rd_factored(r, rd_sleb(r), fi->data_align)); break;
 	case 0x12: /* def_cfa_sf */
 		s->row.cfa_reg = rd_uleb(r);
-		s->row.cfa_off = rd_sleb(r) * fi->data_align;
+		s->row.cfa_off = rd_factored(r, rd_sleb(r), fi->data_align);
 		s->row.cfa_expr = false;
 		break;
-	case 0x13: s->row.cfa_off = rd_sleb(r) * fi->data_align; break;
+	case 0x13: s->row.cfa_off = rd_factored(r, rd_sleb(r), fi->data_align); break;
 	case 0x2e: rd_uleb(r); break; /* GNU_args_size: only for resuming */
 	default: s->bad = true; /* set_loc, val_*, vendor extensions */
 	}
@@ -406,9 +502,9 @@ static void run_op(struct cfa_state *s, struct reader *r, uint8_t op, const stru
 static void run_insns(struct cfa_state *s, const uint8_t *p, const uint8_t *end, uintptr_t loc,
 		      uintptr_t pc, const struct fde_info *fi)
 {
-	struct reader r = { p, false };
+	struct reader r = { p, end, false };
 
-	while (r.p < end && loc <= pc && !s->bad) {
+	while (r.p < end && loc <= pc && !s->bad && !r.bad) {
 		uint8_t op = *r.p++;
 
 		if ((op & 0xc0) == 0x40)
@@ -422,6 +518,8 @@ static void run_insns(struct cfa_state *s, const uint8_t *p, const uint8_t *end,
 		else
 			run_op(s, &r, op, fi);
 	}
+	if (r.bad)
+		s->bad = true; /* an operand ran past the end, or overflowed */
 }
 
 /*
@@ -434,15 +532,17 @@ static uint64_t classify(const struct row *row)
 	unsigned flags = R_STEP;
 	int64_t rbp_off = 0;
 
+	/* the stack's words are 8-byte aligned: an offset that is not points
+	 * between them, which no compiler emits (malformed: libunwind's) */
 	if (row->cfa_expr || (row->cfa_reg != DW_RBP && row->cfa_reg != DW_RSP) ||
-	    row->cfa_off <= -(1 << 28) || row->cfa_off >= (1 << 28))
+	    row->cfa_off <= -(1 << 28) || row->cfa_off >= (1 << 28) || (row->cfa_off & 7))
 		return R_OTHER;
 	if (row->ra.how == UNDEF || row->rbp.how == UNDEF)
 		return R_LAST;
 	if (row->ra.how != AT_CFA || row->ra.off != -8 || row->rsp.how != SAME)
 		return R_OTHER;
 	if (row->rbp.how == AT_CFA) {
-		if (row->rbp.off <= -(1 << 14) || row->rbp.off >= (1 << 14) || row->rbp.off == -1)
+		if (row->rbp.off <= -(1 << 14) || row->rbp.off >= (1 << 14) || (row->rbp.off & 7))
 			return R_OTHER;
 		flags |= R_RBP_SAVED;
 		rbp_off = row->rbp.off;

@@ -8,7 +8,9 @@
  * against libunwind's.
  *
  * The instruction bytes are written by hand, as a compiler would emit
- * them for x86-64 (code alignment 1, data alignment -8).
+ * them for x86-64 (code alignment 1, data alignment -8), and read from a
+ * copy of exactly their size, so that AddressSanitizer sees a read past
+ * their end; malformed ones (test_malformed) must give "cannot walk".
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -24,20 +26,33 @@ void ht_drain(void) {} /* nothing is ever queued here */
 /* The x86-64 CIE: CFA = rsp + 8, return address at CFA - 8. */
 static const uint8_t CIE_INSNS[] = { 0x0c, 7, 8, 0x90, 1 };
 
+/* A heap copy of exactly n bytes (free()d by the caller). */
+static uint8_t *exact_copy(const void *p, size_t n)
+{
+	uint8_t *copy = malloc(n);
+
+	memcpy(copy, p, n);
+	return copy;
+}
+
 /* The rule at pc of an FDE starting at 0x1000 with these instructions. */
 static uint64_t rule_at(const uint8_t *insns, size_t len, uintptr_t pc)
 {
+	uint8_t *cie = exact_copy(CIE_INSNS, sizeof(CIE_INSNS)), *fde = exact_copy(insns, len);
 	struct fde_info fi = {
 		.code_align = 1,
 		.data_align = -8,
-		.cie_insns = CIE_INSNS,
-		.cie_end = CIE_INSNS + sizeof(CIE_INSNS),
-		.insns = insns,
-		.end = insns + len,
+		.cie_insns = cie,
+		.cie_end = cie + sizeof(CIE_INSNS),
+		.insns = fde,
+		.end = fde + len,
 		.start = 0x1000,
 	};
+	uint64_t rule = read_rule(&fi, pc);
 
-	return read_rule(&fi, pc);
+	free(cie);
+	free(fde);
+	return rule;
 }
 
 #define RULE_AT(insns, pc) rule_at(insns, sizeof(insns), pc)
@@ -136,7 +151,7 @@ static void test_other_and_last(void)
 static void test_pointers(void)
 {
 	static const uint8_t b[] = { 0xfc, 0xff, 0xff, 0xff, 0x34, 0x12, 0xe5, 0x8e, 0x26, 0x7f };
-	struct reader r = { b, false };
+	struct reader r = { b, b + sizeof(b), false };
 
 	CHECK_EQ(rd_pointer(&r, 0x1b, 0), (uintptr_t)b - 4); /* pcrel sdata4 */
 	CHECK_EQ(rd_pointer(&r, 0x02, 0), 0x1234);           /* udata2 */
@@ -162,13 +177,13 @@ static void test_hdr_search(void)
 		hdr[3 + 2 * i] = 0x100 * (i + 1);
 		hdr[4 + 2 * i] = 0x1000 + i;
 	}
-	CHECK(hdr_search(h, base + 0xff) == NULL);
-	CHECK(hdr_search(h, base + 0x100) == h + 0x1000);
-	CHECK(hdr_search(h, base + 0x2ff) == h + 0x1001);
-	CHECK(hdr_search(h, base + 0x300) == h + 0x1002);
-	CHECK(hdr_search(h, base + 0x100000) == h + 0x1002);
+	CHECK(hdr_search(h, h + sizeof(hdr), base + 0xff) == NULL);
+	CHECK(hdr_search(h, h + sizeof(hdr), base + 0x100) == h + 0x1000);
+	CHECK(hdr_search(h, h + sizeof(hdr), base + 0x2ff) == h + 0x1001);
+	CHECK(hdr_search(h, h + sizeof(hdr), base + 0x300) == h + 0x1002);
+	CHECK(hdr_search(h, h + sizeof(hdr), base + 0x100000) == h + 0x1002);
 	((uint8_t *)hdr)[3] = 0x03; /* a table in another encoding */
-	CHECK(hdr_search(h, base + 0x200) == NULL);
+	CHECK(hdr_search(h, h + sizeof(hdr), base + 0x200) == NULL);
 }
 
 /* A CIE: length, id 0, version 1, augmentation, alignments, RA column, data. */
@@ -190,7 +205,7 @@ static bool cie_read(const char *aug, const uint8_t *data, size_t n, uint8_t ra,
 	memcpy(cie + at, CIE_INSNS, sizeof(CIE_INSNS));
 	at += sizeof(CIE_INSNS);
 	cie[0] = (uint8_t)(at - 4);
-	if (!read_cie(cie, &fi, enc))
+	if (!read_cie(cie, cie + sizeof(cie), &fi, enc))
 		return false;
 	CHECK(fi.cie_insns == cie + at - sizeof(CIE_INSNS));
 	CHECK_EQ(fi.data_align, (uint64_t)-8);
@@ -220,6 +235,65 @@ static void test_cie(void)
 	CHECK(!cie_ok("zRS", (const uint8_t[]){ 1, 0x1b }, 2, 16, &enc));
 	CHECK(!cie_ok("zR", (const uint8_t[]){ 1, 0x1b }, 2, 15, &enc));  /* another RA column */
 	CHECK(!cie_ok("eh", (const uint8_t[]){ 0 }, 0, 16, &enc));
+}
+
+/* A CIE of exactly these bytes (after its length word), read. */
+static bool cie_bytes(const uint8_t *body, size_t n)
+{
+	uint8_t *cie = malloc(4 + n), enc;
+	struct fde_info fi;
+	bool ok;
+
+	memcpy(cie, &(uint32_t){ (uint32_t)n }, 4);
+	memcpy(cie + 4, body, n);
+	ok = read_cie(cie, cie + 4 + n, &fi, &enc);
+	free(cie);
+	return ok;
+}
+
+/*
+ * Call-frame information that is not what a compiler emits: every read
+ * stays inside it (AddressSanitizer), no arithmetic overflows
+ * (UndefinedBehaviorSanitizer), and the rule is "cannot walk".
+ */
+static void test_malformed(void)
+{
+	/* a LEB128 number whose last byte still says "more" */
+	static const uint8_t leb_cut[] = { 0x41, 0x0e, 0x80, 0x80 };
+	static const uint8_t leb_cut2[] = { 0x41, 0x86 };
+	/* rbp at a factor of 2^62 (times -8), and CFA at sleb -2^62 * -8 */
+	static const uint8_t huge_uleb[] = { 0x41, 0x86, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+					     0x80, 0x80, 0x40 };
+	static const uint8_t huge_sleb[] = { 0x41, 0x13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+					     0x80, 0x80, 0x40 };
+	/* an expression longer than what is left */
+	static const uint8_t expr_long[] = { 0x41, 0x10, 3, 0x7f, 0x00 };
+	/* CFA at rsp + 13: between the stack's words */
+	static const uint8_t cfa_odd[] = { 0x41, 0x0e, 13 };
+	/* CIEs: id 0, version 1, then an augmentation without its NUL ... */
+	static const uint8_t aug_open[] = { 0, 0, 0, 0, 1, 'z', 'R' };
+	/* ... code alignment cut short ... */
+	static const uint8_t code_cut[] = { 0, 0, 0, 0, 1, 0, 0x81 };
+	/* ... augmentation data longer than the CIE */
+	static const uint8_t aug_long[] = { 0, 0, 0, 0, 1, 'z', 'R', 0, 1, 0x78, 16, 0x7f, 0x1b };
+	/* .eh_frame_hdr whose count says more entries than it holds */
+	static const int32_t hdr_over[] = { 0, 0, 1000, 0x100, 0x1000 };
+	uint8_t *h;
+
+	CHECK_EQ(RULE_AT(leb_cut, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(leb_cut2, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(huge_uleb, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(huge_sleb, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(expr_long, 0x1001), R_OTHER);
+	CHECK_EQ(RULE_AT(cfa_odd, 0x1001), R_OTHER);
+	CHECK(!cie_bytes(aug_open, sizeof(aug_open)));
+	CHECK(!cie_bytes(code_cut, sizeof(code_cut)));
+	CHECK(!cie_bytes(aug_long, sizeof(aug_long)));
+	h = exact_copy(hdr_over, sizeof(hdr_over));
+	memcpy(h, (const uint8_t[]){ 1, 0x1b, 0x03, 0x3b }, 4);
+	CHECK(hdr_search(h, h + sizeof(hdr_over), (uintptr_t)h + 0x200) == NULL);
+	CHECK(hdr_search(h, h + 3, (uintptr_t)h + 0x200) == NULL);
+	free(h);
 }
 
 /* The table: tags, growth at half full, forgetting. */
@@ -330,6 +404,7 @@ int main(void)
 	test_pointers();
 	test_hdr_search();
 	test_cie();
+	test_malformed();
 	test_table();
 	test_walk();
 	test_signal_frame();
