@@ -340,6 +340,7 @@ void bt_unwinder_init(void)
 {
 	static int started;
 	struct rlimit saved, none;
+	bool limited;
 
 	if (__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL)) {
 		while (!__atomic_load_n(&bt_unwinder_ready, __ATOMIC_ACQUIRE))
@@ -347,13 +348,16 @@ void bt_unwinder_init(void)
 		return;
 	}
 	self_pid = getpid();
-	if (getrlimit(RLIMIT_NOFILE, &saved) == 0) {
+	/* put back only what was read (saved is undefined if getrlimit failed) */
+	limited = getrlimit(RLIMIT_NOFILE, &saved) == 0;
+	if (limited) {
 		none = (struct rlimit){ 0, saved.rlim_max };
 		setrlimit(RLIMIT_NOFILE, &none);
 	}
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	unw_get_accessors(unw_local_addr_space)->access_mem = access_mem;
-	setrlimit(RLIMIT_NOFILE, &saved);
+	if (limited)
+		setrlimit(RLIMIT_NOFILE, &saved);
 	config_depth(); /* before the first backtrace, which may be taken before start-up */
 	/* A program an untraced child executes: forward from here on, not
 	 * only from our constructor (config.h: ht_process). */
@@ -719,11 +723,24 @@ static inline void stats_sub(struct bt_stats *st, uint64_t size, bool temporary)
 	spin_unlock_nested(&st->lock);
 }
 
+/*
+ * Best effort, not a seqlock: new_peak() moves bytes (its compare-and-swap)
+ * before ns and the epoch, with no in-progress mark, and several threads
+ * may move it at once.  A correct seqlock would need the writers to
+ * serialize and mark the update (a lock, or a second counter and fences)
+ * on every new peak, which in a growing program is every allocation.
+ * What a report can get instead: the epoch read twice the same tells that
+ * no peak completed in between, so bytes is at least that epoch's peak;
+ * if another peak is in flight, bytes may be the newer one with the
+ * previous peak's time and epoch.  That peak is older by the events in
+ * flight, the same approximation as the shares of a peak already are
+ * (see heap and peak above), and the next report reads it whole.
+ */
 void bt_peak_read(struct bt_peak *out)
 {
 	uint64_t epoch;
 
-	/* a peak moved on while reading: read again */
+	/* a peak completed while reading: read again */
 	do {
 		epoch = __atomic_load_n(&peak.epoch, __ATOMIC_ACQUIRE);
 		*out = (struct bt_peak){ __atomic_load_n(&peak.bytes, __ATOMIC_RELAXED),
