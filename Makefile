@@ -42,9 +42,9 @@ endif
 # (heaptrace.c, libheaptrace.c) and what both compile or share; lib/ is
 # compiled into libheaptrace.so only, launcher/ into heaptrace only.
 SHARED_SRCS := textfmt.c utils.c
-LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c cfi.c addrmap.c tmem.c \
-	config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c output.c \
-	symbols.c debuginfo.c ignore.c) \
+LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
+	tmem.c config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c \
+	output.c symbols.c debuginfo.c ignore.c) \
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
 LAUNCHER_SRCS := heaptrace.c $(addprefix launcher/,diff.c difftab.c jsonparse.c usage.c) $(SHARED_SRCS)

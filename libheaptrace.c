@@ -981,7 +981,7 @@ EXPORT int sigaction(int signo, const struct sigaction *act, struct sigaction *o
 
 /*
  * The unwinder keeps the call-frame rules of code by address (cfi.c), the
- * frame-pointer walk where code is (stacktrace.c): code that dlclose()
+ * frame-pointer walk where code is (unwind.c): code that dlclose()
  * unmapped may be replaced by other code or data at the same addresses,
  * so both are forgotten once it has returned.  Forgetting takes the
  * unwinder's lock: a signal handler's hooks meanwhile queue their
@@ -996,8 +996,7 @@ EXPORT int dlclose(void *handle)
 	r = REAL(dlclose)(handle);
 	if (r == 0 && !ht_process.untraced) {
 		guard_enter();
-		cfi_forget();
-		bt_fp_forget();
+		unwind_forget();
 		guard_exit();
 	}
 	return r;

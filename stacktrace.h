@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * stacktrace.h - backtrace capture, the table of unique backtraces with their
- * statistics, and the accounting of each allocation and free against them.
+ * stacktrace.h - the table of unique backtraces with their statistics, and
+ * the accounting of each allocation and free against them.  Backtraces are
+ * taken by lib/unwind.h (bt_capture()), stored here.
  *
  * The hot path is capture (unwinding, before any lock), bt_find (lock-free)
  * and acct_* (one shard lock of the address map and a few atomic
@@ -16,14 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "compat.h"
 #include "options.h"
-#include "lib/cfi.h"
 #include "lib/config.h"
 #include "lib/guard.h"
+#include "lib/unwind.h"
 
 /*
  * Statistics of one backtrace, changed and read under its lock: one locked
@@ -84,7 +82,7 @@ static inline enum ht_cut bt_cut(const struct bt *b)
 }
 
 /*
- * Set libunwind and the depth up, once: the first capture does it (see
+ * Set the unwinder and the depth up, once: the first capture does it (see
  * bt_depth()), or start-up, whichever comes first.
  */
 extern bool bt_unwinder_ready;
@@ -102,32 +100,6 @@ static inline __attribute__((always_inline)) int bt_depth(void)
 }
 
 /*
- * A sandbox (seccomp) forbids every call that can tell a readable address:
- * libunwind's slow path then returns garbage, so no more unwinding in this
- * process; bt_at_least_caller() keeps the hook and its caller.
- */
-extern bool bt_sandboxed;
-
-/*
- * --unwind=fp: follow the chain of saved frame pointers instead (two
- * loads and a few compares per frame, no table).  Every word is read from
- * a page known to be readable.  A chain that breaks before max frames or
- * the stack's outermost frame gives 0, and the default unwinder (cfi.h)
- * takes that backtrace: the walk only ever replaces it where the whole
- * chain is sound.  Broken is a frame pointer outside the thread's stack,
- * not above the one before, misaligned, or NULL short of the outermost
- * frame, and a return address outside the loaded objects' code: what the
- * register holds in code built without frame pointers (Debian's libc; a
- * program's own -O1 code that keeps data in rbp).  Not seen: a function
- * without frame pointer that leaves rbp alone (its caller is missing from
- * the chain), and data laid out exactly as a chain of frames.
- */
-extern bool bt_frame_pointers;
-int bt_walk_fp(void **frames, int max, void *pc, void *fp);
-/* dlclose(): the code the walk knows may be gone. */
-void bt_fp_forget(void);
-
-/*
  * Capture up to max frames of the stack of the hook this is inlined into:
  * frames[0] is the hook itself.  The hot path asks for the depth; whether
  * the stack goes on beyond them costs one frame more to learn, so that is
@@ -143,39 +115,11 @@ static inline int bt_capture_hot(int depth)
 {
 	return depth < 2 ? 2 : depth;
 }
-/*
- * --unwind=libunwind where libunwind is not safe (see cfi.h): in a signal
- * handler, or on a small stack, the walk of cfi.c takes the backtrace.
- */
-static inline bool bt_libunwind_here(void)
-{
-	return likely(!ht_self.signal) && likely(stack_room() >= HT_STACK_LIBUNWIND);
-}
-
-/*
- * With less than HT_STACK_WALK bytes of stack left, no unwinding at all:
- * *cut says so (it is set only when the backtrace is cut short).
- */
+/* The table's capture: unwind.h's, inlined into the hook. */
 static inline __attribute__((always_inline)) int bt_capture(void **frames, int max,
 							    enum ht_cut *cut)
 {
-	int n;
-
-	if (unlikely(__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)))
-		return 0;
-	if (unlikely(stack_room() < HT_STACK_WALK)) {
-		*cut = HT_CUT_STACK;
-		return 0;
-	}
-	n = 0;
-	/* not in a signal handler: the chain skips the function it interrupted */
-	if (bt_frame_pointers && likely(!ht_self.signal))
-		n = bt_walk_fp(frames, max, ht_current_pc(), __builtin_frame_address(0));
-	if (likely(!n))
-		n = likely(cfi_unwinder != HT_UNWIND_LIBUNWIND) || !bt_libunwind_here()
-			    ? cfi_backtrace(frames, max, cut)
-			    : unw_backtrace(frames, max);
-	return likely(!__atomic_load_n(&bt_sandboxed, __ATOMIC_RELAXED)) ? n : 0;
+	return unwind_capture(frames, max, cut);
 }
 
 /*

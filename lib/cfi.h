@@ -22,9 +22,6 @@
 #include "options.h"
 #include "textfmt.h" /* enum ht_cut */
 
-/* --unwind (enum ht_unwinder): set once at start-up. */
-extern enum ht_unwinder cfi_unwinder;
-
 /*
  * Up to max frames of the caller's stack: frames[0] is the caller itself,
  * and every frame is a return address, as unw_backtrace() gives them.  No
@@ -36,15 +33,17 @@ extern enum ht_unwinder cfi_unwinder;
  * one), whose interrupted code may hold the loader's lock that libunwind
  * takes, and not with less than HT_STACK_LIBUNWIND bytes of stack left.
  * There the backtrace is the frames walked, and *cut says why (it is left
- * alone otherwise).
+ * alone otherwise).  cfi_backtrace_check() (--unwind=check): libunwind
+ * takes every backtrace, and the walk's is counted against it.
  */
 #define CFI_MAX_FRAMES (HT_DEPTH_MAX + 1)
 int cfi_backtrace(void **frames, int max, enum ht_cut *cut);
+int cfi_backtrace_check(void **frames, int max, enum ht_cut *cut);
 
 /*
  * Does return address ra go back into a stack's outermost frame, whose own
  * return address the rules leave undefined (_start, a thread's clone)?
- * The frame-pointer walk (stacktrace.h) ends there; the rule is learned
+ * The frame-pointer walk (unwind.h) ends there; the rule is learned
  * on first sight, as the walk learns it.
  */
 bool cfi_outermost(void *ra);
@@ -56,7 +55,7 @@ bool cfi_outermost(void *ra);
  */
 void cfi_forget(void);
 
-/* --unwind=check: one line on stderr, how many backtraces differed. */
+/* --unwind=check (unwind.c asks): one line on stderr, how many backtraces differed. */
 void cfi_check_report(void);
 
 void cfi_fork_prepare(void);

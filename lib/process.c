@@ -159,7 +159,7 @@ static bool exit_report(void)
 
 	release_runtime_memory();
 	leaked = report_write(REPORT_AT_EXIT, ht_cfg.sort.keys, ht_cfg.sort.n);
-	cfi_check_report();
+	unwind_check_report();
 	return leaked;
 }
 
@@ -197,8 +197,7 @@ static void start_tracing(void)
 	set_root_pid();
 	ignore_load(ht_cfg.ignore);
 	bt_unwinder_init();
-	bt_frame_pointers = ht_cfg.unwind == HT_UNWIND_FP;
-	cfi_unwinder = ht_cfg.unwind;
+	unwind_init(ht_cfg.unwind);
 	out_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	reporter_start(hooks_real_sigaction());

@@ -331,6 +331,7 @@ static void test_table(void)
 /* This program's own stack, walked and by libunwind, from nested calls:
  * up to nested_max frames. */
 static int nested_max = HT_DEPTH + 1;
+static bool checking; /* --unwind=check */
 
 static NOINLINE int nested(int depth)
 {
@@ -340,7 +341,8 @@ static NOINLINE int nested(int depth)
 
 	if (depth > 0)
 		return nested(depth - 1) + 1;
-	n = cfi_backtrace(frames, nested_max, &cut);
+	n = checking ? cfi_backtrace_check(frames, nested_max, &cut)
+		     : cfi_backtrace(frames, nested_max, &cut);
 	__asm__ volatile("" ::: "memory");
 	return n;
 }
@@ -348,7 +350,7 @@ static NOINLINE int nested(int depth)
 static void test_walk(void)
 {
 	cfi_forget();
-	cfi_unwinder = HT_UNWIND_CHECK;
+	checking = true;
 	for (int d = 0; d < 12; d++)
 		CHECK(nested(d) >= (d + 2 < nested_max ? d + 2 : nested_max));
 	/* deeper than the build's DEPTH (--depth), up to the most there is */
@@ -359,7 +361,7 @@ static void test_walk(void)
 	CHECK_EQ(check.backtraces, 14);
 	CHECK_EQ(check.walked, 14);
 	CHECK_EQ(check.differ, 0);
-	cfi_unwinder = HT_UNWIND_DWARF;
+	checking = false;
 }
 
 /*
@@ -383,13 +385,13 @@ static void test_signal_frame(void)
 	CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
 	cfi_forget();
 	memset(&check, 0, sizeof(check));
-	cfi_unwinder = HT_UNWIND_CHECK;
+	checking = true;
 	raise(SIGUSR1);
 	CHECK_EQ(check.backtraces, 1);
 	CHECK_EQ(check.walked, 1);
 	CHECK_EQ(check.differ, 0);
 	CHECK_EQ(in_handler, HT_DEPTH + 1);
-	cfi_unwinder = HT_UNWIND_DWARF;
+	checking = false;
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 #include "../lib/tmem.c"
 #include "../lib/addrmap.c"
 #include "../lib/cfi.c"
+#include "../lib/unwind.c"
 #include "../lib/config.c"
 #include "../stacktrace.c"
 #include "unit.h"
