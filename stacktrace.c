@@ -5,10 +5,11 @@
  * only, and only when a table grows), no syscalls, no formatting, no lock
  * held while unwinding.
  *
- * The backtrace table is an open-addressing array of pointers to entries.
- * Look-ups read it without a lock; inserts take bt_lock, and growth
- * publishes a new array while readers may still walk the old one (which is
- * kept: a reader that misses there retries under the lock).  Entries live in
+ * The backtrace table is an open-addressing array of pointers to entries
+ * (lftable.h, whose comment holds the memory-ordering argument).  Look-ups
+ * read it without a lock; inserts take tab.lock, and growth publishes a new
+ * array while readers may still walk the old one (which is kept: a reader
+ * that misses there retries under the lock).  Entries live in
  * chunks addressed by id and are never freed, so a report may read them at
  * any time.  An entry holds --depth frames (bt_size()), so the table's
  * memory follows the depth chosen.  How a backtrace is taken is
@@ -22,6 +23,7 @@
 #include "utils.h"
 #include "lib/addrmap.h"
 #include "lib/guard.h"
+#include "lib/lftable.h"
 #include "lib/tmem.h"
 
 #define BT_CHUNK_SHIFT 8
@@ -29,15 +31,12 @@
 #define BT_MAX_CHUNKS (1u << 16) /* 16M unique backtraces */
 #define BT_MIN_SLOTS 1024
 
-struct bt_slots {
-	uint32_t mask;
-	uint32_t used;
-	struct bt *slot[];
-};
+/* The table's slots (lftable.h): one word, the entry, whose hash is in it. */
+#define BT_SLOT_WIDTH 1
 
 static struct {
-	spinlock_t lock;
-	struct bt_slots *slots; /* read with acquire, replaced under lock */
+	spinlock_t lock;  /* the table's writer */
+	struct lft *slots; /* read with acquire, replaced under lock */
 	uint32_t count;         /* entries 0..count-1 are published */
 	uint64_t untracked;
 	uint64_t missed[2]; /* [release] */
@@ -181,11 +180,11 @@ static inline bool same(const struct bt *b, uint64_t h, void *const *frames, int
 }
 
 /* kc: key_cut() of the frames looked for */
-static inline struct bt *lookup(const struct bt_slots *t, uint64_t h, void *const *frames, int n,
+static inline struct bt *lookup(const struct lft *t, uint64_t h, void *const *frames, int n,
 				bool kc)
 {
-	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
-		struct bt *b = __atomic_load_n(&t->slot[i], __ATOMIC_ACQUIRE);
+	for (size_t i = lft_first(t, h);; i = lft_next(t, i)) {
+		struct bt *b = (struct bt *)lft_key(lft_cslot(t, i, BT_SLOT_WIDTH));
 
 		if (!b)
 			return NULL;
@@ -194,34 +193,14 @@ static inline struct bt *lookup(const struct bt_slots *t, uint64_t h, void *cons
 	}
 }
 
-static void place(struct bt_slots *t, struct bt *b)
+static uint64_t bt_slot_hash(const uintptr_t *slot)
 {
-	uint32_t i = (uint32_t)b->hash & t->mask;
-
-	while (t->slot[i])
-		i = (i + 1) & t->mask;
-	__atomic_store_n(&t->slot[i], b, __ATOMIC_RELEASE);
-	t->used++;
+	return ((const struct bt *)slot[0])->hash;
 }
 
-/* Keep the load under 1/2; the old array stays readable for racing readers. */
 static bool reserve_slot(void)
 {
-	struct bt_slots *old = tab.slots, *t;
-	uint32_t cap;
-
-	if (old && (uint64_t)(old->used + 1) * 2 <= (uint64_t)old->mask + 1)
-		return true;
-	cap = old ? (old->mask + 1) * 2 : BT_MIN_SLOTS;
-	t = tmem_alloc(sizeof(*t) + (size_t)cap * sizeof(t->slot[0]));
-	if (!t)
-		return false;
-	t->mask = cap - 1;
-	for (uint32_t i = 0; old && i <= old->mask; i++)
-		if (old->slot[i])
-			place(t, old->slot[i]);
-	__atomic_store_n(&tab.slots, t, __ATOMIC_RELEASE);
-	return true;
+	return lft_reserve(&tab.slots, BT_SLOT_WIDTH, BT_MIN_SLOTS, bt_slot_hash);
 }
 
 /*
@@ -267,7 +246,7 @@ static struct bt *insert(uint64_t h, void *const *frames, int n, bool trunc, enu
 	b = new_entry(h, frames, n, trunc, why);
 	if (!b)
 		return NULL;
-	place(tab.slots, b);
+	lft_put(tab.slots, h, &(uintptr_t){ (uintptr_t)b }, BT_SLOT_WIDTH);
 	__atomic_store_n(&tab.count, tab.count + 1, __ATOMIC_RELEASE);
 	return b;
 }
@@ -276,7 +255,7 @@ static struct bt *bt_intern(void *const *frames, int n, bool trunc, enum ht_cut 
 {
 	bool kc = key_cut(n, trunc, ht_cfg.depth);
 	uint64_t h = hash_frames(frames, n, kc);
-	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
+	struct lft *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
 	struct bt *b = t ? lookup(t, h, frames, n, kc) : NULL;
 
 	if (likely(b))
@@ -289,13 +268,13 @@ static struct bt *bt_intern(void *const *frames, int n, bool trunc, enum ht_cut 
 	return b;
 }
 
-static inline __attribute__((always_inline)) struct bt *find(const struct bt_slots *t,
+static inline __attribute__((always_inline)) struct bt *find(const struct lft *t,
 							     void *const *frames, int n, bool kc)
 {
 	return lookup(t, hash_frames(frames, n, kc), frames, n, kc);
 }
 
-static NOINLINE struct bt *find_deep(const struct bt_slots *t, void *const *frames, int n,
+static NOINLINE struct bt *find_deep(const struct lft *t, void *const *frames, int n,
 				     bool kc)
 {
 	return find(t, frames, n, kc);
@@ -310,7 +289,7 @@ static NOINLINE struct bt *find_deep(const struct bt_slots *t, void *const *fram
  */
 struct bt *bt_find(void *const *frames, int n, enum ht_cut cut)
 {
-	struct bt_slots *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
+	struct lft *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
 	int depth = ht_cfg.depth;
 	bool trunc = cut != HT_CUT_NONE;
 

@@ -23,6 +23,7 @@
 #include "cfi.h"
 #include "compat.h"
 #include "guard.h"
+#include "lftable.h"
 #include "tmem.h"
 #include "utils.h"
 
@@ -568,25 +569,18 @@ static uint64_t read_rule(const struct fde_info *fi, uintptr_t pc)
 /* ------------------------------------------------------------ the table of rules */
 
 /*
- * Open addressing by return address, written under learn_lock, read
- * without it: a slot's rule is stored before its address (release), and a
- * reader that finds the address reads a complete rule.  The table doubles
- * at half full; a replaced table is kept (a reader may still be in it),
- * so all of them together stay under twice the last one.
+ * Open addressing by return address (lftable.h, whose comment holds the
+ * memory-ordering argument), written under learn_lock, read without it:
+ * a slot is the address (its key) and the rule, which a reader that finds
+ * the address reads whole.  cfi_forget() empties the slots under the
+ * readers: the rule's tag tells a slot taken again by another address.
  */
-struct slot {
-	uintptr_t pc;
-	uint64_t rule;
-};
-
-struct rule_table {
-	size_t mask, used;
-	struct slot slot[];
-};
-
+#define SLOT_PC 0
+#define SLOT_RULE 1
+#define SLOT_WIDTH 2
 #define TABLE_MIN 4096
 
-static struct rule_table *rules;
+static struct lft *rules;
 static spinlock_t learn_lock;
 /* no walk: tracer memory refused (libunwind from now on), or not x86-64 */
 #ifdef HAVE_CFI_WALK
@@ -595,9 +589,10 @@ static bool no_table;
 static bool no_table = true;
 #endif
 
-static inline size_t rule_slot(const struct rule_table *t, uintptr_t pc)
+/* What lft_first() masks: hash_slot()'s bits. */
+static inline uint64_t rule_hash(uintptr_t pc)
 {
-	return hash_slot(pc, t->mask);
+	return hash_word(pc) >> 40;
 }
 
 /*
@@ -605,13 +600,14 @@ static inline size_t rule_slot(const struct rule_table *t, uintptr_t pc)
  * taken by another address while this reads it gives a rule whose tag is
  * not pc's: 0, and learn() looks again under the lock.
  */
-static inline uint64_t table_get(const struct rule_table *t, uintptr_t pc)
+static inline uint64_t table_get(const struct lft *t, uintptr_t pc)
 {
-	for (size_t i = rule_slot(t, pc);; i = (i + 1) & t->mask) {
-		uintptr_t k = __atomic_load_n(&t->slot[i].pc, __ATOMIC_ACQUIRE);
+	for (size_t i = lft_first(t, rule_hash(pc));; i = lft_next(t, i)) {
+		const uintptr_t *slot = lft_cslot(t, i, SLOT_WIDTH);
+		uintptr_t k = lft_key(slot);
 
 		if (k == pc) {
-			uint64_t rule = __atomic_load_n(&t->slot[i].rule, __ATOMIC_ACQUIRE);
+			uint64_t rule = lft_word(slot, SLOT_RULE);
 
 			return (rule & R_TAG(~0ull)) == R_TAG(pc) ? rule : 0;
 		}
@@ -620,42 +616,26 @@ static inline uint64_t table_get(const struct rule_table *t, uintptr_t pc)
 	}
 }
 
-static void table_put(struct rule_table *t, uintptr_t pc, uint64_t rule)
+static void table_put(struct lft *t, uintptr_t pc, uint64_t rule)
 {
-	size_t i = rule_slot(t, pc);
-
-	while (t->slot[i].pc)
-		i = (i + 1) & t->mask;
-	__atomic_store_n(&t->slot[i].rule, rule, __ATOMIC_RELEASE);
-	__atomic_store_n(&t->slot[i].pc, pc, __ATOMIC_RELEASE);
-	t->used++;
+	lft_put(t, rule_hash(pc), (const uintptr_t[SLOT_WIDTH]){ [SLOT_PC] = pc, [SLOT_RULE] = rule },
+		SLOT_WIDTH);
 }
 
-static struct rule_table *table_new(size_t slots)
+static uint64_t rule_slot_hash(const uintptr_t *slot)
 {
-	size_t bytes = sizeof(struct rule_table) + slots * sizeof(struct slot);
-	struct rule_table *t = tmem_alloc(bytes);
-
-	if (t)
-		t->mask = slots - 1;
-	return t;
+	return rule_hash(slot[SLOT_PC]);
 }
 
 /* Room for one more (under learn_lock); false when there is none. */
 static bool table_room(void)
 {
-	struct rule_table *t = rules, *bigger;
-
-	if (t && (t->used + 1) * 2 <= t->mask + 1)
+	if (lft_has_room(rules))
 		return true;
-	if (no_table || !(bigger = table_new(t ? (t->mask + 1) * 2 : TABLE_MIN))) {
+	if (no_table || !lft_reserve(&rules, SLOT_WIDTH, TABLE_MIN, rule_slot_hash)) {
 		no_table = true;
 		return false;
 	}
-	for (size_t i = 0; t && i <= t->mask; i++)
-		if (t->slot[i].pc)
-			table_put(bigger, t->slot[i].pc, t->slot[i].rule);
-	__atomic_store_n(&rules, bigger, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -756,14 +736,8 @@ static NOINLINE uint64_t learn(uintptr_t ra)
 
 void cfi_forget(void)
 {
-	struct rule_table *t;
-
 	spin_lock(&learn_lock);
-	t = rules;
-	for (size_t i = 0; t && i <= t->mask; i++)
-		__atomic_store_n(&t->slot[i].pc, 0, __ATOMIC_RELAXED);
-	if (t)
-		t->used = 0;
+	lft_clear(rules, SLOT_WIDTH);
 	spin_unlock(&learn_lock);
 }
 
@@ -793,7 +767,7 @@ struct frame {
 };
 
 /* The rule kept under key (the row at key - 1), learned on first sight. */
-static inline uint64_t table_rule(const struct rule_table **t, uintptr_t key)
+static inline uint64_t table_rule(const struct lft **t, uintptr_t key)
 {
 	uint64_t rule = likely(*t) ? table_get(*t, key) : 0;
 
@@ -838,7 +812,7 @@ static inline bool step(uint64_t rule, struct frame *f)
  */
 static inline int walk(void **frames, int max, struct frame *f, uint64_t *stop)
 {
-	const struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	const struct lft *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
 	int n = 1;
 
 	*stop = 0;
@@ -878,7 +852,7 @@ static inline bool is_sigreturn_rule(uint64_t rule)
 static NOINLINE int walk_signal(void **frames, int max, int n, uint64_t rule, struct frame f,
 				bool *other)
 {
-	const struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	const struct lft *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
 
 	while (is_sigreturn_rule(rule)) {
 		const greg_t *regs = ((const ucontext_t *)f.sp)->uc_mcontext.gregs;
@@ -1086,7 +1060,7 @@ NOINLINE int cfi_backtrace_check(void **frames, int max, enum ht_cut *cut)
 
 bool cfi_outermost(void *ra)
 {
-	const struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	const struct lft *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
 
 	return likely(!no_table) && (table_rule(&t, (uintptr_t)ra) & R_KIND) == R_LAST;
 }

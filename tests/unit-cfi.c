@@ -317,8 +317,8 @@ static void test_table(void)
 	/* a slot taken by another address under this one's reader: not taken */
 	spin_lock(&learn_lock);
 	for (size_t i = 0; i <= rules->mask; i++)
-		if (rules->slot[i].pc == pcs[0])
-			rules->slot[i].rule = R_STEP | R_TAG(pcs[0] + 1);
+		if (lft_slot(rules, i, SLOT_WIDTH)[SLOT_PC] == pcs[0])
+			lft_slot(rules, i, SLOT_WIDTH)[SLOT_RULE] = R_STEP | R_TAG(pcs[0] + 1);
 	spin_unlock(&learn_lock);
 	CHECK_EQ(table_get(rules, pcs[0]), 0);
 	cfi_forget();
