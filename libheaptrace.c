@@ -28,6 +28,7 @@
 #include "stacktrace.h"
 #include "utils.h"
 #include "lib/addrmap.h"
+#include "lib/atomic.h"
 #include "lib/cfi.h"
 #include "lib/config.h"
 #include "lib/guard.h"
@@ -171,13 +172,13 @@ static NOINLINE void *resolve(enum real_id id)
 	if (!p && id >= R_op_new)
 		p = find_loaded(real_syms[id]);
 	resolving = false;
-	__atomic_store_n(&reals[id], p, __ATOMIC_RELEASE);
+	atomic_store_release(&reals[id], p);
 	return p;
 }
 
 static inline void *real_get(enum real_id id)
 {
-	void *p = __atomic_load_n(&reals[id], __ATOMIC_ACQUIRE);
+	void *p = atomic_load_acquire(&reals[id]);
 
 	return likely(p != NULL) ? p : resolve(id);
 }
@@ -228,7 +229,7 @@ static inline bool is_boot(const void *p)
 
 static void *boot_alloc(size_t size, size_t align)
 {
-	size_t old = __atomic_load_n(&boot_used, __ATOMIC_RELAXED), start, end;
+	size_t old = atomic_load_relaxed(&boot_used), start, end;
 
 	if (align < 16)
 		align = 16;
@@ -242,8 +243,7 @@ static void *boot_alloc(size_t size, size_t align)
 			errno = ENOMEM;
 			return NULL;
 		}
-	} while (!__atomic_compare_exchange_n(&boot_used, &old, end, true, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
+	} while (!atomic_cas_weak_relaxed(&boot_used, &old, end));
 	/* a char array is not a size_t: copied, not stored through a cast */
 	memcpy(boot + start - sizeof(size), &size, sizeof(size));
 	return boot + start;
@@ -336,7 +336,7 @@ static struct pending *claim(void)
 
 	if (ht_self.pending >= PENDING_MAX)
 		return NULL;
-	i = __atomic_fetch_add(&ht_self.pending, 1, __ATOMIC_RELAXED);
+	i = atomic_fetch_add_relaxed(&ht_self.pending, 1);
 	return i < PENDING_MAX ? &pending_ev[i] : NULL;
 }
 
@@ -350,7 +350,7 @@ static NOINLINE void queue_alloc(void *p, size_t size, void *const *frames, int 
 				 enum ht_cut cut)
 {
 	struct bt *b = bt_find(frames, n, cut);
-	unsigned at = b ? b->id : __atomic_fetch_add(&pending_words, (unsigned)n, __ATOMIC_RELAXED);
+	unsigned at = b ? b->id : atomic_fetch_add_relaxed(&pending_words, (unsigned)n);
 	struct pending *e = b || at <= PENDING_WORDS - (unsigned)n ? claim() : NULL;
 
 	if (!e) {
@@ -431,7 +431,7 @@ void ht_drain(void)
 	draining = true;
 	guard_enter();
 	for (;;) {
-		unsigned n = __atomic_load_n(&ht_self.pending, __ATOMIC_RELAXED);
+		unsigned n = atomic_load_relaxed(&ht_self.pending);
 
 		if (i < n) {
 			if (i < PENDING_MAX)
@@ -440,13 +440,12 @@ void ht_drain(void)
 			continue;
 		}
 		/* every frame claimed so far belongs to a replayed event */
-		__atomic_store_n(&pending_words, 0, __ATOMIC_RELAXED);
+		atomic_store_relaxed(&pending_words, 0);
 		/* once the queue is empty, a handler drains what it queues itself */
-		__atomic_store_n(&draining, false, __ATOMIC_RELAXED);
-		if (__atomic_compare_exchange_n(&ht_self.pending, &n, 0, false, __ATOMIC_RELAXED,
-						__ATOMIC_RELAXED))
+		atomic_store_relaxed(&draining, false);
+		if (atomic_cas_strong_relaxed(&ht_self.pending, &n, 0))
 			break;
-		__atomic_store_n(&draining, true, __ATOMIC_RELAXED);
+		atomic_store_relaxed(&draining, true);
 	}
 	guard_exit();
 	ht_self.freeing = freeing;
@@ -494,20 +493,20 @@ static HT_TLS unsigned capture_used;
 /* words of the area, from *from on; NULL when fewer are left */
 static inline void **capture_claim(unsigned words, unsigned *from)
 {
-	unsigned used = __atomic_load_n(&capture_used, __ATOMIC_RELAXED);
+	unsigned used = atomic_load_relaxed(&capture_used);
 
 	*from = used;
 	if (used > CAPTURE_AREA - words)
 		return NULL;
-	__atomic_store_n(&capture_used, used + words, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	atomic_store_relaxed(&capture_used, used + words);
+	signal_fence();
 	return &capture_area[used];
 }
 
 static inline void capture_release(unsigned from)
 {
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&capture_used, from, __ATOMIC_RELAXED);
+	signal_fence();
+	atomic_store_relaxed(&capture_used, from);
 }
 
 /*

@@ -22,6 +22,7 @@
 #include "stacktrace.h"
 #include "utils.h"
 #include "lib/addrmap.h"
+#include "lib/atomic.h"
 #include "lib/guard.h"
 #include "lib/lftable.h"
 #include "lib/tmem.h"
@@ -55,8 +56,8 @@ void bt_unwinder_init(void)
 {
 	static int started;
 
-	if (__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL)) {
-		while (!__atomic_load_n(&bt_unwinder_ready, __ATOMIC_ACQUIRE))
+	if (atomic_xchg_acq_rel(&started, 1)) {
+		while (!atomic_load_acquire(&bt_unwinder_ready))
 			cpu_relax();
 		return;
 	}
@@ -65,7 +66,7 @@ void bt_unwinder_init(void)
 	/* A program an untraced child executes: forward from here on, not
 	 * only from our constructor (config.h: ht_process). */
 	ht_process.untraced = !config_traced();
-	__atomic_store_n(&bt_unwinder_ready, true, __ATOMIC_RELEASE);
+	atomic_store_release(&bt_unwinder_ready, true);
 }
 
 uint64_t ht_start_ns;
@@ -107,7 +108,7 @@ static inline uint64_t hash_frames(void *const *frames, int n, bool cut)
 
 uint32_t bt_count(void)
 {
-	return __atomic_load_n(&tab.count, __ATOMIC_ACQUIRE);
+	return atomic_load_acquire(&tab.count);
 }
 
 /* Bytes of an entry with its depth frames: whole cache lines, as its counters have one. */
@@ -127,23 +128,23 @@ struct bt *bt_get(uint32_t id)
 
 uint64_t acct_untracked(void)
 {
-	return __atomic_load_n(&tab.untracked, __ATOMIC_RELAXED);
+	return atomic_load_relaxed(&tab.untracked);
 }
 
 void acct_missed(bool release)
 {
-	__atomic_add_fetch(&tab.missed[release], 1, __ATOMIC_RELAXED);
+	atomic_add_relaxed(&tab.missed[release], 1);
 }
 
 uint64_t acct_missed_count(bool release)
 {
-	return __atomic_load_n(&tab.missed[release], __ATOMIC_RELAXED);
+	return atomic_load_relaxed(&tab.missed[release]);
 }
 
 /* The tables could not grow: say so once, count every block missed. */
 static void count_untracked(void)
 {
-	if (__atomic_add_fetch(&tab.untracked, 1, __ATOMIC_RELAXED) == 1)
+	if (atomic_add_relaxed(&tab.untracked, 1) == 1)
 		ht_warn("out of memory for the tracer's tables: allocations are no longer all "
 			"tracked (the report counts them)");
 }
@@ -247,7 +248,7 @@ static struct bt *insert(uint64_t h, void *const *frames, int n, bool trunc, enu
 	if (!b)
 		return NULL;
 	lft_put(tab.slots, h, &(uintptr_t){ (uintptr_t)b }, BT_SLOT_WIDTH);
-	__atomic_store_n(&tab.count, tab.count + 1, __ATOMIC_RELEASE);
+	atomic_store_release(&tab.count, tab.count + 1);
 	return b;
 }
 
@@ -255,7 +256,7 @@ static struct bt *bt_intern(void *const *frames, int n, bool trunc, enum ht_cut 
 {
 	bool kc = key_cut(n, trunc, ht_cfg.depth);
 	uint64_t h = hash_frames(frames, n, kc);
-	struct lft *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
+	struct lft *t = atomic_load_acquire(&tab.slots);
 	struct bt *b = t ? lookup(t, h, frames, n, kc) : NULL;
 
 	if (likely(b))
@@ -289,7 +290,7 @@ static NOINLINE struct bt *find_deep(const struct lft *t, void *const *frames, i
  */
 struct bt *bt_find(void *const *frames, int n, enum ht_cut cut)
 {
-	struct lft *t = __atomic_load_n(&tab.slots, __ATOMIC_ACQUIRE);
+	struct lft *t = atomic_load_acquire(&tab.slots);
 	int depth = ht_cfg.depth;
 	bool trunc = cut != HT_CUT_NONE;
 
@@ -307,7 +308,7 @@ struct bt *bt_find(void *const *frames, int n, enum ht_cut cut)
 /* ------------------------------------------------------------ accounting */
 
 /* Stores a report may read at any time: whole words, never torn. */
-#define SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define SET(field, v) atomic_store_relaxed(&(field), (v))
 
 /*
  * The whole heap, for its peak: one counter every event updates (its own
@@ -335,7 +336,7 @@ _Static_assert(offsetof(struct bt_stats, peak_epoch) == CACHELINE,
 /* Before st changes: keep its value at the last peak if not kept yet. */
 static inline void save_at_peak(struct bt_stats *st)
 {
-	uint64_t epoch = __atomic_load_n(&peak.epoch, __ATOMIC_ACQUIRE);
+	uint64_t epoch = atomic_load_acquire(&peak.epoch);
 
 	if (likely(st->peak_epoch == epoch))
 		return;
@@ -346,15 +347,14 @@ static inline void save_at_peak(struct bt_stats *st)
 
 static NOINLINE void new_peak(struct bt_stats *st, uint64_t bytes)
 {
-	uint64_t cur = __atomic_load_n(&peak.bytes, __ATOMIC_RELAXED), epoch;
+	uint64_t cur = atomic_load_relaxed(&peak.bytes), epoch;
 
 	do {
 		if (bytes <= cur)
 			return; /* another thread's peak is higher */
-	} while (!__atomic_compare_exchange_n(&peak.bytes, &cur, bytes, true, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
+	} while (!atomic_cas_weak_relaxed(&peak.bytes, &cur, bytes));
 	SET(peak.ns, ht_now_ns());
-	epoch = __atomic_add_fetch(&peak.epoch, 1, __ATOMIC_RELEASE);
+	epoch = atomic_add_release(&peak.epoch, 1);
 	/* the event that made the peak is part of it */
 	SET(st->at_peak_count, st->live_count);
 	SET(st->at_peak_bytes, st->live_bytes);
@@ -388,8 +388,8 @@ static inline void stats_add(struct bt_stats *st, uint64_t size, enum came how)
 	} else if (how == CAME_BACK_TEMPORARY) {
 		SET(st->temp_count, st->temp_count - 1);
 	}
-	bytes = __atomic_add_fetch(&heap.bytes, (int64_t)size, __ATOMIC_RELAXED);
-	if (unlikely((uint64_t)bytes > __atomic_load_n(&peak.bytes, __ATOMIC_RELAXED)))
+	bytes = atomic_add_relaxed(&heap.bytes, (int64_t)size);
+	if (unlikely((uint64_t)bytes > atomic_load_relaxed(&peak.bytes)))
 		new_peak(st, (uint64_t)bytes);
 	spin_unlock_nested(&st->lock);
 }
@@ -402,7 +402,7 @@ static inline void stats_sub(struct bt_stats *st, uint64_t size, bool temporary)
 	SET(st->live_bytes, st->live_bytes - size);
 	if (temporary)
 		SET(st->temp_count, st->temp_count + 1);
-	__atomic_sub_fetch(&heap.bytes, (int64_t)size, __ATOMIC_RELAXED);
+	atomic_sub_relaxed(&heap.bytes, (int64_t)size);
 	spin_unlock_nested(&st->lock);
 }
 
@@ -425,10 +425,10 @@ void bt_peak_read(struct bt_peak *out)
 
 	/* a peak completed while reading: read again */
 	do {
-		epoch = __atomic_load_n(&peak.epoch, __ATOMIC_ACQUIRE);
-		*out = (struct bt_peak){ __atomic_load_n(&peak.bytes, __ATOMIC_RELAXED),
-					 __atomic_load_n(&peak.ns, __ATOMIC_RELAXED), epoch };
-	} while (__atomic_load_n(&peak.epoch, __ATOMIC_ACQUIRE) != epoch);
+		epoch = atomic_load_acquire(&peak.epoch);
+		*out = (struct bt_peak){ atomic_load_relaxed(&peak.bytes),
+					 atomic_load_relaxed(&peak.ns), epoch };
+	} while (atomic_load_acquire(&peak.epoch) != epoch);
 }
 
 void bt_stats_at_peak(const struct bt_stats *st, const struct bt_peak *p, uint64_t *count,
@@ -480,14 +480,12 @@ static uintptr_t tracer_lo = UINTPTR_MAX, tracer_hi;
 
 static void widen_tracer_range(uintptr_t lo, uintptr_t hi)
 {
-	uintptr_t v = __atomic_load_n(&tracer_lo, __ATOMIC_RELAXED);
+	uintptr_t v = atomic_load_relaxed(&tracer_lo);
 
-	while (lo < v && !__atomic_compare_exchange_n(&tracer_lo, &v, lo, true, __ATOMIC_RELAXED,
-						      __ATOMIC_RELAXED))
+	while (lo < v && !atomic_cas_weak_relaxed(&tracer_lo, &v, lo))
 		;
-	v = __atomic_load_n(&tracer_hi, __ATOMIC_RELAXED);
-	while (hi > v && !__atomic_compare_exchange_n(&tracer_hi, &v, hi, true, __ATOMIC_RELAXED,
-						      __ATOMIC_RELAXED))
+	v = atomic_load_relaxed(&tracer_hi);
+	while (hi > v && !atomic_cas_weak_relaxed(&tracer_hi, &v, hi))
 		;
 }
 

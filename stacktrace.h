@@ -19,6 +19,7 @@
 
 #include "compat.h"
 #include "options.h"
+#include "lib/atomic.h"
 #include "lib/config.h"
 #include "lib/guard.h"
 #include "lib/unwind.h"
@@ -94,7 +95,7 @@ void bt_unwinder_init(void);
  */
 static inline __attribute__((always_inline)) int bt_depth(void)
 {
-	if (unlikely(!__atomic_load_n(&bt_unwinder_ready, __ATOMIC_ACQUIRE)))
+	if (unlikely(!atomic_load_acquire(&bt_unwinder_ready)))
 		bt_unwinder_init();
 	return ht_cfg.depth;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "addrmap.h"
+#include "atomic.h"
 #include "tmem.h"
 
 #define AM_MIN_SLOTS 64
@@ -30,7 +31,7 @@ struct am_shard am_shards[AM_SHARDS];
  */
 static inline void set_used(struct am_shard *s, uint32_t used)
 {
-	__atomic_store_n(&s->used, used, __ATOMIC_RELAXED);
+	atomic_store_relaxed(&s->used, used);
 }
 
 static inline uint32_t slot_of(const struct am_shard *s, uint64_t h)
@@ -133,22 +134,22 @@ static struct {
 
 uint32_t am_target(void)
 {
-	uint32_t t = __atomic_load_n(&am_size.target, __ATOMIC_RELAXED);
+	uint32_t t = atomic_load_relaxed(&am_size.target);
 
 	return t ? t : AM_MIN_SLOTS;
 }
 
 void am_size_reset(void)
 {
-	__atomic_store_n(&am_size.count, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&am_size.target, 0, __ATOMIC_RELAXED);
+	atomic_store_relaxed(&am_size.count, 0);
+	atomic_store_relaxed(&am_size.target, 0);
 }
 
 /* Flush s's batch; with recount, decide from the sum of the shards' counts. */
 static NOINLINE void flush_count(struct am_shard *s, bool recount)
 {
-	int64_t n = __atomic_add_fetch(&am_size.count, s->pending, __ATOMIC_RELAXED);
-	uint32_t raw = __atomic_load_n(&am_size.target, __ATOMIC_RELAXED);
+	int64_t n = atomic_add_relaxed(&am_size.count, s->pending);
+	uint32_t raw = atomic_load_relaxed(&am_size.target);
 	uint32_t want = raw ? raw : AM_MIN_SLOTS;
 
 	s->pending = 0;
@@ -160,8 +161,7 @@ static NOINLINE void flush_count(struct am_shard *s, bool recount)
 		want *= 2;
 	/* another thread may raise it meanwhile: never lower it */
 	while (want > (raw ? raw : AM_MIN_SLOTS) &&
-	       !__atomic_compare_exchange_n(&am_size.target, &raw, want, true, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
+	       !atomic_cas_weak_relaxed(&am_size.target, &raw, want))
 		;
 }
 
@@ -193,7 +193,7 @@ static bool grow(struct am_shard *s, uint32_t target)
 	if (!old_cap) /* the shards out of step: one sum per AM_RECOUNT changes */
 		s->countdown = AM_RECOUNT - (uint32_t)(s - am_shards) * (AM_RECOUNT / AM_SHARDS);
 	s->slots = slots;
-	__atomic_store_n(&s->mask, cap - 1, __ATOMIC_RELAXED); /* see set_used() */
+	atomic_store_relaxed(&s->mask, cap - 1); /* see set_used() */
 	for (uint32_t i = 0; i < old_cap; i++) {
 		uint32_t j;
 
@@ -300,7 +300,7 @@ uint64_t am_count(void)
 	uint64_t n = 0;
 
 	for (int i = 0; i < AM_SHARDS; i++)
-		n += __atomic_load_n(&am_shards[i].used, __ATOMIC_RELAXED);
+		n += atomic_load_relaxed(&am_shards[i].used);
 	return n;
 }
 
@@ -309,7 +309,7 @@ uint64_t am_bytes(void)
 	uint64_t n = 0;
 
 	for (int i = 0; i < AM_SHARDS; i++) {
-		uint32_t mask = __atomic_load_n(&am_shards[i].mask, __ATOMIC_RELAXED);
+		uint32_t mask = atomic_load_relaxed(&am_shards[i].mask);
 
 		n += mask ? (uint64_t)(mask + 1) * sizeof(struct am_slot) : 0;
 	}

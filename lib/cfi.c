@@ -20,6 +20,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "atomic.h"
 #include "cfi.h"
 #include "compat.h"
 #include "guard.h"
@@ -674,17 +675,17 @@ static void find_own(void)
 {
 	struct dl_find_object obj;
 
-	if (__atomic_load_n(&own_found, __ATOMIC_ACQUIRE) ||
+	if (atomic_load_acquire(&own_found) ||
 	    _dl_find_object((void *)find_own, &obj) != 0)
 		return;
 	own.lo = (uintptr_t)obj.dlfo_map_start;
 	own.size = (uintptr_t)obj.dlfo_map_end - own.lo;
-	__atomic_store_n(&own_found, true, __ATOMIC_RELEASE);
+	atomic_store_release(&own_found, true);
 }
 
 static inline bool is_own(uintptr_t pc)
 {
-	return __atomic_load_n(&own_found, __ATOMIC_ACQUIRE) && pc - own.lo < own.size;
+	return atomic_load_acquire(&own_found) && pc - own.lo < own.size;
 }
 
 /* frames[1..n) without heaptrace's own frames; the new n. */
@@ -773,7 +774,7 @@ static inline uint64_t table_rule(const struct lft **t, uintptr_t key)
 
 	if (unlikely(!rule)) {
 		rule = learn(key);
-		*t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+		*t = atomic_load_acquire(&rules);
 	}
 	return rule;
 }
@@ -812,7 +813,7 @@ static inline bool step(uint64_t rule, struct frame *f)
  */
 static inline int walk(void **frames, int max, struct frame *f, uint64_t *stop)
 {
-	const struct lft *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	const struct lft *t = atomic_load_acquire(&rules);
 	int n = 1;
 
 	*stop = 0;
@@ -852,7 +853,7 @@ static inline bool is_sigreturn_rule(uint64_t rule)
 static NOINLINE int walk_signal(void **frames, int max, int n, uint64_t rule, struct frame f,
 				bool *other)
 {
-	const struct lft *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	const struct lft *t = atomic_load_acquire(&rules);
 
 	while (is_sigreturn_rule(rule)) {
 		const greg_t *regs = ((const ucontext_t *)f.sp)->uc_mcontext.gregs;
@@ -954,13 +955,13 @@ static void check_reset(void)
 /* --unwind=check: libunwind's backtrace against the walk's (n frames, -1: none). */
 static void check_one(void **walked, int n, void **theirs, int m)
 {
-	__atomic_fetch_add(&check.backtraces, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_relaxed(&check.backtraces, 1);
 	if (n < 0)
 		return;
-	__atomic_fetch_add(&check.walked, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_relaxed(&check.walked, 1);
 	if (n == m && !memcmp(walked, theirs, (size_t)n * sizeof(void *)))
 		return;
-	if (__atomic_fetch_add(&check.differ, 1, __ATOMIC_RELAXED) == 0) {
+	if (atomic_fetch_add_relaxed(&check.differ, 1) == 0) {
 		memcpy(check.ours, walked, (size_t)n * sizeof(void *));
 		memcpy(check.theirs, theirs, (size_t)m * sizeof(void *));
 		check.n_ours = n;
@@ -1060,7 +1061,7 @@ NOINLINE int cfi_backtrace_check(void **frames, int max, enum ht_cut *cut)
 
 bool cfi_outermost(void *ra)
 {
-	const struct lft *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	const struct lft *t = atomic_load_acquire(&rules);
 
 	return likely(!no_table) && (table_rule(&t, (uintptr_t)ra) & R_KIND) == R_LAST;
 }

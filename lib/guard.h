@@ -52,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic.h"
 #include "compat.h"
 
 struct ht_thread {
@@ -168,8 +169,8 @@ typedef struct {
 
 static inline void spin_acquire(spinlock_t *l)
 {
-	for (unsigned n = 0; __atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE); ) {
-		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED)) {
+	for (unsigned n = 0; atomic_xchg_acquire(&l->v, 1); ) {
+		while (atomic_load_relaxed(&l->v)) {
 			if (++n < 256)
 				cpu_relax();
 			else
@@ -186,7 +187,7 @@ static inline void spin_lock(spinlock_t *l)
 
 static inline void spin_unlock(spinlock_t *l)
 {
-	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+	atomic_store_release(&l->v, 0);
 	if (--ht_self.locks == 0 && unlikely(ht_self.pending))
 		ht_drain();
 }
@@ -202,7 +203,7 @@ static inline void spin_lock_nested(spinlock_t *l)
 
 static inline void spin_unlock_nested(spinlock_t *l)
 {
-	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+	atomic_store_release(&l->v, 0);
 }
 
 /*
@@ -213,7 +214,7 @@ static inline void spin_unlock_nested(spinlock_t *l)
  */
 static inline void spin_unlock_in_child(spinlock_t *l)
 {
-	__atomic_store_n(&l->v, 0, __ATOMIC_RELAXED);
+	atomic_store_relaxed(&l->v, 0);
 	ht_self.locks--;
 }
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "atomic.h"
 #include "guard.h"
 #include "handlers.h"
 
@@ -70,7 +71,7 @@ static void trampoline(int signo, siginfo_t *si, void *uc)
 	unsigned busy = ht_self.busy, tracer = ht_self.tracer;
 	void *freeing = ht_self.freeing;
 	uintptr_t lo = ht_self.stack_lo;
-	handler3_fn fn = __atomic_load_n(&prog[signo].fn, __ATOMIC_ACQUIRE);
+	handler3_fn fn = atomic_load_acquire(&prog[signo].fn);
 
 	ht_self.busy = 0;
 	ht_self.tracer = 0;
@@ -111,7 +112,7 @@ static void program_view(struct sigaction *sa, handler3_fn was, int flags)
 static void remember(int signo, void *fn, int flags)
 {
 	prog[signo].flags = flags;
-	__atomic_store_n(&prog[signo].fn, (handler3_fn)fn, __ATOMIC_RELEASE);
+	atomic_store_release(&prog[signo].fn, (handler3_fn)fn);
 }
 
 int handlers_sigaction(int signo, const struct sigaction *act, struct sigaction *old)
@@ -121,7 +122,7 @@ int handlers_sigaction(int signo, const struct sigaction *act, struct sigaction 
 	int flags = 0, r;
 
 	if (wrappable(signo)) { /* read before a new handler replaces it */
-		was = __atomic_load_n(&prog[signo].fn, __ATOMIC_ACQUIRE);
+		was = atomic_load_acquire(&prog[signo].fn);
 		flags = prog[signo].flags;
 	}
 	if (!act || !wrappable(signo) || !is_function((void *)act->sa_sigaction)) {
@@ -145,7 +146,7 @@ sighandler_fn handlers_after_signal(int signo, sighandler_fn handler, sighandler
 	if (prev == SIG_ERR || !wrappable(signo))
 		return prev;
 	if ((void *)prev == (void *)trampoline)
-		prev = (sighandler_fn)(void *)__atomic_load_n(&prog[signo].fn, __ATOMIC_ACQUIRE);
+		prev = (sighandler_fn)(void *)atomic_load_acquire(&prog[signo].fn);
 	/* signal() and its variants set the kernel's disposition past our
 	 * sigaction(): read it back and put the trampoline in front */
 	if (is_function((void *)handler) && real_sigaction(signo, NULL, &cur) == 0 &&

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic.h"
 #include "tmem.h"
 
 struct lft {
@@ -66,13 +67,13 @@ static inline size_t lft_next(const struct lft *t, size_t i)
 /* A slot's key, for a reader (acquire: the slot's other words come with it). */
 static inline uintptr_t lft_key(const uintptr_t *slot)
 {
-	return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	return atomic_load_acquire(slot);
 }
 
 /* Word w (1..width-1) of a slot whose key was read with lft_key(). */
 static inline uintptr_t lft_word(const uintptr_t *slot, unsigned w)
 {
-	return __atomic_load_n(&slot[w], __ATOMIC_RELAXED);
+	return atomic_load_relaxed(&slot[w]);
 }
 
 /*
@@ -88,8 +89,8 @@ static inline void lft_put(struct lft *t, uint64_t h, const uintptr_t *words, un
 		i = lft_next(t, i);
 	slot = lft_slot(t, i, width);
 	for (unsigned w = 1; w < width; w++)
-		__atomic_store_n(&slot[w], words[w], __ATOMIC_RELAXED);
-	__atomic_store_n(&slot[0], words[0], __ATOMIC_RELEASE);
+		atomic_store_relaxed(&slot[w], words[w]);
+	atomic_store_release(&slot[0], words[0]);
 	t->used++;
 }
 
@@ -124,7 +125,7 @@ static inline bool lft_reserve(struct lft **table, unsigned width, size_t min_sl
 		if (slot[0])
 			lft_put(t, hash(slot), slot, width);
 	}
-	__atomic_store_n(table, t, __ATOMIC_RELEASE);
+	atomic_store_release(table, t);
 	return true;
 }
 
@@ -132,7 +133,7 @@ static inline bool lft_reserve(struct lft **table, unsigned width, size_t min_sl
 static inline void lft_clear(struct lft *t, unsigned width)
 {
 	for (size_t i = 0; t && i <= t->mask; i++)
-		__atomic_store_n(lft_slot(t, i, width), 0, __ATOMIC_RELAXED);
+		atomic_store_relaxed(lft_slot(t, i, width), 0);
 	if (t)
 		t->used = 0;
 }

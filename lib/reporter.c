@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "config.h"
 #include "guard.h"
 #include "output.h"
@@ -61,7 +62,7 @@ static void on_signal(int signo)
 
 	for (unsigned i = 0; i < ntriggers; i++)
 		if (triggers[i].signo == signo)
-			__atomic_or_fetch(&pending, 1u << i, __ATOMIC_RELAXED);
+			atomic_or_relaxed(&pending, 1u << i);
 	sem_post(&wake);
 	errno = saved;
 }
@@ -145,11 +146,11 @@ static void *reporter_main(void *arg)
 			report_write(REPORT_PERIODIC, ht_cfg.sort.keys, ht_cfg.sort.n);
 			continue;
 		}
-		bits = __atomic_exchange_n(&pending, 0, __ATOMIC_RELAXED);
+		bits = atomic_xchg_relaxed(&pending, 0);
 		for (unsigned i = 0; i < ntriggers; i++)
 			if (bits & (1u << i))
 				report_write(REPORT_ON_SIGNAL, &triggers[i].key, 1);
-		fn = __atomic_exchange_n(&job.fn, NULL, __ATOMIC_ACQUIRE);
+		fn = atomic_xchg_acquire(&job.fn, NULL);
 		if (fn) {
 			job.result = fn();
 			sem_post(&job.done);
@@ -239,7 +240,7 @@ static void install(unsigned i, sigaction_fn real)
 	if (real(triggers[i].signo, &sa, NULL) || real(triggers[i].signo, NULL, &old))
 		return;
 	triggers[i].flags = old.sa_flags; /* glibc adds SA_RESTORER */
-	__atomic_store_n(&triggers[i].ours, true, __ATOMIC_RELEASE);
+	atomic_store_release(&triggers[i].ours, true);
 }
 
 void reporter_start(sigaction_fn real)
@@ -275,7 +276,7 @@ bool reporter_run(bool (*fn)(void))
 	bool r;
 
 	if (running) {
-		__atomic_store_n(&job.fn, fn, __ATOMIC_RELEASE);
+		atomic_store_release(&job.fn, fn);
 		sem_post(&wake);
 		while (sem_wait(&job.done))
 			;
@@ -303,7 +304,7 @@ void reporter_fork_child(void)
 
 static void forget(int signo)
 {
-	__atomic_store_n(&triggers[trigger_of(signo)].ours, false, __ATOMIC_RELEASE);
+	atomic_store_release(&triggers[trigger_of(signo)].ours, false);
 }
 
 /*
@@ -315,7 +316,7 @@ static bool ours(int signo, struct sigaction *cur)
 {
 	int i = trigger_of(signo);
 
-	if (i < 0 || !__atomic_load_n(&triggers[i].ours, __ATOMIC_ACQUIRE))
+	if (i < 0 || !atomic_load_acquire(&triggers[i].ours))
 		return false;
 	if (real_sigaction(signo, NULL, cur) == 0 && cur->sa_handler == on_signal)
 		return true;

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "guard.h"
 #include "tmem.h"
 
@@ -38,7 +39,7 @@ static void *map_pages(size_t size)
 
 	if (p == MAP_FAILED)
 		return NULL;
-	__atomic_add_fetch(&tm.bytes, size, __ATOMIC_RELAXED);
+	atomic_add_relaxed(&tm.bytes, size);
 	return p;
 }
 
@@ -134,12 +135,12 @@ void tmem_free(void *p, size_t size)
 	}
 	size = page_round(size);
 	munmap(p, size);
-	__atomic_sub_fetch(&tm.bytes, size, __ATOMIC_RELAXED);
+	atomic_sub_relaxed(&tm.bytes, size);
 }
 
 size_t tmem_bytes(void)
 {
-	return __atomic_load_n(&tm.bytes, __ATOMIC_RELAXED);
+	return atomic_load_relaxed(&tm.bytes);
 }
 
 void tmem_fork_prepare(void)

@@ -19,9 +19,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "unwind.h"
+#include "atomic.h"
 #include "cfi.h"
 #include "guard.h"
+#include "unwind.h"
 
 enum ht_unwinder unwind_method;
 bool unwind_sandboxed;
@@ -62,7 +63,7 @@ static NOINLINE bool page_readable(uintptr_t page)
 			return false;
 		if (mincore((void *)page, 1, &vec)) {
 			if (errno == EPERM || errno == ENOSYS)
-				__atomic_store_n(&unwind_sandboxed, true, __ATOMIC_RELAXED);
+				atomic_store_relaxed(&unwind_sandboxed, true);
 			return false;
 		}
 	}
@@ -127,7 +128,7 @@ static unsigned code_epoch;
 
 static void fp_forget(void)
 {
-	__atomic_fetch_add(&code_epoch, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_relaxed(&code_epoch, 1);
 }
 
 /*
@@ -138,7 +139,7 @@ static void fp_forget(void)
  */
 static inline void code_ranges_check_epoch(void)
 {
-	unsigned epoch = __atomic_load_n(&code_epoch, __ATOMIC_RELAXED);
+	unsigned epoch = atomic_load_relaxed(&code_epoch);
 
 	if (unlikely(epoch != code_epoch_seen)) {
 		memset(code_range, 0, sizeof(code_range));

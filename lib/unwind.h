@@ -25,9 +25,10 @@
 
 #include "compat.h"
 #include "options.h"
-#include "textfmt.h" /* enum ht_cut */
+#include "lib/atomic.h"
 #include "lib/cfi.h"
 #include "lib/guard.h"
+#include "textfmt.h" /* enum ht_cut */
 
 /*
  * Set libunwind up (once: at the first backtrace, before the program has
@@ -93,7 +94,7 @@ static inline __attribute__((always_inline)) int unwind_capture(void **frames, i
 	enum ht_unwinder method = unwind_method;
 	int n;
 
-	if (unlikely(__atomic_load_n(&unwind_sandboxed, __ATOMIC_RELAXED)))
+	if (unlikely(atomic_load_relaxed(&unwind_sandboxed)))
 		return 0;
 	if (unlikely(stack_room() < HT_STACK_WALK)) {
 		*cut = HT_CUT_STACK;
@@ -111,7 +112,7 @@ static inline __attribute__((always_inline)) int unwind_capture(void **frames, i
 				    ? cfi_backtrace(frames, max, cut)
 				    : unw_backtrace(frames, max);
 	}
-	return likely(!__atomic_load_n(&unwind_sandboxed, __ATOMIC_RELAXED)) ? n : 0;
+	return likely(!atomic_load_relaxed(&unwind_sandboxed)) ? n : 0;
 }
 
 #endif
