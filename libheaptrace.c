@@ -34,8 +34,10 @@
 #include "lib/guard.h"
 #include "lib/handlers.h"
 #include "lib/hooks.h"
+#include "lib/process.h"
 #include "lib/reporter.h"
 #include "lib/tmem.h"
+#include "lib/unwind.h"
 
 HT_TLS struct ht_thread ht_self;
 
@@ -527,7 +529,7 @@ static inline __attribute__((always_inline)) void note_frames(void *p, size_t si
 		acct_alloc_bt(p, size, b);
 	} else {
 		/* new: learn, once, whether the stack goes on (frames past n unused) */
-		if (n == learn && !cut && bt_goes_on(n))
+		if (n == learn && !cut && unwind_goes_on(n))
 			n++;
 		acct_alloc(p, size, frames, n, cut);
 	}
@@ -545,7 +547,7 @@ static inline __attribute__((always_inline)) void note_deep(void *p, size_t size
 	void **frames = capture_claim((unsigned)depth + 1, &from);
 	int keep = likely(frames) ? depth : HT_DEPTH;
 	enum ht_cut cut = HT_CUT_NONE;
-	int n = bt_capture(frames ? frames : own, keep + 1, &cut);
+	int n = unwind_capture(frames ? frames : own, keep + 1, &cut);
 
 	if (unlikely(!frames) && n > keep) {
 		n = keep;
@@ -562,13 +564,13 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 	void *own[HT_CAPTURE_OWN];
 	int *err = errno_ptr(), saved = *err;
 	bool queue = must_defer(); /* a nested handler leaves it as it was */
-	int depth = bt_depth();
+	int depth = process_depth();
 	enum ht_cut cut = HT_CUT_NONE;
 	int n;
 
 	if (likely(depth <= HT_DEPTH)) {
 		/* a queued event has no second unwind: one frame more at once */
-		n = bt_capture(own, unlikely(queue) ? depth + 1 : bt_capture_hot(depth), &cut);
+		n = unwind_capture(own, unlikely(queue) ? depth + 1 : unwind_capture_hot(depth), &cut);
 		note_frames(p, size, queue, own, n, cut, depth);
 	} else {
 		note_deep(p, size, queue, own, depth);

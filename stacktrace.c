@@ -44,31 +44,6 @@ static struct {
 	struct bt *chunks[BT_MAX_CHUNKS];
 } tab;
 
-bool bt_unwinder_ready;
-
-/*
- * Set the unwinder (the default method until start-up hands it --unwind)
- * and the depth up, once, at the first allocation (before any thread of
- * the program exists) or at start-up, whichever comes first.  The depth
- * is fixed before the first backtrace is kept.
- */
-void bt_unwinder_init(void)
-{
-	static int started;
-
-	if (atomic_xchg_acq_rel(&started, 1)) {
-		while (!atomic_load_acquire(&bt_unwinder_ready))
-			cpu_relax();
-		return;
-	}
-	unwind_init(HT_UNWIND_DWARF);
-	config_depth(); /* before the first backtrace, which may be taken before start-up */
-	/* A program an untraced child executes: forward from here on, not
-	 * only from our constructor (config.h: ht_process). */
-	ht_process.untraced = !config_traced();
-	atomic_store_release(&bt_unwinder_ready, true);
-}
-
 uint64_t ht_start_ns;
 
 uint64_t ht_now_ns(void)
@@ -590,6 +565,5 @@ void bt_fork_parent(void)
 
 void bt_fork_child(void)
 {
-	unwind_fork_child();
 	spin_unlock_in_child(&tab.lock);
 }

@@ -2,7 +2,8 @@
 /*
  * stacktrace.h - the table of unique backtraces with their statistics, and
  * the accounting of each allocation and free against them.  Backtraces are
- * taken by lib/unwind.h (bt_capture()), stored here.
+ * taken by the hooks with lib/unwind.h (unwind_capture()), stored here:
+ * this module knows nothing of how.
  *
  * The hot path is capture (unwinding, before any lock), bt_find (lock-free)
  * and acct_* (one shard lock of the address map and a few atomic
@@ -19,10 +20,10 @@
 
 #include "compat.h"
 #include "options.h"
+#include "textfmt.h" /* enum ht_cut */
 #include "lib/atomic.h"
 #include "lib/config.h"
 #include "lib/guard.h"
-#include "lib/unwind.h"
 
 /*
  * Statistics of one backtrace, changed and read under its lock: one locked
@@ -83,68 +84,15 @@ static inline enum ht_cut bt_cut(const struct bt *b)
 }
 
 /*
- * Set the unwinder and the depth up, once: the first capture does it (see
- * bt_depth()), or start-up, whichever comes first.
- */
-extern bool bt_unwinder_ready;
-void bt_unwinder_init(void);
-
-/*
- * Frames kept per backtrace (--depth, ht_cfg.depth): fixed before the
- * first backtrace is taken, as the table's entries are sized by it.
- */
-static inline __attribute__((always_inline)) int bt_depth(void)
-{
-	if (unlikely(!atomic_load_acquire(&bt_unwinder_ready)))
-		bt_unwinder_init();
-	return ht_cfg.depth;
-}
-
-/*
- * Capture up to max frames of the stack of the hook this is inlined into:
- * frames[0] is the hook itself.  The hot path asks for the depth; whether
- * the stack goes on beyond them costs one frame more to learn, so that is
- * asked (depth + 1) only when a backtrace is new (bt_find()).  A hook holds
- * HT_CAPTURE_OWN frames in its own stack frame, enough up to the build's
- * DEPTH; a deeper --depth captures elsewhere (libheaptrace.c), up to
- * HT_CAPTURE_LIMIT.
- */
-#define HT_CAPTURE_OWN (HT_DEPTH + 1)
-#define HT_CAPTURE_LIMIT (HT_DEPTH_MAX + 1)
-/* What the hot path asks for: depth frames, and the hook's caller always. */
-static inline int bt_capture_hot(int depth)
-{
-	return depth < 2 ? 2 : depth;
-}
-/* The table's capture: unwind.h's, inlined into the hook. */
-static inline __attribute__((always_inline)) int bt_capture(void **frames, int max,
-							    enum ht_cut *cut)
-{
-	return unwind_capture(frames, max, cut);
-}
-
-/*
- * Does the stack of the hook this is inlined into go on beyond depth
- * frames?  (depth at most HT_DEPTH: the frames are held here.)
- */
-static inline __attribute__((always_inline)) bool bt_goes_on(int depth)
-{
-	void *deeper[HT_CAPTURE_OWN];
-	enum ht_cut cut = HT_CUT_NONE;
-
-	return bt_capture(deeper, depth + 1, &cut) > depth;
-}
-
-/*
  * Record a successful allocation: ptr of size bytes, n frames from
- * bt_capture() (more than the depth: the stack was cut); cut also marks a
+ * unwind_capture() (more than the depth: the stack was cut); cut also marks a
  * stack known to go on beyond its n frames.
  */
 void acct_alloc(void *ptr, size_t size, void **frames, int n, enum ht_cut cut);
 
 /*
  * The hot path's two halves: the known entry for the n frames of
- * bt_capture(frames, bt_capture_hot(depth)) (lock-free; NULL when the
+ * unwind_capture(frames, unwind_capture_hot(depth)) (lock-free; NULL when the
  * backtrace is new, and then acct_alloc() with the deeper capture files
  * it), and the record of ptr against it.
  *

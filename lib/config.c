@@ -156,7 +156,7 @@ static void check_flame_weights(void)
 /*
  * Read variable i, once: config_depth() or config_traced() may have read
  * it already.  All run before the program has threads (the constructor, or
- * the first allocation: see bt_unwinder_init()).
+ * the first allocation: see process_setup()).
  */
 static void load(enum ht_option i)
 {

@@ -28,10 +28,12 @@
 #include "hooks.h"
 #include "ignore.h"
 #include "output.h"
+#include "process.h"
 #include "report.h"
 #include "reporter.h"
 #include "symbols.h"
 #include "tmem.h"
+#include "unwind.h"
 
 /* ---------------------------------------------------------------- fork */
 
@@ -91,6 +93,7 @@ static void fork_child(void)
 	tmem_fork_child();
 	am_fork_child();
 	cfi_fork_child();
+	unwind_fork_child();
 	bt_fork_child();
 	report_fork_child();
 	if (config_traced()) {
@@ -190,13 +193,38 @@ static void heaptrace_exit(int status, void *arg)
 	}
 }
 
+bool process_ready;
+
+/*
+ * Set the unwinder (the default method until start-up hands it --unwind)
+ * and the depth up, once, at the first allocation (before any thread of
+ * the program exists) or at start-up, whichever comes first.  The depth
+ * is fixed before the first backtrace is kept.
+ */
+void process_setup(void)
+{
+	static int started;
+
+	if (atomic_xchg_acq_rel(&started, 1)) {
+		while (!atomic_load_acquire(&process_ready))
+			cpu_relax();
+		return;
+	}
+	unwind_init(HT_UNWIND_DWARF);
+	config_depth(); /* before the first backtrace, which may be taken before start-up */
+	/* A program an untraced child executes: forward from here on, not
+	 * only from our constructor (config.h: ht_process). */
+	ht_process.untraced = !config_traced();
+	atomic_store_release(&process_ready, true);
+}
+
 static void start_tracing(void)
 {
 	tmem_set_limit(ht_cfg.max_memory);
 	sym_init();
 	set_root_pid();
 	ignore_load(ht_cfg.ignore);
-	bt_unwinder_init();
+	process_setup();
 	unwind_init(ht_cfg.unwind);
 	out_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);

@@ -324,9 +324,9 @@ static void libunwind_init(void)
 }
 
 /*
- * Called by the first backtrace's set-up (bt_unwinder_init(), before any
+ * Called by the first backtrace's set-up (process_setup(), before any
  * thread of the program exists) with the default, then by start-up (our
- * constructor, which runs bt_unwinder_init() first) with --unwind: the
+ * constructor, which runs process_setup() first) with --unwind: the
  * two never run at once.
  */
 void unwind_init(enum ht_unwinder method)

@@ -33,8 +33,8 @@
 /*
  * Set libunwind up (once: at the first backtrace, before the program has
  * threads) and take method from now on.  Called first with the default,
- * by the table's set-up (bt_unwinder_init()), then at start-up with
- * --unwind.
+ * by the first allocation's set-up (process_setup()), then at start-up
+ * with --unwind.
  */
 void unwind_init(enum ht_unwinder method);
 
@@ -113,6 +113,35 @@ static inline __attribute__((always_inline)) int unwind_capture(void **frames, i
 				    : unw_backtrace(frames, max);
 	}
 	return likely(!atomic_load_relaxed(&unwind_sandboxed)) ? n : 0;
+}
+
+/*
+ * Capture up to max frames of the stack of the hook this is inlined into
+ * (unwind_capture()): frames[0] is the hook itself.  The hot path asks for
+ * the depth; whether the stack goes on beyond them costs one frame more to
+ * learn, so that is asked (depth + 1) only when a backtrace is new
+ * (bt_find()).  A hook holds HT_CAPTURE_OWN frames in its own stack frame,
+ * enough up to the build's DEPTH; a deeper --depth captures elsewhere
+ * (libheaptrace.c), up to HT_CAPTURE_LIMIT.
+ */
+#define HT_CAPTURE_OWN (HT_DEPTH + 1)
+#define HT_CAPTURE_LIMIT (HT_DEPTH_MAX + 1)
+/* What the hot path asks for: depth frames, and the hook's caller always. */
+static inline int unwind_capture_hot(int depth)
+{
+	return depth < 2 ? 2 : depth;
+}
+
+/*
+ * Does the stack of the hook this is inlined into go on beyond depth
+ * frames?  (depth at most HT_DEPTH: the frames are held here.)
+ */
+static inline __attribute__((always_inline)) bool unwind_goes_on(int depth)
+{
+	void *deeper[HT_CAPTURE_OWN];
+	enum ht_cut cut = HT_CUT_NONE;
+
+	return unwind_capture(deeper, depth + 1, &cut) > depth;
 }
 
 #endif
