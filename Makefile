@@ -44,6 +44,7 @@ endif
 SHARED_SRCS := textfmt.c utils.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
 	tmem.c config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c \
+	scan.c \
 	output.c symbols.c debuginfo.c ignore.c) \
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
@@ -134,7 +135,8 @@ TEST_BINS := $(TEST_C:tests/%.c=tests/bin/%) $(TEST_CXX:tests/%.cc=tests/bin/%)
 TEST_LIBS := tests/bin/libctor.so tests/bin/libplugin.so tests/bin/libframe24.so \
 	tests/bin/libframe120.so
 UNIT_BINS := build/unit/unit-addrmap build/unit/unit-utils build/unit/unit-stacktrace \
-	build/unit/unit-cfi build/unit/unit-jsonparse build/unit/unit-difftab
+	build/unit/unit-cfi build/unit/unit-jsonparse build/unit/unit-difftab \
+	build/unit/unit-scan
 
 tests/bin:
 	@mkdir -p $@

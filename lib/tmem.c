@@ -138,6 +138,26 @@ void tmem_free(void *p, size_t size)
 	atomic_sub_relaxed(&tm.bytes, size);
 }
 
+bool tmem_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first)
+{
+	size_t ncap = *cap ? *cap * 2 : first;
+	void *na;
+
+	if (n < *cap)
+		return true;
+	if (ncap * size < 4096)
+		ncap = (4096 + size - 1) / size;
+	na = tmem_alloc_scratch(ncap * size);
+	if (!na)
+		return false;
+	if (n)
+		memcpy(na, *arr, n * size);
+	tmem_free(*arr, *cap * size);
+	*arr = na;
+	*cap = ncap;
+	return true;
+}
+
 size_t tmem_bytes(void)
 {
 	return atomic_load_relaxed(&tm.bytes);

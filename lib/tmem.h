@@ -7,6 +7,7 @@
 #ifndef HEAPTRACE_TMEM_H
 #define HEAPTRACE_TMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -19,6 +20,15 @@
 void *tmem_alloc(size_t size);
 void *tmem_alloc_scratch(size_t size);
 void tmem_free(void *p, size_t size);
+
+/*
+ * Grow the array *arr of *cap elements of size bytes each, n of them used,
+ * if it is full: to twice as many (at least first), copied.  Always whole
+ * pages, which tmem maps without its lock: usable while the program's
+ * threads are stopped for the leak scan (leaks.c).  False without memory;
+ * the array is unchanged then.
+ */
+bool tmem_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first);
 
 /* HEAPTRACE_MAX_MEMORY: at most this many bytes for tables (0: no limit). */
 void tmem_set_limit(size_t bytes);
