@@ -44,7 +44,7 @@ endif
 SHARED_SRCS := textfmt.c utils.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
 	tmem.c config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c \
-	scan.c \
+	scan.c world.c leaks.c \
 	output.c symbols.c debuginfo.c ignore.c) \
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
@@ -105,7 +105,7 @@ uninstall:
 # (together with libc++-14-dev, which needs it).
 DEB_PKGS := gcc g++ make libunwind-dev binutils-dev python3-pytest \
 	sqlite3 xz-utils zstd git perl jq nodejs openjdk-17-jre-headless cmake man-db \
-	clang
+	clang valgrind
 DEB_CONFLICTS := libunwind-14-dev
 
 deps:
@@ -133,7 +133,7 @@ TEST_C := $(wildcard tests/s-*.c) tests/sample-leak.c
 TEST_CXX := $(wildcard tests/s-*.cc)
 TEST_BINS := $(TEST_C:tests/%.c=tests/bin/%) $(TEST_CXX:tests/%.cc=tests/bin/%)
 TEST_LIBS := tests/bin/libctor.so tests/bin/libplugin.so tests/bin/libframe24.so \
-	tests/bin/libframe120.so
+	tests/bin/libframe120.so tests/bin/libleaktls.so
 UNIT_BINS := build/unit/unit-addrmap build/unit/unit-utils build/unit/unit-stacktrace \
 	build/unit/unit-cfi build/unit/unit-jsonparse build/unit/unit-difftab \
 	build/unit/unit-scan
@@ -159,6 +159,11 @@ tests/bin/libframe24.so: tests/lib-frame.c | tests/bin
 	$(CC) -DFRAME=24 -DZERO=8 -fPIC -shared -o $@ $<
 tests/bin/libframe120.so: tests/lib-frame.c | tests/bin
 	$(CC) -DFRAME=120 -DZERO=24 -fPIC -shared -o $@ $<
+# dynamic TLS that s-leak-tls dlopen()s (test_leaks.py)
+tests/bin/libleaktls.so: tests/lib-leaktls.c | tests/bin
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -o $@ $<
+# the s-leak-* programs share two headers
+$(patsubst tests/%.c,tests/bin/%,$(wildcard tests/s-leak-*.c)): tests/leak.h tests/leak-thread.h
 
 # libraries and programs the tests load or exec beside tests/bin/s-*
 # (test_ignore, test_misuse, test_launcher, test_linkage, test_stress)

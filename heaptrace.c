@@ -148,6 +148,12 @@ static const char *env_value(enum ht_option id)
 	return v ? v : lopts[id].def;
 }
 
+/* A flag that may take a value: its metavar is "[=VALUE]" (--check[=live]). */
+static bool optional(const struct lopt *o)
+{
+	return o->arg && o->arg[0] == '[';
+}
+
 /* o's help, its "%s" (if any) replaced by the names its kind takes. */
 static void put_help(FILE *f, const struct lopt *o)
 {
@@ -172,8 +178,8 @@ static void usage(FILE *f)
 
 		if (o->short_name)
 			snprintf(shortname, sizeof(shortname), "-%c,", o->short_name);
-		snprintf(left, sizeof(left), "%-4s--%s%s%s", shortname, o->name, o->arg ? "=" : "",
-			 o->arg ? o->arg : "");
+		snprintf(left, sizeof(left), "%-4s--%s%s%s", shortname, o->name,
+			 o->arg && !optional(o) ? "=" : "", o->arg ? o->arg : "");
 		fprintf(f, "  %-28s ", left);
 		put_help(f, o);
 	}
@@ -208,7 +214,7 @@ static const char *checked(const struct lopt *o, const char *arg, bool diff)
 
 	if (diff && !diff_takes(o->id))
 		die("--%s does not apply to --diff", o->name);
-	if (!o->arg)
+	if (!o->arg || (optional(o) && !arg))
 		return o->kind == HT_KIND_ALIAS ? o->def : "1";
 	err = ht_parse_kind(o->kind, value, &v);
 	if (!err && o->kind < ARRAY_SIZE(path_checks) && path_checks[o->kind]) {
@@ -265,7 +271,9 @@ static void make_tables(struct getopt_tables *g)
 
 	*g = (struct getopt_tables){ 0 };
 	for (size_t i = 0; i < ARRAY_SIZE(lopts); i++) {
-		int has_arg = lopts[i].arg ? required_argument : no_argument;
+		int has_arg = !lopts[i].arg	   ? no_argument
+			      : optional(&lopts[i]) ? optional_argument
+						    : required_argument;
 
 		g->longs[i] = (struct option){ lopts[i].name, has_arg, NULL, (int)(256 + i) };
 		if (lopts[i].short_name) {
@@ -348,7 +356,7 @@ static int diff_command(int argc, char **argv, const struct getopt_tables *g)
 	const char *vals[HT_OPT_COUNT], *files[2], *file = NULL;
 	const struct lopt *o;
 	struct diff_opts opts = { 0 };
-	bool check = false;
+	enum ht_check check = HT_CHECK_OFF;
 	int n = 0;
 
 	for (int i = 0; i < HT_OPT_COUNT; i++)
@@ -371,9 +379,9 @@ static int diff_command(int argc, char **argv, const struct getopt_tables *g)
 	/* the values are checked, the defaults are options.h's */
 	if (ht_parse_ulong(vals[HT_OPT_TOP], HT_TOP_MAX, &opts.top) ||
 	    ht_parse_sort(vals[HT_OPT_SORT], opts.keys, &opts.nkeys) ||
-	    ht_parse_bool(vals[HT_OPT_CHECK], &check))
+	    ht_parse_kind(HT_KIND_CHECK, vals[HT_OPT_CHECK], &check))
 		die("--diff: bad option defaults");
-	opts.check = check;
+	opts.check = check != HT_CHECK_OFF; /* on growth, whichever */
 	return diff_main(files[0], files[1], &opts);
 }
 

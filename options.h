@@ -66,8 +66,11 @@
 	  "write reports as %s (default text; json: one line per report)")                  \
 	X(JSON, "json", 0, "HEAPTRACE_FORMAT", format, ALIAS, "json", NULL,                 \
 	  "same as --format=json")                                                          \
-	X(CHECK, "check", 0, "HEAPTRACE_CHECK", check, BOOL, "0", NULL,                     \
-	  "exit with status 23 if memory is still allocated at exit (a leak gate)")         \
+	X(CHECK, "check", 0, "HEAPTRACE_CHECK", check, CHECK, "0", "[=live]",               \
+	  "exit with status 23 if memory leaked (a leak gate); =live: if any is still "    \
+	  "allocated at exit")                                                              \
+	X(LEAK_CHECK, "leak-check", 0, "HEAPTRACE_LEAK_CHECK", leak_check, BOOL, "1", "yes|no", \
+	  "classify live blocks at exit as leaked or reachable, leaked first (default yes)") \
 	X(TRACE_CHILDREN, "trace-children", 0, "HEAPTRACE_TRACE_CHILDREN", trace_children,  \
 	  BOOL, "0", NULL, "trace forked and executed children too, each with its own report")
 
@@ -97,6 +100,7 @@ enum ht_kind {
 	HT_KIND_INFILE,  /* const char *: a text file to read */
 	HT_KIND_DIR,     /* const char *: a directory */
 	HT_KIND_ALIAS,   /* nothing: a flag that sets another option's variable */
+	HT_KIND_CHECK,   /* enum ht_check: a bool, or "live" */
 };
 
 /*
@@ -110,6 +114,12 @@ enum ht_kind {
 
 /* --check: the exit status of a program that succeeded but leaked. */
 #define HT_CHECK_STATUS 23
+/* --check: what fails it; --check=live is the gate before leak classification. */
+enum ht_check {
+	HT_CHECK_OFF,
+	HT_CHECK_LEAKS, /* leaked or indirectly leaked blocks (as LSan) */
+	HT_CHECK_LIVE,  /* any block still allocated */
+};
 
 /*
  * Sort keys, X(ID, name, lists, weight, header): each key selected prints
@@ -134,7 +144,9 @@ enum ht_kind {
 	  "backtraces that held memory at the heap's peak, live now or not")             \
 	X(CALLS, "calls", HISTORY, "allocation calls", "every backtrace since start, live or not") \
 	X(TEMPORARY, "temporary", HISTORY, "temporary allocations",                       \
-	  "backtraces with temporary allocations, live or not")
+	  "backtraces with temporary allocations, live or not")                          \
+	X(LEAKED, "leaked", LIVE, "leaked bytes",                                         \
+	  "backtraces of leaked blocks (reachable from no root), then of blocks only leaked ones reach")
 
 enum ht_sort_lists { HT_LISTS_LIVE, HT_LISTS_HISTORY };
 
@@ -201,6 +213,7 @@ union ht_value {
 	int depth;
 	enum ht_unwinder unwind;
 	enum ht_format format;
+	enum ht_check check;
 	const char *path;
 };
 

@@ -36,6 +36,13 @@ void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b)
 	}
 	if (b->temporary)
 		sb_printf(sb, " [temporary: %llu]", (unsigned long long)b->temp_count);
+	if (b->leaks) {
+		sb_puts(sb, " [leaked: ");
+		ht_fmt_bytes(sb, b->leaked_bytes);
+		sb_printf(sb, "/%llu, indirect: ", (unsigned long long)b->leaked_count);
+		ht_fmt_bytes(sb, b->indirect_bytes);
+		sb_printf(sb, "/%llu]", (unsigned long long)b->indirect_count);
+	}
 	sb_putc(sb, '\n');
 }
 

@@ -28,6 +28,8 @@ struct bt_line {
 	uint64_t calls_count, calls_bytes;
 	bool temporary; /* of those calls, temporary allocations */
 	uint64_t temp_count;
+	bool leaks; /* the live blocks were classified: how many leaked */
+	uint64_t leaked_bytes, leaked_count, indirect_bytes, indirect_count;
 };
 void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b);
 

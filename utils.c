@@ -428,6 +428,21 @@ static const char *parse_folded(const char *s, void *out)
 	return err;
 }
 
+/* --check: a bool (leaks), or "live"; the launcher's bare flag says "1". */
+static const char *parse_check(const char *s, void *out)
+{
+	bool on;
+
+	if (!strcmp(s, "live")) {
+		*(enum ht_check *)out = HT_CHECK_LIVE;
+		return NULL;
+	}
+	if (ht_parse_bool(s, &on))
+		return "is not yes, no or live";
+	*(enum ht_check *)out = on ? HT_CHECK_LEAKS : HT_CHECK_OFF;
+	return NULL;
+}
+
 static const char *parse_path(const char *s, void *out)
 {
 	*(const char **)out = s;
@@ -459,6 +474,7 @@ static const struct {
 	[HT_KIND_INFILE] = { parse_path, NULL },
 	[HT_KIND_DIR] = { parse_path, NULL },
 	[HT_KIND_ALIAS] = { parse_nothing, NULL },
+	[HT_KIND_CHECK] = { parse_check, NULL },
 };
 
 const char *ht_parse_kind(enum ht_kind kind, const char *s, void *out)

@@ -37,7 +37,7 @@
 #include "utils.h"
 
 /* Version 2 added fields --diff does not read: both are read alike. */
-#define NOT_A_REPORT "is not a heaptrace JSON report (schema_version 1 or 2)"
+#define NOT_A_REPORT "is not a heaptrace JSON report (schema_version 1 to 3)"
 
 /* A backtrace as read; its frames are the table's last. */
 struct bt {
@@ -120,7 +120,7 @@ static void __attribute__((noreturn)) bad_json(const struct diff *d)
 /* The versions of the JSON report this reader knows: 2 added fields only. */
 static bool schema_known(uint64_t v)
 {
-	return v == 1 || v == 2;
+	return v >= 1 && v <= 3; /* 3 added the leak classification, which --diff ignores */
 }
 
 /*

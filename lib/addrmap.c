@@ -295,6 +295,24 @@ bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out
 	return false;
 }
 
+void am_each(void (*fn)(uintptr_t key, const struct am_rec *rec, void *arg), void *arg)
+{
+	for (int k = 0; k < AM_SHARDS; k++) {
+		struct am_shard *s = &am_shards[k];
+
+		for (uint32_t i = 0; s->mask && i <= s->mask; i++) {
+			struct am_rec rec = { (uint32_t)s->slots[i].val, s->slots[i].val >> 32 };
+			struct am_big *b;
+
+			if (!s->slots[i].key)
+				continue;
+			if (rec.size == AM_SIZE_BIG && (b = big_find(s, s->slots[i].key)))
+				rec.size = b->size;
+			fn(s->slots[i].key, &rec, arg);
+		}
+	}
+}
+
 uint64_t am_count(void)
 {
 	uint64_t n = 0;

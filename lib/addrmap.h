@@ -80,6 +80,10 @@ bool am_find(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out);
 /* Remove key; false when it is not in the map. */
 bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out);
 
+/* Every record, fn(key, rec, arg); the caller holds every shard lock
+ * (am_fork_prepare()), as the leak scan does. */
+void am_each(void (*fn)(uintptr_t key, const struct am_rec *rec, void *arg), void *arg);
+
 /* Live records in all shards (approximate while other threads run). */
 uint64_t am_count(void);
 /* The table size every shard has at least (see addrmap.c); for tests. */

@@ -24,7 +24,8 @@ struct ht_config {
 	const char *debug_dir; /* root of separate debug files (.build-id/, ...) */
 	struct ht_signal_list signals; /* which signal dumps by which key */
 	unsigned long long interval_ms; /* periodic dumps; 0: none */
-	bool check;          /* --check: exit 23 when a leak is left */
+	enum ht_check check; /* --check: exit 23 when a leak (or anything) is left */
+	bool leak_check;     /* --leak-check: classify at exit */
 	int depth;           /* --depth: frames kept per backtrace (see config_depth) */
 	bool trace_children; /* --trace-children: every process of the tree */
 	pid_t root_pid;      /* the process that writes outfile itself */

@@ -36,7 +36,11 @@
  *      or taken alone by a report under 1.  Fork holds 1 and every 4, so
  *      no thread is inside one when the child is made.
  *   6. tm.lock (tmem.c): the tracer's free lists; takes nothing.
- * 2, 3 and 4 never nest in one another but in fork_prepare().  The
+ * 2, 3 and 4 never nest in one another but in fork_prepare() and the leak
+ * scan: under 1, the scan (leaks.c) takes the loader's lock (it runs in a
+ * dl_iterate_phdr() callback), then every 4 in index order, then stops
+ * the other threads with ptrace; while they are stopped it takes no lock
+ * at all (tmem's page-sized allocations take none).  The
  * reporter thread (reporter.c) holds none of them while it waits, and a
  * thread waiting for its report (reporter_run()) holds none either.
  * No lock of the program's (libc's, the loader's: the real allocator,

@@ -17,7 +17,7 @@
 #include "textfmt.h"
 #include "writer.h"
 
-#define JSON_SCHEMA_VERSION 2
+#define JSON_SCHEMA_VERSION 3
 
 /*
  * "key":"string" or "key":null, written out at once: escaping may make a
@@ -90,10 +90,19 @@ static void put_backtrace(struct out *o, struct report *r, const struct item *it
 		  (unsigned long long)it->at_peak_count, (unsigned long long)it->at_peak_bytes,
 		  (unsigned long long)it->total_count, (unsigned long long)it->total_bytes,
 		  (unsigned long long)it->temp_count, b->truncated ? "true" : "false");
+	out_sbuf(o, sb);
 	if (bt_cut(b) == HT_CUT_NONE)
 		sb_puts(sb, "null");
 	else
 		sb_printf(sb, "\"%s\"", textfmt_cut_name(bt_cut(b)));
+	if (s->leaks)
+		sb_printf(sb, ",\"leaked_count\":%llu,\"leaked_bytes\":%llu,\"indirect_count\":%llu,"
+			  "\"indirect_bytes\":%llu", (unsigned long long)it->leaked_count,
+			  (unsigned long long)it->leaked_bytes, (unsigned long long)it->indirect_count,
+			  (unsigned long long)it->indirect_bytes);
+	else
+		sb_puts(sb, ",\"leaked_count\":null,\"leaked_bytes\":null,\"indirect_count\":null,"
+			"\"indirect_bytes\":null");
 	sb_puts(sb, ",\"frames\":[");
 	out_sbuf(o, sb);
 	for (int i = 0; i < b->depth; i++)
@@ -111,6 +120,30 @@ static void put_section(struct out *o, struct sbuf *sb, struct report *r, enum h
 	out_sbuf(o, sb);
 	report_section(o, r, key, put_backtrace);
 	out_puts(o, "]}");
+}
+
+/* "leaks":{...} or null: no scan ran for this report. */
+static void put_leaks(struct out *o, struct sbuf *sb, const struct snapshot *s)
+{
+	const struct leaks *l = s->leaks;
+
+	if (!l) {
+		sb_puts(sb, "\"leaks\":null,");
+		out_sbuf(o, sb);
+		return;
+	}
+	sb_printf(sb, "\"leaks\":{\"leaked\":{\"bytes\":%llu,\"blocks\":%llu},"
+		  "\"indirect\":{\"bytes\":%llu,\"blocks\":%llu},"
+		  "\"reachable\":{\"bytes\":%llu,\"blocks\":%llu},",
+		  (unsigned long long)s->leaked_bytes, (unsigned long long)s->leaked_count,
+		  (unsigned long long)s->indirect_bytes, (unsigned long long)s->indirect_count,
+		  (unsigned long long)(s->live_bytes - s->leaked_bytes - s->indirect_bytes),
+		  (unsigned long long)(s->live_count - s->leaked_count - s->indirect_count));
+	sb_printf(sb, "\"scanned_bytes\":%llu,\"scan_memory_bytes\":%llu,\"threads_stopped\":%u,"
+		  "\"threads_not_stopped\":%u,\"pause_ns\":%llu},",
+		  (unsigned long long)l->scanned, (unsigned long long)l->memory,
+		  l->threads - l->unstopped, l->unstopped, (unsigned long long)l->pause_ns);
+	out_sbuf(o, sb);
 }
 
 static void put_summary(struct out *o, struct sbuf *sb, const struct report *r)
@@ -134,6 +167,7 @@ static void put_summary(struct out *o, struct sbuf *sb, const struct report *r)
 		  (unsigned long long)m->shared_bytes, (unsigned long long)s->total_count,
 		  (unsigned long long)s->total_bytes, (unsigned long long)s->temp_count);
 	out_sbuf(o, sb);
+	put_leaks(o, sb, s);
 	sb_printf(sb, "\"peak\":{\"bytes\":%llu,\"blocks\":%llu,\"time_ns\":%llu},"
 		  "\"tracer_bytes\":%llu,\"untracked\":%llu}",
 		  (unsigned long long)s->peak.bytes, (unsigned long long)s->peak_count,

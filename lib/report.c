@@ -18,11 +18,13 @@
 #include "compat.h"
 #include "config.h"
 #include "guard.h"
+#include "leaks.h"
 #include "output.h"
 #include "report.h"
 #include "snapshot.h"
 #include "stacktrace.h"
 #include "symbols.h"
+#include "tmem.h"
 #include "writer.h"
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -118,8 +120,54 @@ const char *report_when_name(enum report_when when)
 	return names[when];
 }
 
+static bool has_key(const enum ht_sort *keys, int nkeys, enum ht_sort key)
+{
+	for (int k = 0; k < nkeys; k++)
+		if (keys[k] == key)
+			return true;
+	return false;
+}
+
+/* The exit report with leaks: their section first, then those of --sort. */
+static int leaked_first(const enum ht_sort *keys, int nkeys, enum ht_sort *out)
+{
+	int n = 0;
+
+	out[n++] = HT_SORT_LEAKED;
+	for (int k = 0; k < nkeys && n < HT_MAX_SORTS; k++)
+		if (keys[k] != HT_SORT_LEAKED)
+			out[n++] = keys[k];
+	return n;
+}
+
+/*
+ * What --check fails on: leaked blocks (when the scan ran), or any listed
+ * one (--check=live, or no scan); and blocks it could not see.
+ */
+static bool check_fails(const struct snapshot *s)
+{
+	if (acct_untracked() > 0)
+		return true;
+	if (ht_cfg.check == HT_CHECK_LEAKS && s->leaks)
+		return s->leaked_count + s->indirect_count > 0;
+	return s->live_count > 0;
+}
+
+/* The leak scan, the blocks that --ignore hides taken for roots. */
+static void scan_leaks(struct leaks *leaks)
+{
+	uint32_t n;
+	uint8_t *hidden = snapshot_hidden_ids(&n);
+
+	if (!leaks_scan(leaks, hidden, n))
+		ht_warn("no memory for the leak scan: live blocks are not classified");
+	tmem_free(hidden, n);
+}
+
 bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 {
+	enum ht_sort with_leaks[HT_MAX_SORTS];
+	struct leaks leaks = { 0 };
 	struct snapshot s;
 	struct report r;
 	bool leaked = false;
@@ -132,12 +180,19 @@ bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 	if (when == REPORT_AT_EXIT)
 		closed = true;
 	sym_begin();
-	if (!snapshot_take(&s, keys, nkeys)) {
+	/* classify at exit, and for a section of leaks */
+	if ((when == REPORT_AT_EXIT && ht_cfg.leak_check) || has_key(keys, nkeys, HT_SORT_LEAKED))
+		scan_leaks(&leaks);
+	if (!snapshot_take(&s, keys, nkeys, &leaks)) {
 		ht_warn("no memory for a report");
 		goto end;
 	}
-	/* what --check fails on: listed blocks, or blocks it could not see */
-	leaked = s.live_count > 0 || acct_untracked() > 0;
+	leaked = check_fails(&s);
+	if (when == REPORT_AT_EXIT && s.leaked_count + s.indirect_count &&
+	    ht_cfg.format != HT_FORMAT_FOLDED) {
+		nkeys = leaked_first(keys, nkeys, with_leaks);
+		keys = with_leaks;
+	}
 	/* at exit, silence means nothing is live (hidden blocks are live, and
 	 * untracked ones may be), unless a key asked for the past */
 	if (when == REPORT_AT_EXIT && s.live_count + s.hidden_count == 0 && !acct_untracked() &&
@@ -155,6 +210,7 @@ done:
 	snapshot_free(&s);
 end:
 	sym_end();
+	leaks_free(&leaks);
 out:
 	pthread_mutex_unlock(&report_lock);
 	return leaked;

@@ -127,11 +127,19 @@ static bool wait_for_work(struct timespec *deadline)
 	return false;
 }
 
+static HT_TLS bool on_reporter; /* this thread is the reporter */
+
+bool reporter_is_self(void)
+{
+	return on_reporter;
+}
+
 static void *reporter_main(void *arg)
 {
 	struct timespec next;
 
 	(void)arg;
+	on_reporter = true;
 	tracer_enter(); /* for good: everything this thread allocates is ours */
 	out_private_fds();
 	sem_post(&started);

@@ -29,6 +29,9 @@ sighandler_fn reporter_signal(int signo, sighandler_fn handler,
 			      sighandler_fn (*real)(int, sighandler_fn));
 /* Threads of heaptrace's own in this process (0 or 1). */
 int reporter_threads(void);
+/* Is the calling thread the reporter?  (Its stack holds nothing of the
+ * program's: the leak scan leaves it out.) */
+bool reporter_is_self(void);
 
 /*
  * Run fn (a report) on the reporter thread and wait for its result, so that

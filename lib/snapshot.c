@@ -53,6 +53,23 @@ static bool hidden(const struct bt *b)
 	return false;
 }
 
+uint8_t *snapshot_hidden_ids(uint32_t *n)
+{
+	uint8_t *set;
+
+	*n = bt_count();
+	if (!ignore_active() || !*n || !(set = tmem_alloc_scratch(*n)))
+		return NULL;
+	for (uint32_t id = 0; id < *n; id++) {
+		struct bt *b = bt_get(id);
+		struct bt_stats st;
+
+		bt_stats_read(b, &st);
+		set[id] = st.live_count && hidden(b);
+	}
+	return set;
+}
+
 static void set_growth(struct item *it)
 {
 	struct counts prev = { 0, 0 };
@@ -63,6 +80,25 @@ static void set_growth(struct item *it)
 	it->growth_bytes = (int64_t)(it->live_bytes - prev.bytes);
 	if (base.next && it->id < base.nnext)
 		base.next[it->id] = (struct counts){ it->live_count, it->live_bytes };
+}
+
+/*
+ * The scan's classes of b's blocks.  It ran just before the copy, and the
+ * program's threads went on in between: they may have freed some of
+ * them, never below what is live now.
+ */
+static void set_leaks(struct item *it, const struct snapshot *s)
+{
+	struct leak_counts lc = leaks_of(s->leaks, it->id);
+
+	it->leaked_count = lc.leaked_count < it->live_count ? lc.leaked_count : it->live_count;
+	it->leaked_bytes = lc.leaked_bytes < it->live_bytes ? lc.leaked_bytes : it->live_bytes;
+	it->indirect_count = lc.indirect_count < it->live_count - it->leaked_count
+				     ? lc.indirect_count
+				     : it->live_count - it->leaked_count;
+	it->indirect_bytes = lc.indirect_bytes < it->live_bytes - it->leaked_bytes
+				     ? lc.indirect_bytes
+				     : it->live_bytes - it->leaked_bytes;
 }
 
 /* keep_all: a key lists history, so backtraces that hold nothing count. */
@@ -85,6 +121,7 @@ static void take(struct snapshot *s, struct bt *b, bool keep_all)
 	};
 	bt_stats_at_peak(&st, &s->peak, &it.at_peak_count, &it.at_peak_bytes);
 	set_growth(&it);
+	set_leaks(&it, s);
 	s->total_count += st.total_count;
 	s->total_bytes += st.total_bytes;
 	s->temp_count += st.temp_count;
@@ -106,6 +143,10 @@ static void take(struct snapshot *s, struct bt *b, bool keep_all)
 		s->nlive++;
 		s->live_count += it.live_count;
 		s->live_bytes += it.live_bytes;
+		s->leaked_count += it.leaked_count;
+		s->leaked_bytes += it.leaked_bytes;
+		s->indirect_count += it.indirect_count;
+		s->indirect_bytes += it.indirect_bytes;
 	}
 	if (s->n < s->cap)
 		s->items[s->n++] = it;
@@ -119,12 +160,14 @@ bool snapshot_lists_history(const enum ht_sort *keys, int nkeys)
 	return false;
 }
 
-bool snapshot_take(struct snapshot *s, const enum ht_sort *keys, int nkeys)
+bool snapshot_take(struct snapshot *s, const enum ht_sort *keys, int nkeys,
+		   const struct leaks *leaks)
 {
 	uint32_t count = bt_count();
 	bool keep_all = snapshot_lists_history(keys, nkeys);
 
 	memset(s, 0, sizeof(*s));
+	s->leaks = leaks && leaks->done ? leaks : NULL;
 	s->now_ns = ht_now_ns();
 	s->tracer_bytes = tmem_bytes();
 	s->growth = base.have_prev;
@@ -183,6 +226,8 @@ bool snapshot_listed(const struct item *it, enum ht_sort key)
 		return it->total_count > 0;
 	case HT_SORT_TEMPORARY:
 		return it->temp_count > 0;
+	case HT_SORT_LEAKED:
+		return it->leaked_count + it->indirect_count > 0;
 	default:
 		return it->live_count > 0;
 	}
@@ -199,6 +244,8 @@ uint64_t snapshot_weight(const struct item *it, enum ht_sort key)
 		return it->total_count;
 	case HT_SORT_TEMPORARY:
 		return it->temp_count;
+	case HT_SORT_LEAKED:
+		return it->leaked_bytes + it->indirect_bytes;
 	default:
 		return it->live_bytes;
 	}
@@ -219,6 +266,14 @@ static int compare(const void *pa, const void *pb, void *arg)
 		break;
 	case HT_SORT_COUNT:
 		c = CMP_DESC(a->live_count, b->live_count);
+		break;
+	case HT_SORT_LEAKED: /* directly leaked first, then indirectly */
+		c = CMP_DESC(a->leaked_bytes, b->leaked_bytes);
+		if (!c)
+			c = CMP_DESC(a->indirect_bytes, b->indirect_bytes);
+		if (!c)
+			c = CMP_DESC(a->leaked_count + a->indirect_count,
+				     b->leaked_count + b->indirect_count);
 		break;
 	case HT_SORT_PEAK:
 		c = CMP_DESC(a->peak_bytes, b->peak_bytes);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "leaks.h"
 #include "options.h"
 #include "stacktrace.h"
 
@@ -24,6 +25,8 @@ struct item {
 	bool shown;                            /* in a section (report.c marks it) */
 	uint64_t total_count, total_bytes;   /* allocation calls since start */
 	uint64_t temp_count;                 /* temporary ones (stacktrace.h) */
+	/* of the live blocks, by the leak scan (leaks.h; zeros without it) */
+	uint64_t leaked_count, leaked_bytes, indirect_count, indirect_bytes;
 };
 
 struct snapshot {
@@ -41,10 +44,18 @@ struct snapshot {
 	struct bt_peak peak;
 	uint64_t peak_count;  /* blocks live at the peak */
 	uint64_t tracer_bytes; /* before this report adds its own (symbols) */
+	const struct leaks *leaks; /* the scan's, or NULL: none ran */
+	uint64_t leaked_count, leaked_bytes, indirect_count, indirect_bytes; /* listed */
 };
 
-/* A copy for a report with sections by keys[0..nkeys-1]. */
-bool snapshot_take(struct snapshot *s, const enum ht_sort *keys, int nkeys);
+/* A copy for a report with sections by keys[0..nkeys-1]; leaks: the
+ * classification of a scan just made, or NULL. */
+bool snapshot_take(struct snapshot *s, const enum ht_sort *keys, int nkeys,
+		   const struct leaks *leaks);
+/* Per backtrace id (n of them), whether --ignore hides it: tracer memory
+ * of n bytes, or NULL when nothing is hidden.  The leak scan takes their
+ * blocks for roots. */
+uint8_t *snapshot_hidden_ids(uint32_t *n);
 /* Does a section by one of keys list backtraces that hold nothing now? */
 bool snapshot_lists_history(const enum ht_sort *keys, int nkeys);
 /* The report is written: its counts are the next report's baseline. */

@@ -5,6 +5,7 @@
  * Prints what report.c gathered; report path only, under the report lock.
  */
 #define _GNU_SOURCE
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -68,6 +69,11 @@ static void put_backtrace(struct out *o, struct report *r, const struct item *it
 		.calls_bytes = it->total_bytes,
 		.temporary = key == HT_SORT_TEMPORARY,
 		.temp_count = it->temp_count,
+		.leaks = r->s->leaks != NULL,
+		.leaked_bytes = it->leaked_bytes,
+		.leaked_count = it->leaked_count,
+		.indirect_bytes = it->indirect_bytes,
+		.indirect_count = it->indirect_count,
 	};
 
 	textfmt_backtrace(&sb, &head);
@@ -147,6 +153,42 @@ static void put_held(struct out *o, struct sbuf *sb, const struct snapshot *s)
 	}
 }
 
+/* The leak scan's classes of what is listed, and what it could not do. */
+static void put_leaks(struct out *o, struct sbuf *sb, const struct snapshot *s)
+{
+	const struct leaks *l = s->leaks;
+
+	if (!l)
+		return;
+	put_label(sb, "leaked (no pointer reaches)");
+	put_bytes_in(sb, s->leaked_bytes, s->leaked_count);
+	sb_putc(sb, '\n');
+	put_label(sb, "indirectly leaked");
+	put_bytes_in(sb, s->indirect_bytes, s->indirect_count);
+	sb_putc(sb, '\n');
+	put_label(sb, "reachable");
+	put_bytes_in(sb, s->live_bytes - s->leaked_bytes - s->indirect_bytes,
+		     s->live_count - s->leaked_count - s->indirect_count);
+	sb_putc(sb, '\n');
+	out_sbuf(o, sb);
+	put_label(sb, "leak scan");
+	ht_fmt_bytes(sb, l->scanned);
+	sb_puts(sb, " scanned with ");
+	ht_fmt_bytes(sb, l->memory);
+	sb_puts(sb, " of tracer memory, ");
+	ht_fmt_count(sb, l->threads - l->unstopped, "thread");
+	sb_puts(sb, " stopped for ");
+	ht_fmt_duration(sb, l->pause_ns);
+	if (l->unstopped) {
+		sb_puts(sb, "; ");
+		ht_fmt_count(sb, l->unstopped, "thread");
+		sb_printf(sb, " not stopped (%s): %s stack scanned whole, results may vary",
+			  strerror(l->why), l->unstopped == 1 ? "its" : "their");
+	}
+	sb_putc(sb, '\n');
+	out_sbuf(o, sb);
+}
+
 /* The process: its allocator, its pages, its history, heaptrace's share. */
 static void put_process(struct out *o, struct sbuf *sb, const struct report *r)
 {
@@ -212,6 +254,7 @@ void text_write(struct out *o, struct report *r)
 		put_section(o, r, r->keys[k]);
 	put_shown(o, &sb, &r->sum);
 	put_held(o, &sb, r->s);
+	put_leaks(o, &sb, r->s);
 	put_process(o, &sb, r);
 	put_lost(o, &sb, &r->sum);
 	out_puts(o, SEPARATOR);

@@ -39,6 +39,13 @@ static void *map_pages(size_t size)
 
 	if (p == MAP_FAILED)
 		return NULL;
+	/*
+	 * Never merged with the program's anonymous mappings (a thread's
+	 * stack, the main thread's TLS): the leak scan takes a stack's
+	 * mapping for roots, and the tracer's tables must not be among them.
+	 * Nor written into the program's core dumps.
+	 */
+	madvise(p, size, MADV_DONTDUMP);
 	atomic_add_relaxed(&tm.bytes, size);
 	return p;
 }

@@ -111,6 +111,10 @@ class Backtrace:
     calls: int = None         # allocation calls since start (calls, temporary sections)
     calls_size: str = None    # and their bytes
     temporary: int = None     # of those, temporary allocations (temporary section)
+    leaked_size: str = None   # of the live blocks, leaked (when the leak scan ran)
+    leaked_count: int = None
+    indirect_size: str = None  # and indirectly leaked
+    indirect_count: int = None
 
     @property
     def funcs(self):
@@ -128,11 +132,26 @@ class Section:
 
 @dataclass
 class Report:
-    sections: list = field(default_factory=list)
+    all_sections: list = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    leaks: dict = field(default_factory=dict)  # the leak scan's lines (LEAK_KEYS), if it ran
+
+    @property
+    def sections(self):
+        """The sections of --sort: without the leaked backtraces' section that
+        the exit report puts before them (all_sections has it)."""
+        if (len(self.all_sections) > 1 and self.all_sections[0].key == "leaked"
+                and self.all_sections[1].key != "leaked"):
+            return self.all_sections[1:]
+        return self.all_sections
 
     def section(self, key="size"):
-        return next(s for s in self.sections if s.key == key)
+        return next(s for s in self.all_sections if s.key == key)
+
+    @property
+    def leaked(self):
+        """The leaked section, or None."""
+        return next((s for s in self.all_sections if s.key == "leaked"), None)
 
     @property
     def backtraces(self):
@@ -145,10 +164,12 @@ LISTS = {
     "since start": "every backtrace since start, live or not",
     "at peak": "backtraces that held memory at the heap's peak, live now or not",
     "temporary": "backtraces with temporary allocations, live or not",
+    "leaked": "backtraces of leaked blocks (reachable from no root), "
+              "then of blocks only leaked ones reach",
 }
 KEY_LISTS = {"size": "live", "count": "live", "age": "live", "growth": "live",
              "peak": "since start", "calls": "since start", "peak-share": "at peak",
-             "temporary": "temporary"}
+             "temporary": "temporary", "leaked": "leaked"}
 HEADER_RE = re.compile(r"^\[heaptrace\] dump allocation sorted by '(\w[\w-]*)' "
                        r"for /proc/(\d+)/maps \((.*)\)(?:: (%s))?$" %
                        "|".join(re.escape(v) for v in LISTS.values()))
@@ -157,7 +178,8 @@ BT_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/(\d+)\] "
                    r"(?: \[growth: ([+-][^/]+)/([+-]\d+) blocks?\])?"
                    r"(?: \[at peak: ([^/]+)/(\d+)\])?"
                    r"(?: \[calls: (\d+)/([^\]]+)\])?"
-                   r"(?: \[temporary: (\d+)\])?$")
+                   r"(?: \[temporary: (\d+)\])?"
+                   r"(?: \[leaked: ([^/]+)/(\d+), indirect: ([^/]+)/(\d+)\])?$")
 FRAME_RE = re.compile(r"^ *(\d+) \[ *0x([0-9a-f]+)\] (.*)$")
 NAMED_RE = re.compile(r"^(?P<func>.+?)(?: \+0x(?P<off>[0-9a-f]+)| (?P<inl>\[inlined\]))?"
                       r"(?: \((?P<file>[^()]*):(?P<line>\d+)\))?"
@@ -215,7 +237,7 @@ def parse_reports(text):
             lists = next((k for k, v in LISTS.items() if v == m.group(4)), None)
             if lists is not None:
                 assert lists == KEY_LISTS[m.group(1)], "wrong header: %r" % line
-            cur.sections.append(Section(m.group(1), int(m.group(2)), m.group(3), lists))
+            cur.all_sections.append(Section(m.group(1), int(m.group(2)), m.group(3), lists))
             bt = None
             continue
         m = BT_RE.match(line)
@@ -230,7 +252,10 @@ def parse_reports(text):
                 bt.calls, bt.calls_size = int(m.group(11)), m.group(12)
             if m.group(13):
                 bt.temporary = int(m.group(13))
-            cur.sections[-1].backtraces.append(bt)
+            if m.group(14):
+                bt.leaked_size, bt.leaked_count = m.group(14), int(m.group(15))
+                bt.indirect_size, bt.indirect_count = m.group(16), int(m.group(17))
+            cur.all_sections[-1].backtraces.append(bt)
             continue
         if line == "":
             bt = None
@@ -250,7 +275,11 @@ def parse_reports(text):
             continue
         m = SUMMARY_RE.match(line)
         assert m, "bad line in report: %r" % line
-        cur.summary[m.group(1)] = m.group(2)
+        if m.group(1) in LEAK_KEYS:
+            assert list(cur.leaks) == LEAK_KEYS[:len(cur.leaks)], "leak line out of order: %r" % line
+            cur.leaks[m.group(1)] = m.group(2)
+        else:
+            cur.summary[m.group(1)] = m.group(2)
     assert cur is None, "report not terminated by a separator"
     return reports
 
@@ -293,6 +322,13 @@ SUMMARY_KEYS = [
     "allocations since start",
     "peak of live heap",
     "tracer memory",
+]
+# the leak scan's lines, between the heap's and the allocator's (in Report.leaks)
+LEAK_KEYS = [
+    "leaked (no pointer reaches)",
+    "indirectly leaked",
+    "reachable",
+    "leak scan",
 ]
 HIDDEN_KEY = "hidden by --ignore"
 REST_KEY = "live, not shown (--top)"

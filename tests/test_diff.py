@@ -16,7 +16,7 @@ import pytest
 from htlib import HEAPTRACE, clean_env, fmt_bytes, one_report, plural, run
 import genreport
 
-NOT_A_REPORT = "is not a heaptrace JSON report (schema_version 1 or 2)"
+NOT_A_REPORT = "is not a heaptrace JSON report (schema_version 1 to 3)"
 HEAD_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/\d+\] "
                      r"\[size/peak: ([^/]+)/[^\]]+\] \[age: [^\]]+\] "
                      r"\[growth: \+([^/]+)/\+(\d+) blocks?\]$", re.M)
@@ -133,9 +133,9 @@ STRUCTURE = [
     pytest.param(lambda d: d.pop("depth"), "depth is missing", at(lambda d: d), id="depth-missing"),
     # a whole document that is no report: no place in it
     pytest.param(lambda d: d.pop("schema_version"), NOT_A_REPORT, None, id="no-schema"),
-    pytest.param(lambda d: d.update(schema_version=3), NOT_A_REPORT, None, id="schema-3"),
+    pytest.param(lambda d: d.update(schema_version=4), NOT_A_REPORT, None, id="schema-4"),
     pytest.param(lambda d: d.update(schema_version=0), NOT_A_REPORT, None, id="schema-0"),
-    pytest.param(lambda d: d.update(schema_version=3, sections={}), NOT_A_REPORT, None,
+    pytest.param(lambda d: d.update(schema_version=4, sections={}), NOT_A_REPORT, None,
                  id="schema-3-other-fields"),
 ]
 

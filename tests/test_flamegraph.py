@@ -161,7 +161,7 @@ def test_format_folded_refuses_a_key_without_weight():
     r = trace("s-flame", opts=["--format=folded", "--sort=age"])
     assert (r.returncode, r.stdout) == (2, "")
     assert r.stderr == ("heaptrace: --flame-graph cannot weigh backtraces by 'age' (--sort); "
-                        "use size, count, peak-share, calls or temporary\n")
+                        "use size, count, peak-share, calls, temporary or leaked\n")
 
 
 PERL = r'''

@@ -180,7 +180,7 @@ BAD_SIGNALS = [
     ("size:RTMIN+99", "has an unknown signal (use a name such as USR1, RTMIN+3, or a number)"),
     ("size:0", "has an unknown signal (use a name such as USR1, RTMIN+3, or a number)"),
     ("bogus:USR1", "has an unknown sort key (use size, count, peak, age, growth, peak-share, "
-                   "calls or temporary)"),
+                   "calls, temporary or leaked)"),
     ("USR1", "needs KEY:SIGNAL pairs (for example size:USR1)"),
     ("", "is empty"),
 ]
@@ -325,8 +325,10 @@ def test_json_strings_are_escaped(tmp_path):
 # ------------------------------------------------------------ --check
 
 def check_run(*cmds, opts=(), status_cmd=None):
+    """s-hunt keeps its blocks in a table (reachable): --check=live, the
+    gate on anything live, is what these tests are about."""
     inp = "".join(c + "\n" for c in cmds)
-    return subprocess.run([str(HEAPTRACE), "--check"] + list(opts) + [str(BIN / "s-hunt")],
+    return subprocess.run([str(HEAPTRACE), "--check=live"] + list(opts) + [str(BIN / "s-hunt")],
                           input=inp.encode(), capture_output=True, env=clean_env(), timeout=60)
 
 
@@ -410,7 +412,7 @@ def test_diff_uses_the_last_report_of_each_file(tmp_path):
 
 @pytest.mark.parametrize("content,why", [("", ": holds no report"),
                                          ("{not json\n", ":1:2: expected a member name"),
-                                         ('{"a": 1}\n', ": is not a heaptrace JSON report (schema_version 1 or 2)")])
+                                         ('{"a": 1}\n', ": is not a heaptrace JSON report (schema_version 1 to 3)")])
 def test_diff_bad_input(tmp_path, content, why):
     bad = tmp_path / "bad.json"
     bad.write_text(content)

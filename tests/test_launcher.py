@@ -28,7 +28,8 @@ PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
                 "--ignore=FILE", "--depth=N", "--max-memory=BYTES", "--unwind=METHOD",
                 "--debug-dir=DIR", "--signals=KEY:SIG,...", "--interval=SECONDS",
-                "--format=FORMAT", "--json", "--check", "--trace-children", "--diff",
+                "--format=FORMAT", "--json", "--check[=live]", "--leak-check=yes|no",
+                "--trace-children", "--diff",
                 "-h, --help", "-V, --version"]
 
 
@@ -455,7 +456,7 @@ def bad(opt, value, why, shown=None):
 
 
 DEPTH_RANGE = "is not a number of frames from 1 to 256"
-UNKNOWN_KEY = "has an unknown sort key (use size, count, peak, age, growth, peak-share, calls or temporary)"
+UNKNOWN_KEY = "has an unknown sort key (use size, count, peak, age, growth, peak-share, calls, temporary or leaked)"
 
 
 BAD_OPTIONS = [

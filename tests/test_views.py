@@ -138,7 +138,7 @@ def test_json_has_the_measures_and_what_each_section_lists():
                                "--top=0"])
     assert r.returncode == 0
     [doc] = [json.loads(l) for l in r.stderr.splitlines()]
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     assert [(s["sort"], s["lists"]) for s in doc["sections"]] == [
         ("size", "live"), ("peak", "history"), ("calls", "history"), ("temporary", "history"),
         ("peak-share", "history")]
@@ -190,7 +190,7 @@ def test_flame_graph_weighs_by_the_first_sort_key(key):
 
 
 REFUSED = "heaptrace: --flame-graph cannot weigh backtraces by '%s' (%s); " \
-          "use size, count, peak-share, calls or temporary\n"
+          "use size, count, peak-share, calls, temporary or leaked\n"
 
 
 @pytest.mark.parametrize("opts,key,option", [
@@ -226,7 +226,7 @@ def test_library_warns_and_weighs_by_the_default(var, value, default):
     assert r.returncode == 0
     key = value.split(",")[0].split(":")[0]
     assert r.stderr == ("heaptrace: %s='%s' names '%s', by which a flame graph cannot weigh "
-                        "backtraces (use size, count, peak-share, calls or temporary); using "
+                        "backtraces (use size, count, peak-share, calls, temporary or leaked); using "
                         "the default '%s'\n" % (var, value, key, default))
     assert weighed(r.stdout) == WEIGHTS["size"]
 

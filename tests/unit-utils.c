@@ -154,7 +154,7 @@ static void test_parse_sort(void)
 	int n;
 
 	CHECK(keys != NULL);
-	CHECK_EQ(HT_MAX_SORTS, 8);
+	CHECK_EQ(HT_MAX_SORTS, 9);
 
 	/* every key alone, and its name */
 	for (int k = 0; k < HT_SORT_NKEYS; k++) {
@@ -194,7 +194,7 @@ static void test_parse_sort(void)
 	CHECK_STR(parse_sort("size,size", keys, &n), "names a sort key twice");
 	CHECK_STR(parse_sort("size,count,peak,age,size", keys, &n), "names a sort key twice");
 	CHECK_STR(parse_sort("bogus", keys, &n), "has an unknown sort key (use size, count, peak, "
-		  "age, growth, peak-share, calls or temporary)");
+		  "age, growth, peak-share, calls, temporary or leaked)");
 	free(keys);
 }
 
@@ -230,15 +230,16 @@ static void test_sort_rows(void)
 	static const enum ht_sort history[] = { HT_SORT_PEAK, HT_SORT_PEAK_SHARE, HT_SORT_CALLS,
 						HT_SORT_TEMPORARY };
 	static const enum ht_sort weighed[] = { HT_SORT_SIZE, HT_SORT_COUNT, HT_SORT_PEAK_SHARE,
-						HT_SORT_CALLS, HT_SORT_TEMPORARY };
+						HT_SORT_CALLS, HT_SORT_TEMPORARY, HT_SORT_LEAKED };
 
 	key_list(&sb, any_key);
 	CHECK_STR(sb_str(&sb), ht_kind_names(HT_KIND_SORTS));
-	CHECK_STR(sb_str(&sb), "size, count, peak, age, growth, peak-share, calls or temporary");
+	CHECK_STR(sb_str(&sb), "size, count, peak, age, growth, peak-share, calls, temporary or "
+		  "leaked");
 	sb.len = 0;
 	key_list(&sb, weighs);
 	CHECK_STR(sb_str(&sb), ht_flame_names());
-	CHECK_STR(sb_str(&sb), "size, count, peak-share, calls or temporary");
+	CHECK_STR(sb_str(&sb), "size, count, peak-share, calls, temporary or leaked");
 	CHECK_STR(ht_kind_names(HT_KIND_UNWIND), "dwarf, libunwind, fp or check");
 	CHECK_STR(ht_kind_names(HT_KIND_FORMAT), "text, json or folded");
 	for (int k = 0; k < HT_SORT_NKEYS; k++) {
@@ -250,7 +251,8 @@ static void test_sort_rows(void)
 			w |= weighed[i] == (enum ht_sort)k;
 		CHECK_EQ(ht_sort_lists((enum ht_sort)k), h ? HT_LISTS_HISTORY : HT_LISTS_LIVE);
 		CHECK_EQ(ht_sort_weight((enum ht_sort)k) != NULL, w);
-		CHECK_EQ(!strcmp(ht_sort_header((enum ht_sort)k), "live backtraces"), !h);
+		if (k != HT_SORT_LEAKED) /* live, but only the leaked ones */
+			CHECK_EQ(!strcmp(ht_sort_header((enum ht_sort)k), "live backtraces"), !h);
 	}
 	CHECK_STR(ht_sort_weight(HT_SORT_SIZE), "live bytes");
 	CHECK_STR(ht_sort_weight(HT_SORT_PEAK_SHARE), "bytes at the heap's peak");
