@@ -21,6 +21,7 @@ that what a change bought is a ratio of the same rounds.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -262,6 +263,23 @@ def steady_memory(rounds):
     return mem["1x"], mem["10x"], (mem["1M"] - mem["1x"]) / 900e3
 
 
+def leak_scan(rounds, blocks="10M"):
+    """The exit report's leak scan of scan-heap (about 1 GB in 10M blocks):
+    medians of the pause (the program's threads stopped), the bytes it
+    read, and the tracer memory it took."""
+    pause, scanned, memory = [], [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="htbench.") as tmp:
+            out = Path(tmp) / "ht.json"
+            run_once([HEAPTRACE, "--json", "--top=1", "--outfile=%s" % out,
+                      B / "scan-heap", blocks], {}, tmp)
+            leaks = json.loads(out.read_text().splitlines()[-1])["summary"]["leaks"]
+            pause.append(leaks["pause_ns"] / 1e9)
+            scanned.append(leaks["scanned_bytes"])
+            memory.append(leaks["scan_memory_bytes"])
+    return statistics.median(pause), statistics.median(scanned), statistics.median(memory)
+
+
 def check(label, ok, value):
     print("- %s: %s [%s]" % (label, value, "met" if ok else "NOT MET"))
 
@@ -352,6 +370,10 @@ def main():
               abs(ten - one) <= 0.05 * one, "%s vs %s" % (fmt_mem(one), fmt_mem(ten)))
         check("tracer memory per live block, at most 48 bytes", per_block <= 48,
               "%.1f bytes" % per_block)
+        pause, scanned, memory = leak_scan(3)
+        check("leak scan of about 1 GB in 10M blocks, at least 1 GB/s of pause",
+              scanned / pause >= 1e9, "%.2f GB in %.3f s: %.2f GB/s, %s of tracer memory"
+              % (scanned / 1e9, pause, scanned / pause / 1e9, fmt_mem(memory)))
         st = startup(max(args.rounds, 10) * 2)
         print("- start-up added to /bin/true: %s" %
               ", ".join("%s %.1f ms" % (k, v) for k, v in st.items()))
