@@ -141,14 +141,15 @@ static int thread_count(void)
  * of the program is left to throw; the buffers of the standard streams are
  * only forgotten, as libc still flushes them after us.
  */
-static void release_runtime_memory(void)
+static void release_runtime_memory(bool dying)
 {
 	void (*freeres)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, CXX_FRERES);
 	FILE *streams[] = { stdin, stdout, stderr };
 
 	if (!freeres)
 		freeres = hooks_cxx_freeres();
-	if (freeres && thread_count() == 1 + reporter_threads())
+	/* a thread that a fatal signal stopped may be inside libstdc++ */
+	if (freeres && !dying && thread_count() == 1 + reporter_threads())
 		freeres();
 	for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
 		if (streams[i] && ht_stdio_buffer(streams[i]))
@@ -160,10 +161,24 @@ static bool exit_report(void)
 {
 	bool leaked;
 
-	release_runtime_memory();
+	release_runtime_memory(false);
 	leaked = report_write(REPORT_AT_EXIT, ht_cfg.sort.keys, ht_cfg.sort.n);
 	unwind_check_report();
 	return leaked;
+}
+
+/*
+ * On the reporter thread, when a fatal signal ends the process: the exit
+ * report (a second one is not written: report_write() closes), while the
+ * dying thread waits in its handler (reporter.c).  --check does not apply:
+ * the status is the signal's.
+ */
+static bool last_report(void)
+{
+	release_runtime_memory(true);
+	report_write(REPORT_AT_EXIT, ht_cfg.sort.keys, ht_cfg.sort.n);
+	unwind_check_report();
+	return false;
 }
 
 /*
@@ -228,7 +243,7 @@ static void start_tracing(void)
 	unwind_init(ht_cfg.unwind);
 	out_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	reporter_start(hooks_real_sigaction());
+	reporter_start(hooks_real_sigaction(), last_report);
 	on_exit(heaptrace_exit, NULL);
 }
 

@@ -10,6 +10,12 @@
  * row may be folded into one report per key; each report written is
  * complete.  The exit report is written by that thread too (reporter_run),
  * through the descriptors it keeps apart from the program's (output.c).
+ *
+ * The signals that end the process by default (fatal[]) are rows of the
+ * same table: while the program leaves one at SIG_DFL, its handler asks
+ * the thread for the exit report, waits for it (bounded), puts SIG_DFL
+ * back and lets the signal end the process as it would have (same status,
+ * same core dump).  See DESIGN.md, "The last report".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +25,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,23 +38,52 @@
 #include "reporter.h"
 #include "utils.h"
 
-/* --signals, from ht_cfg at start-up; nothing changes it afterwards. */
+/*
+ * The signals whose default action ends the process: each gets a last
+ * report while the program leaves it at SIG_DFL.  SIGKILL and SIGSTOP
+ * cannot be caught.
+ */
+static const int fatal[] = { SIGTERM, SIGINT,  SIGHUP,  SIGQUIT, SIGSEGV, SIGBUS,
+			     SIGABRT, SIGFPE,  SIGILL,  SIGXCPU, SIGXFSZ, SIGPIPE };
+#define NFATAL ARRAY_SIZE(fatal)
+
+/* --signals from ht_cfg, then a row per fatal signal that --signals does
+ * not take, at start-up; only ours changes afterwards. */
 static struct {
 	int signo;
 	enum ht_sort key;
+	bool fatal; /* a last report, then death (not a --signals dump) */
+	/* the program set SIG_DFL with these flags and mask (sigaction()):
+	 * what it reads back while ours is installed */
+	bool has_view;
+	struct sigaction view;
 	bool ours;  /* our handler is installed and the program has not replaced it */
 	int flags;  /* the kernel's sa_flags for it, as we installed it */
 	bool saved; /* was holds the kernel's disposition from before ours */
 	/* that disposition, in the kernel's layout (opaque to us: glibc's
 	 * sigaction() would add its restorer and SA_RESTORER putting it back) */
 	uint64_t was[8];
-} triggers[HT_MAX_SIGNALS];
+} triggers[HT_MAX_SIGNALS + NFATAL];
 static unsigned ntriggers;
 
 static sem_t wake, started;
 static sigaction_fn real_sigaction;
 static int running; /* the reporter thread exists in this process */
 static unsigned pending; /* bit i: triggers[i] was received */
+
+/*
+ * The last report (fatal signals): fatal_phase goes 0 -> ASKED (by the
+ * first fatal signal's handler, the one that set fatal_claimed) -> WRITTEN (the
+ * thread, then a futex wake for every handler waiting).  last_report is
+ * process.c's exit report; reporter_clock the thread's CPU clock, by which
+ * a waiting handler tells a thread that works from a thread stuck on a
+ * lock that the dying thread holds.
+ */
+enum { FATAL_NONE, FATAL_ASKED, FATAL_WRITTEN };
+static int fatal_phase, fatal_claimed;
+static bool (*last_report)(void);
+static clockid_t reporter_clock;
+static bool have_clock;
 
 /* A report that a program thread waits for (reporter_run()). */
 static struct {
@@ -154,6 +190,12 @@ static void *reporter_main(void *arg)
 			report_write(REPORT_PERIODIC, ht_cfg.sort.keys, ht_cfg.sort.n);
 			continue;
 		}
+		if (atomic_load_acquire(&fatal_phase) == FATAL_ASKED) {
+			/* before anything else: the process is about to end */
+			last_report();
+			atomic_store_release(&fatal_phase, FATAL_WRITTEN);
+			syscall(SYS_futex, &fatal_phase, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+		}
 		bits = atomic_xchg_relaxed(&pending, 0);
 		for (unsigned i = 0; i < ntriggers; i++)
 			if (bits & (1u << i))
@@ -212,6 +254,7 @@ static void start_thread(void)
 		return;
 	}
 	pthread_setname_np(th, "heaptrace");
+	have_clock = pthread_getcpuclockid(th, &reporter_clock) == 0;
 	pthread_detach(th);
 	running = 1;
 	/* the program's descriptors may change once we return (output.c) */
@@ -233,6 +276,14 @@ static long raw_sigaction(int signo, const void *new, void *old)
 	return syscall(SYS_rt_sigaction, signo, new, old, (size_t)(NSIG - 1) / 8);
 }
 
+static void on_fatal(int signo, siginfo_t *si, void *uc);
+
+/* The handler of row i, as the kernel holds it. */
+static void *handler_of(unsigned i)
+{
+	return triggers[i].fatal ? (void *)on_fatal : (void *)on_signal;
+}
+
 /* Take a signal only if the program left it at its default. */
 static void install(unsigned i, sigaction_fn real)
 {
@@ -242,8 +293,15 @@ static void install(unsigned i, sigaction_fn real)
 		return;
 	triggers[i].saved = raw_sigaction(triggers[i].signo, NULL, triggers[i].was) == 0;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
+	if (triggers[i].fatal) {
+		sa.sa_sigaction = on_fatal;
+		/* on the thread's signal stack if it has one: a stack overflow
+		 * gets its report too (without one, the kernel kills as before) */
+		sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	} else {
+		sa.sa_handler = on_signal;
+		sa.sa_flags = SA_RESTART;
+	}
 	sigemptyset(&sa.sa_mask);
 	if (real(triggers[i].signo, &sa, NULL) || real(triggers[i].signo, NULL, &old))
 		return;
@@ -251,18 +309,27 @@ static void install(unsigned i, sigaction_fn real)
 	atomic_store_release(&triggers[i].ours, true);
 }
 
-void reporter_start(sigaction_fn real)
+static int trigger_of(int signo);
+
+void reporter_start(sigaction_fn real, bool (*last)(void))
 {
 	real_sigaction = real;
+	last_report = last;
 	for (int i = 0; i < ht_cfg.signals.n; i++)
 		triggers[ntriggers++] = (typeof(triggers[0])){ .signo = ht_cfg.signals.sigs[i].signo,
 							      .key = ht_cfg.signals.sigs[i].key };
+	/* a signal that --signals takes dumps and lets the program run on */
+	for (unsigned i = 0; i < NFATAL; i++)
+		if (trigger_of(fatal[i]) < 0)
+			triggers[ntriggers++] =
+				(typeof(triggers[0])){ .signo = fatal[i], .fatal = true };
 	sem_init(&wake, 0, 0);
 	sem_init(&started, 0, 0);
 	sem_init(&job.done, 0, 0);
 	start_thread();
 	for (unsigned i = 0; i < ntriggers; i++)
-		install(i, real);
+		if (running || !triggers[i].fatal) /* no thread: no last report */
+			install(i, real);
 }
 
 int reporter_threads(void)
@@ -304,6 +371,8 @@ void reporter_fork_child(void)
 	running = 0;
 	pending = 0;
 	job.fn = NULL;
+	fatal_phase = FATAL_NONE; /* a fork in a dying process: the child is alive */
+	fatal_claimed = 0;
 	sem_init(&wake, 0, 0);
 	sem_init(&started, 0, 0);
 	sem_init(&job.done, 0, 0);
@@ -312,6 +381,7 @@ void reporter_fork_child(void)
 
 static void forget(int signo)
 {
+	triggers[trigger_of(signo)].has_view = false;
 	atomic_store_release(&triggers[trigger_of(signo)].ours, false);
 }
 
@@ -326,10 +396,116 @@ static bool ours(int signo, struct sigaction *cur)
 
 	if (i < 0 || !atomic_load_acquire(&triggers[i].ours))
 		return false;
-	if (real_sigaction(signo, NULL, cur) == 0 && cur->sa_handler == on_signal)
+	if (real_sigaction(signo, NULL, cur) == 0 && (void *)cur->sa_handler == handler_of((unsigned)i))
 		return true;
 	forget(signo);
 	return false;
+}
+
+/* ---------------------------------------------------------------- the last report */
+
+/*
+ * How long a dying thread waits for its report: while the thread works
+ * (its CPU clock moves by FATAL_BUSY_NS each FATAL_IDLE_NS at least), up
+ * to FATAL_MAX_NS.  A thread that does not move for FATAL_IDLE_NS waits
+ * for a lock that will never be given back (the dying thread holds it:
+ * a crash inside a hook or the loader) or for output that nobody reads.
+ */
+#define FATAL_MAX_NS (60 * 1000000000ULL)
+#define FATAL_IDLE_NS (2 * 1000000000ULL)
+#define FATAL_BUSY_NS 1000000ULL
+#define FATAL_SLICE_NS 50000000L
+
+static uint64_t ns_of(clockid_t clock)
+{
+	struct timespec t;
+
+	if (clock_gettime(clock, &t))
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+/* In a handler: wait until the last report is written, or until it cannot be. */
+static void wait_last_report(void)
+{
+	uint64_t start = ns_of(CLOCK_MONOTONIC), mark = start;
+	uint64_t cpu = have_clock ? ns_of(reporter_clock) : 0;
+	struct timespec slice = { 0, FATAL_SLICE_NS };
+
+	while (atomic_load_acquire(&fatal_phase) == FATAL_ASKED) {
+		uint64_t now = ns_of(CLOCK_MONOTONIC);
+
+		if (now - start >= FATAL_MAX_NS)
+			return;
+		if (now - mark >= FATAL_IDLE_NS) {
+			uint64_t c = have_clock ? ns_of(reporter_clock) : cpu + FATAL_BUSY_NS;
+
+			if (c - cpu < FATAL_BUSY_NS)
+				return;
+			cpu = c;
+			mark = now;
+		}
+		syscall(SYS_futex, &fatal_phase, FUTEX_WAIT_PRIVATE, FATAL_ASKED, &slice, NULL, 0);
+	}
+}
+
+/*
+ * Let signo do what it would have done without us: its default action
+ * back (the kernel's own disposition from before ours), then the signal
+ * sent again to this thread, with its siginfo (the core's note keeps the
+ * fault's code and address), and unblocked here.  A fault is not left to
+ * come back by running its instruction again: the report may have mapped
+ * tracer memory where the fault found none (a double free of a block that
+ * malloc had unmapped, tests/test_misuse.py), and the program would run on.
+ */
+static void die(int signo, siginfo_t *si)
+{
+	int i = trigger_of(signo);
+	pid_t pid = getpid(), tid = (pid_t)syscall(SYS_gettid);
+	struct sigaction dfl;
+	sigset_t one;
+
+	if (!triggers[i].saved || raw_sigaction(signo, triggers[i].was, NULL)) {
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigemptyset(&dfl.sa_mask);
+		real_sigaction(signo, &dfl, NULL);
+	}
+	if (!si || syscall(SYS_rt_tgsigqueueinfo, pid, tid, signo, si))
+		syscall(SYS_tgkill, pid, tid, signo);
+	sigemptyset(&one);
+	sigaddset(&one, signo);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+}
+
+/* A fault of the instruction the thread was running (not a kill()). */
+static bool is_fault(int signo, const siginfo_t *si)
+{
+	return (signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL) &&
+	       si && si->si_code > 0;
+}
+
+/*
+ * The first fatal signal asks the thread for the last report and waits;
+ * a fault in another thread meanwhile waits too (threads that crash
+ * together), any other fatal signal ends the process at once, as it would
+ * have without us.  Async-signal-safe: atomics, sem_post, futex, clocks.
+ */
+static void on_fatal(int signo, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	bool fault = is_fault(signo, si);
+
+	(void)uc;
+	if (!atomic_xchg_acq_rel(&fatal_claimed, 1)) {
+		atomic_store_release(&fatal_phase, FATAL_ASKED);
+		sem_post(&wake);
+		wait_last_report();
+	} else if (fault) {
+		wait_last_report();
+	}
+	die(signo, si);
+	errno = saved; /* not reached */
 }
 
 /*
@@ -360,9 +536,11 @@ void reporter_give_back_signals(void)
  */
 static void program_view(int signo, const struct sigaction *cur, struct sigaction *old)
 {
-	int flags = triggers[trigger_of(signo)].flags;
+	int i = trigger_of(signo), flags = triggers[i].flags;
 
-	if (cur->sa_flags != flags) {
+	if (triggers[i].has_view) {
+		*old = triggers[i].view;
+	} else if (cur->sa_flags != flags) {
 		*old = *cur;
 	} else {
 		memset(old, 0, sizeof(*old));
@@ -371,13 +549,48 @@ static void program_view(int signo, const struct sigaction *cur, struct sigactio
 	old->sa_handler = SIG_DFL;
 }
 
+/* Is act the default action of a signal that gets a last report? */
+static bool fatal_default(int signo, const struct sigaction *act)
+{
+	int i = trigger_of(signo);
+
+	return act && i >= 0 && triggers[i].fatal && running && act->sa_handler == SIG_DFL;
+}
+
+/*
+ * The program sets SIG_DFL on a fatal signal: it keeps its last report (or
+ * gets it back, after a handler of its own).  It reads back what it set.
+ */
+static void keep_view(int signo, const struct sigaction *act)
+{
+	int i = trigger_of(signo);
+
+	triggers[i].view = *act;
+	triggers[i].view.sa_handler = SIG_DFL;
+	triggers[i].view.sa_flags &= ~SA_SIGINFO;
+	triggers[i].has_view = true;
+}
+
 int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction *old,
 		       sigaction_fn real)
 {
 	struct sigaction cur;
 
-	if (!ours(signo, &cur))
-		return real(signo, act, old);
+	if (!ours(signo, &cur)) {
+		int r = real(signo, act, old);
+
+		if (r == 0 && fatal_default(signo, act)) {
+			install((unsigned)trigger_of(signo), real_sigaction);
+			keep_view(signo, act);
+		}
+		return r;
+	}
+	if (fatal_default(signo, act)) {
+		if (old)
+			program_view(signo, &cur, old);
+		keep_view(signo, act);
+		return 0;
+	}
 	if (act) {
 		int r = real(signo, act, NULL);
 
@@ -393,11 +606,22 @@ int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction 
 sighandler_fn reporter_signal(int signo, sighandler_fn handler,
 			      sighandler_fn (*real)(int, sighandler_fn))
 {
-	struct sigaction cur;
+	struct sigaction cur, dfl;
 	sighandler_fn prev;
 
-	if (!ours(signo, &cur))
-		return real(signo, handler);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = handler;
+	sigemptyset(&dfl.sa_mask);
+	if (!ours(signo, &cur)) {
+		prev = real(signo, handler);
+		if (prev != SIG_ERR && fatal_default(signo, &dfl)) {
+			install((unsigned)trigger_of(signo), real_sigaction);
+			triggers[trigger_of(signo)].has_view = false;
+		}
+		return prev;
+	}
+	if (fatal_default(signo, &dfl))
+		return SIG_DFL;
 	prev = real(signo, handler);
 	if (prev == SIG_ERR)
 		return prev;

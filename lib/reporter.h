@@ -14,14 +14,16 @@
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef void (*sighandler_fn)(int);
 
-/* Start the thread, then take the --signals that the program left at
- * their default (library start-up). */
-void reporter_start(sigaction_fn real_sigaction);
+/* Start the thread, then take the --signals and the fatal signals (a
+ * last report, last_report(), on the thread, then death by the signal)
+ * that the program left at their default (library start-up). */
+void reporter_start(sigaction_fn real_sigaction, bool (*last_report)(void));
 
 /*
  * The program's sigaction() and signal(): while heaptrace's handler holds a
  * signal, the program sees the disposition it would have without us
- * (SIG_DFL); a disposition the program sets replaces ours for good.
+ * (SIG_DFL); a disposition the program sets replaces ours for good, but
+ * SIG_DFL set on a fatal signal keeps (or takes back) its last report.
  */
 int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction *old,
 		       sigaction_fn real);
