@@ -44,7 +44,7 @@ endif
 SHARED_SRCS := textfmt.c utils.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
 	tmem.c config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c \
-	scan.c world.c leaks.c \
+	scan.c world.c leaks.c oom.c \
 	output.c symbols.c debuginfo.c ignore.c) \
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))

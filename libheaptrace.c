@@ -34,6 +34,7 @@
 #include "lib/guard.h"
 #include "lib/handlers.h"
 #include "lib/hooks.h"
+#include "lib/oom.h"
 #include "lib/process.h"
 #include "lib/reporter.h"
 #include "lib/tmem.h"
@@ -704,6 +705,8 @@ static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
 		void *p_ = (call);                                                  \
 		if (g_.owned && p_)                                                 \
 			note(p_, (size));                                           \
+		else if (unlikely(!p_) && errno == ENOMEM)                          \
+			oom_failed(size);                                           \
 		return p_;                                                          \
 	} while (0)
 
@@ -775,6 +778,8 @@ static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
 			tracer_move((old), &b_, p_, (size));                        \
 		else if (!p_ && had_ && (size))                                     \
 			restore((old), &b_, at_once_);                              \
+		if (unlikely(!p_) && (size) && errno == ENOMEM)                     \
+			oom_failed(size);                                           \
 		return p_;                                                          \
 	} while (0)
 
@@ -909,6 +914,8 @@ EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
 
 		if (g.owned && r == 0 && *memptr)
 			note(*memptr, size);
+		else if (unlikely(r == ENOMEM))
+			oom_failed(size);
 		return r;
 	}
 }

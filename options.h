@@ -66,6 +66,9 @@
 	  "write reports as %s (default text; json: one line per report)")                  \
 	X(JSON, "json", 0, "HEAPTRACE_FORMAT", format, ALIAS, "json", NULL,                 \
 	  "same as --format=json")                                                          \
+	X(OOM_REPORT, "oom-report", 0, "HEAPTRACE_OOM_REPORT", oom_report, PERCENT, "90",   \
+	  "PCT", "report when memory first passes PCT% of its limit (cgroup or RLIMIT_AS), " \
+	  "and at the first ENOMEM (default 90, 0: off)")                                   \
 	X(CHECK, "check", 0, "HEAPTRACE_CHECK", check, CHECK, "0", "[=live]",               \
 	  "exit with status 23 if memory leaked (a leak gate); =live: if any is still "    \
 	  "allocated at exit")                                                              \
@@ -93,6 +96,7 @@ enum ht_kind {
 	HT_KIND_SIGNALS, /* struct ht_signal_list: KEY:SIGNAL[,...] or none */
 	HT_KIND_SECONDS, /* unsigned long long milliseconds */
 	HT_KIND_DEPTH,   /* int, 1 to HT_DEPTH_MAX */
+	HT_KIND_PERCENT, /* unsigned long, 0 to 100 */
 	HT_KIND_UNWIND,  /* enum ht_unwinder */
 	HT_KIND_FORMAT,  /* enum ht_format: a name of HT_FORMATS */
 	HT_KIND_FOLDED,  /* enum ht_format: a bool, true selects HT_FORMAT_FOLDED */

@@ -25,6 +25,7 @@
 #include "lib/atomic.h"
 #include "lib/guard.h"
 #include "lib/lftable.h"
+#include "lib/oom.h"
 #include "lib/tmem.h"
 
 #define BT_CHUNK_SHIFT 8
@@ -330,6 +331,7 @@ static NOINLINE void new_peak(struct bt_stats *st, uint64_t bytes)
 	} while (!atomic_cas_weak_relaxed(&peak.bytes, &cur, bytes));
 	SET(peak.ns, ht_now_ns());
 	epoch = atomic_add_release(&peak.epoch, 1);
+	oom_peak(bytes); /* a compare; a wake-up once per --oom-report step */
 	/* the event that made the peak is part of it */
 	SET(st->at_peak_count, st->live_count);
 	SET(st->at_peak_bytes, st->live_bytes);

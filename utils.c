@@ -407,6 +407,11 @@ static const char *parse_depth(const char *s, void *out)
 	return ht_parse_depth(s, out);
 }
 
+static const char *parse_percent(const char *s, void *out)
+{
+	return ht_parse_ulong(s, 100, out);
+}
+
 static const char *parse_unwind(const char *s, void *out)
 {
 	return ht_parse_unwind(s, out);
@@ -467,6 +472,7 @@ static const struct {
 	[HT_KIND_SIGNALS] = { parse_signals, NULL },
 	[HT_KIND_SECONDS] = { parse_seconds, NULL },
 	[HT_KIND_DEPTH] = { parse_depth, NULL },
+	[HT_KIND_PERCENT] = { parse_percent, NULL },
 	[HT_KIND_UNWIND] = { parse_unwind, unwinder_list },
 	[HT_KIND_FORMAT] = { parse_format, format_list },
 	[HT_KIND_FOLDED] = { parse_folded, NULL },

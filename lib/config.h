@@ -24,6 +24,7 @@ struct ht_config {
 	const char *debug_dir; /* root of separate debug files (.build-id/, ...) */
 	struct ht_signal_list signals; /* which signal dumps by which key */
 	unsigned long long interval_ms; /* periodic dumps; 0: none */
+	unsigned long oom_report; /* --oom-report: percent of the limit; 0: off */
 	enum ht_check check; /* --check: exit 23 when a leak (or anything) is left */
 	bool leak_check;     /* --leak-check: classify at exit */
 	int depth;           /* --depth: frames kept per backtrace (see config_depth) */

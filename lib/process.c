@@ -27,6 +27,7 @@
 #include "handlers.h"
 #include "hooks.h"
 #include "ignore.h"
+#include "oom.h"
 #include "output.h"
 #include "process.h"
 #include "report.h"
@@ -98,6 +99,7 @@ static void fork_child(void)
 	report_fork_child();
 	if (config_traced()) {
 		out_fork_child();
+		oom_fork_child();
 		reporter_fork_child();
 	} else {
 		reporter_give_back_signals();
@@ -243,6 +245,7 @@ static void start_tracing(void)
 	unwind_init(ht_cfg.unwind);
 	out_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	oom_init();
 	reporter_start(hooks_real_sigaction(), last_report);
 	on_exit(heaptrace_exit, NULL);
 }

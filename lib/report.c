@@ -115,6 +115,7 @@ const char *report_when_name(enum report_when when)
 		[REPORT_AT_EXIT] = "exit",
 		[REPORT_ON_SIGNAL] = "signal",
 		[REPORT_PERIODIC] = "interval",
+		[REPORT_MEMORY] = "memory",
 	};
 
 	return names[when];

@@ -16,6 +16,7 @@ enum report_when {
 	REPORT_AT_EXIT, /* silent when nothing is live */
 	REPORT_ON_SIGNAL,
 	REPORT_PERIODIC, /* --interval */
+	REPORT_MEMORY,   /* --oom-report (oom.c) */
 };
 
 /*

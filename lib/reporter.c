@@ -33,6 +33,7 @@
 #include "atomic.h"
 #include "config.h"
 #include "guard.h"
+#include "oom.h"
 #include "output.h"
 #include "report.h"
 #include "reporter.h"
@@ -188,6 +189,7 @@ static void *reporter_main(void *arg)
 
 		if (wait_for_work(&next)) {
 			report_write(REPORT_PERIODIC, ht_cfg.sort.keys, ht_cfg.sort.n);
+			oom_run();
 			continue;
 		}
 		if (atomic_load_acquire(&fatal_phase) == FATAL_ASKED) {
@@ -200,6 +202,7 @@ static void *reporter_main(void *arg)
 		for (unsigned i = 0; i < ntriggers; i++)
 			if (bits & (1u << i))
 				report_write(REPORT_ON_SIGNAL, &triggers[i].key, 1);
+		oom_run();
 		fn = atomic_xchg_acquire(&job.fn, NULL);
 		if (fn) {
 			job.result = fn();
@@ -330,6 +333,11 @@ void reporter_start(sigaction_fn real, bool (*last)(void))
 	for (unsigned i = 0; i < ntriggers; i++)
 		if (running || !triggers[i].fatal) /* no thread: no last report */
 			install(i, real);
+}
+
+void reporter_wake(void)
+{
+	sem_post(&wake);
 }
 
 int reporter_threads(void)

@@ -29,6 +29,8 @@ int reporter_sigaction(int signo, const struct sigaction *act, struct sigaction 
 		       sigaction_fn real);
 sighandler_fn reporter_signal(int signo, sighandler_fn handler,
 			      sighandler_fn (*real)(int, sighandler_fn));
+/* Wake the thread (async-signal-safe): oom.c has work for it. */
+void reporter_wake(void);
 /* Threads of heaptrace's own in this process (0 or 1). */
 int reporter_threads(void);
 /* Is the calling thread the reporter?  (Its stack holds nothing of the

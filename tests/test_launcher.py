@@ -28,8 +28,8 @@ PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
                 "--ignore=FILE", "--depth=N", "--max-memory=BYTES", "--unwind=METHOD",
                 "--debug-dir=DIR", "--signals=KEY:SIG,...", "--interval=SECONDS",
-                "--format=FORMAT", "--json", "--check[=live]", "--leak-check=yes|no",
-                "--trace-children", "--diff",
+                "--format=FORMAT", "--json", "--oom-report=PCT", "--check[=live]",
+                "--leak-check=yes|no", "--trace-children", "--diff",
                 "-h, --help", "-V, --version"]
 
 

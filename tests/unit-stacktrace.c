@@ -23,6 +23,8 @@
 
 HT_TLS struct ht_thread ht_self;
 void ht_drain(void) {} /* nothing is ever queued here */
+uint64_t ht_oom_step = UINT64_MAX; /* --oom-report is off here */
+void oom_wake(void) {}
 
 /* ------------------------------------------------------------ helpers */
 
