@@ -334,6 +334,21 @@ uint64_t am_bytes(void)
 	return n;
 }
 
+bool am_lock_all(uint64_t deadline_ns, uint64_t (*now_ns)(void))
+{
+	for (int i = 0; i < AM_SHARDS; i++)
+		while (!spin_trylock(&am_shards[i].lock)) {
+			if (now_ns() < deadline_ns) {
+				sched_yield();
+				continue;
+			}
+			while (i-- > 0)
+				spin_unlock(&am_shards[i].lock);
+			return false;
+		}
+	return true;
+}
+
 void am_fork_prepare(void)
 {
 	for (int i = 0; i < AM_SHARDS; i++)

@@ -93,6 +93,14 @@ void am_size_reset(void);
 /* Bytes the map holds, for tests of the per-block overhead. */
 uint64_t am_bytes(void);
 
+/*
+ * Every shard lock, in index order, as am_fork_prepare(), but giving up
+ * (none held) at deadline_ns by now_ns(): the leak scan, which a thread
+ * that died inside a record (a fatal signal in a hook) must not hang.
+ * am_fork_parent() releases them.
+ */
+bool am_lock_all(uint64_t deadline_ns, uint64_t (*now_ns)(void));
+
 void am_fork_prepare(void);
 void am_fork_parent(void);
 void am_fork_child(void);

@@ -183,6 +183,15 @@ static inline void spin_acquire(spinlock_t *l)
 	}
 }
 
+/* Take l if it is free; counted as spin_lock() when taken. */
+static inline bool spin_trylock(spinlock_t *l)
+{
+	if (atomic_load_relaxed(&l->v) || atomic_xchg_acquire(&l->v, 1))
+		return false;
+	ht_self.locks++;
+	return true;
+}
+
 static inline void spin_lock(spinlock_t *l)
 {
 	ht_self.locks++;

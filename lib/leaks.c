@@ -46,9 +46,13 @@
 #include "scan.h"
 #include "stacktrace.h"
 #include "tmem.h"
+#include "utils.h"
 #include "world.h"
 
 #define RED_ZONE 128 /* below the stack pointer, the x86-64 ABI's */
+/* A shard lock is held for a few dozen instructions: a second is a thread
+ * that will not let go. */
+#define LOCK_WAIT_NS 1000000000ull
 
 struct mapping {
 	uintptr_t lo, hi;
@@ -458,7 +462,13 @@ static int stop_and_scan(struct dl_phdr_info *info, size_t size, void *arg)
 	uint64_t t0;
 
 	(void)info, (void)size;
-	am_fork_prepare(); /* every shard lock, in order */
+	/* every shard lock, in order; a thread that died holding one (a
+	 * fatal signal inside a hook: the last report) leaves no scan */
+	if (!am_lock_all(ht_now_ns() + LOCK_WAIT_NS, ht_now_ns)) {
+		ht_warn("a thread is stuck inside heaptrace's tables: live blocks are not "
+			"classified");
+		return 1;
+	}
 	t0 = ht_now_ns();
 	world_stop(&w);
 	c->ok = scan_reserve(c->s, am_count()) && read_maps(c);
