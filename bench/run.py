@@ -42,6 +42,8 @@ WORKLOADS = {
     "churn": ([B / "churn", "4M"], {}),
     "mt-churn-2": ([B / "mt-churn", "6M", "2"], {}),
     "mt-churn-8": ([B / "mt-churn", "6M", "8"], {}),
+    "mt-own-2": ([B / "mt-churn", "6M", "2", "own"], {}),
+    "mt-own-8": ([B / "mt-churn", "6M", "8", "own"], {}),
     "cxx-new": ([B / "cxx-new", "150k"], {}),
     "realloc-grow": ([B / "realloc-grow", "200k"], {}),
     "many-stacks": ([B / "many-stacks", "3M", "8"], {}),
