@@ -16,6 +16,7 @@
  * lib/unwind.c's: this file only stores them.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -306,6 +307,29 @@ static struct {
 	uint64_t epoch; /* counts new peaks; read on every event */
 } peak;
 
+/*
+ * With threads, each carries its own change of the heap's bytes and adds
+ * it to heap.bytes only once it passes HEAP_BATCH either way, at its exit
+ * (a key destructor) and at fork(): two threads then rarely write that
+ * line.  heap.bytes is only there to find the peak, which is then exact to
+ * within HEAP_BATCH bytes per thread (README: Guarantees); while a single
+ * thread records events (heaptrace's reporter thread records none) every
+ * event is added, and the peak is exact.  Read and written with the block's shard lock
+ * held, so a signal handler's hook on this thread queues instead of
+ * racing it (guard.h).
+ */
+#define HEAP_BATCH (64 * 1024)
+static HT_TLS int64_t heap_pending;
+static HT_TLS bool heap_keyed; /* counted in event_threads; its exit carries heap_pending */
+static pthread_key_t heap_key;
+static bool heap_key_made;
+/* Threads that recorded an event and have not exited (not the reporter,
+ * which records none): batches only when there are two.  Read by every
+ * event, written when a thread starts or ends: a line of its own. */
+static struct {
+	int n __attribute__((aligned(CACHELINE)));
+} event_threads;
+
 _Static_assert(offsetof(struct bt_stats, peak_epoch) == CACHELINE,
 	       "what every event writes fills the first cache line of bt_stats");
 
@@ -332,10 +356,59 @@ static NOINLINE void new_peak(struct bt_stats *st, uint64_t bytes)
 	SET(peak.ns, ht_now_ns());
 	epoch = atomic_add_release(&peak.epoch, 1);
 	oom_peak(bytes); /* a compare; a wake-up once per --oom-report step */
+	if (!st)
+		return;
 	/* the event that made the peak is part of it */
 	SET(st->at_peak_count, st->live_count);
 	SET(st->at_peak_bytes, st->live_bytes);
 	SET(st->peak_epoch, epoch);
+}
+
+/* Carry d over to heap.bytes; a new peak then is st's event's (st may be
+ * NULL: a thread's exit). */
+static NOINLINE void heap_carry(struct bt_stats *st, int64_t d)
+{
+	int64_t bytes = atomic_add_relaxed(&heap.bytes, d);
+
+	if (d > 0 && (uint64_t)bytes > atomic_load_relaxed(&peak.bytes))
+		new_peak(st, (uint64_t)bytes);
+}
+
+static void heap_thread_exit(void *arg)
+{
+	int64_t d = heap_pending;
+
+	(void)arg;
+	heap_pending = 0;
+	if (d)
+		heap_carry(NULL, d);
+	atomic_sub_relaxed(&event_threads.n, 1);
+}
+
+/* A thread's first event: it counts, and its exit carries its count. */
+static NOINLINE void heap_key_thread(void)
+{
+	heap_keyed = true;
+	atomic_add_relaxed(&event_threads.n, 1);
+	/* glibc keeps the first 32 keys' values in the thread itself; a later
+	 * key's would be allocated, here, under a shard lock (a thread of
+	 * such a process loses at most a batch to the peak at its exit) */
+	if (atomic_load_acquire(&heap_key_made) && heap_key < 32)
+		pthread_setspecific(heap_key, &heap_key); /* any non-NULL value */
+}
+
+static inline void heap_add(struct bt_stats *st, int64_t size)
+{
+	int64_t d = heap_pending + size;
+
+	if (unlikely(!heap_keyed))
+		heap_key_thread();
+	if (atomic_load_relaxed(&event_threads.n) > 1 && d < HEAP_BATCH && d > -HEAP_BATCH) {
+		heap_pending = d;
+		return;
+	}
+	heap_pending = 0;
+	heap_carry(st, d);
 }
 
 /* How a block comes to a backtrace: a new allocation, or a record put back
@@ -349,8 +422,6 @@ enum came {
 /* Called with the block's shard lock held (see record()). */
 static inline void stats_add(struct bt_stats *st, uint64_t size, enum came how)
 {
-	int64_t bytes;
-
 	spin_lock_nested(&st->lock);
 	save_at_peak(st);
 	SET(st->live_count, st->live_count + 1);
@@ -365,9 +436,7 @@ static inline void stats_add(struct bt_stats *st, uint64_t size, enum came how)
 	} else if (how == CAME_BACK_TEMPORARY) {
 		SET(st->temp_count, st->temp_count - 1);
 	}
-	bytes = atomic_add_relaxed(&heap.bytes, (int64_t)size);
-	if (unlikely((uint64_t)bytes > atomic_load_relaxed(&peak.bytes)))
-		new_peak(st, (uint64_t)bytes);
+	heap_add(st, (int64_t)size);
 	spin_unlock_nested(&st->lock);
 }
 
@@ -379,7 +448,7 @@ static inline void stats_sub(struct bt_stats *st, uint64_t size, bool temporary)
 	SET(st->live_bytes, st->live_bytes - size);
 	if (temporary)
 		SET(st->temp_count, st->temp_count + 1);
-	atomic_sub_relaxed(&heap.bytes, (int64_t)size);
+	heap_add(st, -(int64_t)size);
 	spin_unlock_nested(&st->lock);
 }
 
@@ -555,6 +624,12 @@ void acct_restore(void *ptr, const struct acct_block *b, bool temporary)
 
 /* ------------------------------------------------------------ fork */
 
+void bt_threads_init(void)
+{
+	if (!pthread_key_create(&heap_key, heap_thread_exit))
+		atomic_store_release(&heap_key_made, true);
+}
+
 void bt_fork_prepare(void)
 {
 	spin_lock(&tab.lock);
@@ -567,5 +642,8 @@ void bt_fork_parent(void)
 
 void bt_fork_child(void)
 {
+	/* the child's one thread; what the others had not carried is lost
+	 * to the peak, at most a batch each, once */
+	atomic_store_relaxed(&event_threads.n, heap_keyed);
 	spin_unlock_in_child(&tab.lock);
 }

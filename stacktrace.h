@@ -171,6 +171,9 @@ uint64_t acct_untracked(void);
 void acct_missed(bool release);
 uint64_t acct_missed_count(bool release);
 
+/* At start-up: threads' exits carry their count of the heap's bytes. */
+void bt_threads_init(void);
+
 void bt_fork_prepare(void);
 void bt_fork_parent(void);
 void bt_fork_child(void);

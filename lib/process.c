@@ -242,6 +242,7 @@ static void start_tracing(void)
 	set_root_pid();
 	ignore_load(ht_cfg.ignore);
 	process_setup();
+	bt_threads_init();
 	unwind_init(ht_cfg.unwind);
 	out_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);

@@ -2,11 +2,13 @@
 """The text report: its lines, its units, the process it names, silence when
 nothing is live, the sort keys, --top and the order of ties."""
 
+import json
 import re
+import subprocess
 
 import pytest
 
-from htlib import (AGE_RE, BIN, LIB, REST_KEY, SEPARATOR, SIZE_RE, SUMMARY_KEYS, find_bt,
+from htlib import (AGE_RE, BIN, HEAPTRACE, clean_env, LIB, REST_KEY, SEPARATOR, SIZE_RE, SUMMARY_KEYS, find_bt,
                    fmt_bytes, one_report, outside_lines, sites, size_lower_bound, trace, trace_pid)
 
 HEADER_FMT = "[heaptrace] dump allocation sorted by '%s' for /proc/%d/maps (%s): live backtraces"
@@ -298,3 +300,21 @@ def test_ties_first_seen_first_and_stable(key):
         assert [bt_stats(b) for b in sec.backtraces] == [(1, 1, "64 bytes", "64 bytes")] * 5
         orders.append(sites(sec, BIN / "s-ties"))
     assert orders[0] == orders[1] == TIE_ORDER
+
+
+def test_peak_with_threads_within_a_batch_per_thread(tmp_path):
+    """With threads, each carries its changes of the heap's size over in
+    batches of 64 KiB: the peak is the true one (4,096,000 bytes of four threads'
+    blocks, and the C runtime's blocks for those threads) less at most a
+    batch per thread, never more; a process without threads is exact (the
+    other peak tests)."""
+    out = tmp_path / "r.json"
+    r = subprocess.run([str(HEAPTRACE), "--json", "--outfile=%s" % out,
+                        "--sort=peak", str(BIN / "s-peak-threads")],
+                       capture_output=True, env=clean_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text().splitlines()[-1])
+    peak = doc["summary"]["peak"]["bytes"]
+    blocks = 4 * 256 * 4000
+    # the runtime's blocks for 4 threads: a few hundred bytes each
+    assert blocks - 4 * 64 * 1024 <= peak <= blocks + 64 * 1024, peak
