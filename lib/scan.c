@@ -297,7 +297,7 @@ bool scan_index(struct scan *s)
 		return true;
 	sort_blocks(s);
 	/* the stack's pages are only faulted in as far as it goes */
-	s->cls = big_alloc(s->n);
+	s->cls = big_alloc(s->cap); /* freed with cap (scan_free) */
 	s->capstack = s->n + 1;
 	s->stack = big_alloc(s->capstack * sizeof(*s->stack));
 	if (!s->cls || !s->stack)
@@ -317,7 +317,7 @@ bool scan_index(struct scan *s)
 		fill_pages(s, &s->reg[r]);
 	s->min = s->b[0].addr;
 	s->max = block_end(s, &s->b[s->n - 1]);
-	s->memory = s->cap * sizeof(*s->b) + s->n + s->capstack * sizeof(*s->stack) +
+	s->memory = s->cap * sizeof(*s->b) + s->cap + s->capstack * sizeof(*s->stack) +
 		    s->nidx * sizeof(*s->idx) + s->capreg * sizeof(*s->reg) +
 		    s->capbig * sizeof(*s->big);
 	return true;
