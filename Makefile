@@ -45,7 +45,7 @@ SHARED_SRCS := textfmt.c utils.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
 	tmem.c config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c \
 	scan.c world.c leaks.c oom.c \
-	output.c symbols.c debuginfo.c ignore.c) \
+	output.c symbols.c debuginfo.c dwarf.c ignore.c) \
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
 LAUNCHER_SRCS := heaptrace.c $(addprefix launcher/,diff.c difftab.c jsonparse.c usage.c) $(SHARED_SRCS)
@@ -136,7 +136,7 @@ TEST_LIBS := tests/bin/libctor.so tests/bin/libplugin.so tests/bin/libframe24.so
 	tests/bin/libframe120.so tests/bin/libleaktls.so
 UNIT_BINS := build/unit/unit-addrmap build/unit/unit-utils build/unit/unit-stacktrace \
 	build/unit/unit-cfi build/unit/unit-jsonparse build/unit/unit-difftab \
-	build/unit/unit-scan
+	build/unit/unit-scan build/unit/unit-dwarf
 
 tests/bin:
 	@mkdir -p $@
@@ -212,7 +212,9 @@ tests/bin/opt-rbpdata: tests/opt-rbpdata.cc | tests/bin
 
 UNIT_CFLAGS := $(CPPFLAGS_HT) -I. -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
 build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(LAUNCHER_SRCS) $(O)/build/flags | build/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl
+	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl $(UNIT_LIBS_$*)
+# unit-dwarf checks lib/dwarf.c against libbfd
+UNIT_LIBS_dwarf := -lbfd
 
 # a second build with DEPTH=30 on the command line, beside this one
 # (test_launcher.py): built here once, not by the tests

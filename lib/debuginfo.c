@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * debuginfo.c - an object file's function symbols (.symtab) and its
- * source lines and inlined calls (DWARF), read with
- * libbfd from the file itself or from its separate debug file: by build-id
+ * source lines and inlined calls (DWARF: a unit at a time by dwarf.c, by
+ * libbfd where dwarf.c cannot tell), read
+ * from the file itself or from its separate debug file: by build-id
  * (DIR/.build-id/xx/yyyy.debug) or by .gnu_debuglink (beside the file, in
  * its .debug/, or under DIR).  A file whose build-id differs from the
  * loaded copy's is refused, so a replaced library never lends its names;
@@ -27,6 +28,7 @@
 
 #include "compat.h"
 #include "debuginfo.h"
+#include "dwarf.h"
 
 #ifndef HT_LIBBFD
 #define HT_LIBBFD "libbfd.so"
@@ -56,7 +58,9 @@ struct fsym {
 struct dbg_obj {
 	bfd *file, *debug;
 	bfd *dwarf;           /* file or debug: the one with DWARF, or NULL */
-	uint64_t dwarf_size;  /* its size until a look-up has read it, then 0 */
+	uint64_t dwarf_size;  /* its size until libbfd has read its lines, then 0 */
+	struct dw_file *dw;   /* the DWARF read a unit at a time (dwarf.c), or NULL */
+	bool dw_tried;
 	asymbol **vec[2];     /* symbol vectors owned: the file's, the debug file's */
 	struct fsym *funcs;
 	size_t nfuncs;
@@ -133,6 +137,7 @@ char *dbg_demangle(const char *name)
 
 void dbg_release_files(void)
 {
+	dw_release_files();
 	if (ready)
 		B.cache_close_all();
 }
@@ -377,8 +382,16 @@ int dbg_lines(struct dbg_obj *o, uint64_t vma, struct dbg_line *out, int max)
 	asection *s;
 	int n = 0;
 
-	if (!o->dwarf || max < 1 || !(s = section_at(o->dwarf, vma)) ||
-	    (o->dwarf_size && !room(2 * o->dwarf_size)))
+	if (!o->dwarf || max < 1 || !(s = section_at(o->dwarf, vma)))
+		return 0;
+	/* the unit of vma alone; libbfd (which reads every unit) when that cannot tell */
+	if (!o->dw_tried) {
+		o->dw_tried = true;
+		o->dw = dw_open(bfd_get_filename(o->dwarf));
+	}
+	if (o->dw && (n = dw_lines(o->dw, vma, out, max)) >= 0)
+		return n;
+	if (o->dwarf_size && !room(2 * o->dwarf_size))
 		return 0;
 	/*
 	 * No symbols: given them, libbfd names a function without a linkage
@@ -426,6 +439,7 @@ void dbg_close(struct dbg_obj *o)
 {
 	if (!o)
 		return;
+	dw_close(o->dw);
 	for (int i = 0; i < 2; i++)
 		free(o->vec[i]);
 	free(o->funcs);
