@@ -14,8 +14,8 @@ import subprocess
 
 import pytest
 
-from htlib import (BIN, ROOT, Running, complete_reports, fmt_bytes, one_report, parse_reports,
-                   trace, wait_until)
+from htlib import (BIN, HEAPTRACE, ROOT, Running, complete_reports, fmt_bytes, need, one_report,
+                   parse_reports, trace, wait_until)
 
 SRC = ROOT / "tests"
 STATIC = BIN / "sym-static"
@@ -302,3 +302,23 @@ def test_ignore_matches_an_inlined_call(tmp_path):
     rep = report("sym-cxx", opts=["--ignore=%s" % ign])
     assert sorted(b.size for b in rep.backtraces) == ["33 bytes", "77 bytes", "80 bytes"]
     assert rep.summary["hidden by --ignore"] == "1 backtrace, 48 bytes in 1 block"
+
+
+@pytest.mark.parametrize("top,opens", [(1, 0), (0, 2)])
+def test_only_printed_frames_are_read(top, opens, tmp_path):
+    """A report reads the debug information of the frames it prints only:
+    with --top=1 (by age: sym-static's own backtrace first), the library
+    that only the second backtrace passes through is opened by the loader
+    and never by heaptrace; with --top=0, by libbfd and by the reader of
+    its units (lib/dwarf.c), once each."""
+    log = tmp_path / "strace.log"
+    r = subprocess.run([need("strace"), "-f", "-qq", "-e", "trace=openat", "-o", str(log),
+                        str(HEAPTRACE), "--top=%d" % top, "--sort=age", "--leak-check=no",
+                        str(STATIC)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lib = str(BIN / "libsym-shared.so")
+    shown = [b for b in one_report(r.stderr).backtraces if any(f.obj == lib for f in b.frames)]
+    assert len(shown) == (1 if top == 0 else 0)
+    found = [line for line in log.read_text().splitlines()
+             if '"%s"' % lib in line and "ENOENT" not in line]
+    assert len(found) == 1 + opens, found
