@@ -228,6 +228,8 @@ DUMP_PROGRAMS = {
     "python3": ([PY, ROOT / "bench" / "workloads" / "dumps.py", "{out}", "200000"],
                 {"PYTHONMALLOC": "malloc"}),
     "node": (["node", ROOT / "bench" / "workloads" / "dumps.js", "{out}"], {}),
+    # a library with about 200 MB of DWARF, of which the dump reads a few units
+    "bigdwarf": ([B / "bigdwarf", "{out}"], {}),
 }
 
 
