@@ -23,8 +23,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "debuginfo.h"
@@ -53,6 +56,7 @@ struct fsym {
 	uint64_t start, end; /* end: the end of its section, at most */
 	const char *name;
 	int rank;            /* among symbols at one address, lower wins */
+	uint32_t stroff;     /* read from the ELF file: the name's offset in .strtab */
 };
 
 struct dbg_obj {
@@ -64,6 +68,8 @@ struct dbg_obj {
 	asymbol **vec[2];     /* symbol vectors owned: the file's, the debug file's */
 	struct fsym *funcs;
 	size_t nfuncs;
+	char *elf_path;       /* funcs read from this file's .symtab, names when asked */
+	uint64_t strtab_off, strtab_size;
 };
 
 /* libbfd would print its complaints about odd files on our stderr. */
@@ -331,6 +337,159 @@ static bool take_functions(struct dbg_obj *o, bfd *abfd, asymbol **v, long n)
 }
 
 /*
+ * The function symbols of an ELF file's .symtab, read without libbfd:
+ * libbfd reads the whole of .symtab and .strtab and makes a symbol of
+ * each entry (node, 110,000 symbols and 7.5 MB of names: 100 ms), where a
+ * report needs the addresses of the functions, and the names of the few
+ * it prints.  Here .symtab is read in pieces and only functions are kept,
+ * sorted by address; a name is read from .strtab when a frame needs it.
+ * What libbfd's take_functions() keeps: STT_FUNC and STT_GNU_IFUNC
+ * symbols with a name, in a section that is allocated; ending, at most,
+ * where their section ends.  False (libbfd then) if path is not a
+ * 64-bit little-endian ELF file with a .symtab.
+ */
+static bool pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+
+		if (k <= 0)
+			return false;
+		done += (size_t)k;
+	}
+	return true;
+}
+
+static int fsym_addr_cmp(const void *pa, const void *pb)
+{
+	const struct fsym *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return a->stroff < b->stroff ? -1 : a->stroff > b->stroff;
+}
+
+static bool elf_functions(struct dbg_obj *o, const char *path)
+{
+	enum { CHUNK = 4096 };
+	Elf64_Ehdr eh;
+	Elf64_Shdr *sh = NULL, *symtab = NULL;
+	Elf64_Sym *chunk = NULL;
+	size_t cap = 0, k = 0;
+	uint64_t n;
+	bool ok = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (!pread_all(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum ||
+	    !(sh = malloc(eh.e_shnum * sizeof(*sh))) ||
+	    !pread_all(fd, sh, eh.e_shnum * sizeof(*sh), eh.e_shoff))
+		goto out;
+	for (unsigned i = 0; i < eh.e_shnum; i++)
+		if (sh[i].sh_type == SHT_SYMTAB)
+			symtab = &sh[i];
+	if (!symtab || symtab->sh_entsize != sizeof(Elf64_Sym) || symtab->sh_link >= eh.e_shnum ||
+	    sh[symtab->sh_link].sh_type != SHT_STRTAB || !(chunk = malloc(CHUNK * sizeof(*chunk))))
+		goto out;
+	n = symtab->sh_size / sizeof(Elf64_Sym);
+	for (uint64_t first = 0; first < n; first += CHUNK) {
+		size_t m = n - first < CHUNK ? (size_t)(n - first) : CHUNK;
+
+		if (!pread_all(fd, chunk, m * sizeof(*chunk),
+			       symtab->sh_offset + first * sizeof(*chunk)))
+			goto out;
+		for (size_t i = 0; i < m; i++) {
+			const Elf64_Sym *y = &chunk[i];
+			unsigned type = ELF64_ST_TYPE(y->st_info);
+			const Elf64_Shdr *in;
+
+			if ((type != STT_FUNC && type != STT_GNU_IFUNC) || !y->st_name ||
+			    y->st_shndx == SHN_UNDEF || y->st_shndx >= eh.e_shnum ||
+			    y->st_shndx >= SHN_LORESERVE || !(sh[y->st_shndx].sh_flags & SHF_ALLOC))
+				continue;
+			in = &sh[y->st_shndx];
+			if (k == cap) {
+				struct fsym *v;
+
+				cap = cap ? 2 * cap : 1024;
+				if (!(v = realloc(o->funcs, cap * sizeof(*v))))
+					goto out;
+				o->funcs = v;
+			}
+			o->funcs[k++] = (struct fsym){
+				.start = y->st_value,
+				.end = in->sh_addr + in->sh_size,
+				.rank = ELF64_ST_BIND(y->st_info) == STB_GLOBAL ? 0 : 4,
+				.stroff = y->st_name,
+			};
+		}
+	}
+	if (!k)
+		goto out;
+	qsort(o->funcs, k, sizeof(*o->funcs), fsym_addr_cmp);
+	o->nfuncs = k;
+	o->strtab_off = sh[symtab->sh_link].sh_offset;
+	o->strtab_size = sh[symtab->sh_link].sh_size;
+	ok = (o->elf_path = strdup(path)) != NULL;
+out:
+	if (!ok) {
+		free(o->funcs);
+		o->funcs = NULL;
+		o->nfuncs = 0;
+	}
+	free(chunk);
+	free(sh);
+	close(fd);
+	return ok;
+}
+
+/* The name of f, read from .strtab the first time; NULL if unreadable. */
+static const char *elf_name(struct dbg_obj *o, struct fsym *f)
+{
+	char buf[4096];
+	size_t len = 0;
+	char *name = NULL;
+	int fd;
+
+	if (f->name || f->stroff >= o->strtab_size)
+		return f->name;
+	if ((fd = open(o->elf_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	for (uint64_t off = f->stroff; off < o->strtab_size && len < (1u << 20);) {
+		size_t n = o->strtab_size - off < sizeof(buf) ? (size_t)(o->strtab_size - off)
+							   : sizeof(buf);
+		const char *nul;
+		char *v;
+
+		if (!pread_all(fd, buf, n, o->strtab_off + off))
+			break;
+		nul = memchr(buf, 0, n);
+		if (!(v = realloc(name, len + (nul ? (size_t)(nul - buf) : n) + 1)))
+			break;
+		name = v;
+		memcpy(name + len, buf, nul ? (size_t)(nul - buf) : n);
+		len += nul ? (size_t)(nul - buf) : n;
+		if (nul) {
+			name[len] = '\0';
+			f->name = name;
+			/* an alias's rank: exported, then plain, then short */
+			f->rank += name[0] == '_' ? 2 : 0;
+			close(fd);
+			return name;
+		}
+		off += n;
+	}
+	free(name);
+	close(fd);
+	return NULL;
+}
+
+/*
  * .symtab of the file, else of its debug file.  Not the dynamic symbols:
  * libbfd gives no sizes, and in a stripped file the nearest exported
  * symbol before a static function is another function; the loader's
@@ -340,6 +499,9 @@ static void load_symbols(struct dbg_obj *o)
 {
 	long n;
 
+	if (elf_functions(o, bfd_get_filename(o->file)) ||
+	    (o->debug && elf_functions(o, bfd_get_filename(o->debug))))
+		return;
 	o->vec[0] = read_symbols(o->file, &n);
 	if (take_functions(o, o->file, o->vec[0], n))
 		return;
@@ -364,7 +526,23 @@ bool dbg_symbol(struct dbg_obj *o, uint64_t vma, const char **name, uint64_t *st
 	}
 	if (!lo)
 		return false;
-	while (lo > 1 && o->funcs[lo - 2].start == o->funcs[lo - 1].start)
+	if (o->elf_path) {
+		/* names read now: the alias a reader expects among those at start */
+		size_t best = lo - 1;
+
+		for (size_t i = lo; i-- > 0 && o->funcs[i].start == o->funcs[lo - 1].start;) {
+			if (!elf_name(o, &o->funcs[i]))
+				continue;
+			if (!o->funcs[best].name || o->funcs[i].rank < o->funcs[best].rank ||
+			    (o->funcs[i].rank == o->funcs[best].rank &&
+			     strlen(o->funcs[i].name) <= strlen(o->funcs[best].name)))
+				best = i;
+		}
+		lo = best + 1;
+		if (!o->funcs[best].name)
+			return false;
+	}
+	while (!o->elf_path && lo > 1 && o->funcs[lo - 2].start == o->funcs[lo - 1].start)
 		lo--;
 	if (vma >= o->funcs[lo - 1].end)
 		return false;
@@ -442,6 +620,9 @@ void dbg_close(struct dbg_obj *o)
 	dw_close(o->dw);
 	for (int i = 0; i < 2; i++)
 		free(o->vec[i]);
+	for (size_t i = 0; o->elf_path && i < o->nfuncs; i++)
+		free((char *)o->funcs[i].name);
+	free(o->elf_path);
 	free(o->funcs);
 	if (o->debug)
 		B.close(o->debug);
