@@ -213,8 +213,9 @@ tests/bin/opt-rbpdata: tests/opt-rbpdata.cc | tests/bin
 UNIT_CFLAGS := $(CPPFLAGS_HT) -I. -O1 -g $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -pthread
 build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(LAUNCHER_SRCS) $(O)/build/flags | build/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl $(UNIT_LIBS_$*)
-# unit-dwarf checks lib/dwarf.c against libbfd
+# unit-dwarf checks lib/dwarf.c against libbfd, on the test programs
 UNIT_LIBS_dwarf := -lbfd
+build/unit/unit-dwarf: $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS)
 
 # a second build with DEPTH=30 on the command line, beside this one
 # (test_launcher.py): built here once, not by the tests
