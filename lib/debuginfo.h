@@ -46,7 +46,7 @@ void dbg_close(struct dbg_obj *o);
 bool dbg_symbol(struct dbg_obj *o, uint64_t vma, const char **name, uint64_t *start);
 
 /* The source positions of vma, innermost first; returns how many (0: no
- * line information).  The strings live as long as o. */
+ * line information).  The strings live until the next call. */
 int dbg_lines(struct dbg_obj *o, uint64_t vma, struct dbg_line *out, int max);
 
 /* Close the file descriptors libbfd keeps (it reopens them when needed). */

@@ -181,6 +181,7 @@ struct dw_file {
 	size_t nsets;
 	int complete;   /* does every unit have its set? -1: not known yet */
 	struct cu *cus;
+	size_t cus_bytes; /* what the units read keep */
 	uint64_t *units; /* offsets of every unit, for DW_FORM_ref_addr */
 	size_t nunits;
 	bool units_read;
@@ -1480,6 +1481,11 @@ static bool aranges_complete(struct dw_file *f)
 	return f->complete;
 }
 
+/* The units read are kept up to this many bytes, then dropped all. */
+#ifndef CUS_MAX
+#define CUS_MAX ((size_t)64 << 20)
+#endif
+
 static struct cu *cu_at(struct dw_file *f, uint64_t vma)
 {
 	size_t lo = 0, hi = f->nar;
@@ -1500,8 +1506,20 @@ static struct cu *cu_at(struct dw_file *f, uint64_t vma)
 	for (c = f->cus; c; c = c->next)
 		if (c->off == off)
 			return c;
+	/* a long-running program's reports may pass through ever more units */
+	if (f->cus_bytes > CUS_MAX) {
+		while (f->cus) {
+			c = f->cus;
+			f->cus = c->next;
+			free_cu(c);
+		}
+		f->cus_bytes = 0;
+	}
 	c = read_cu(f, off);
 	if (c) {
+		f->cus_bytes += sizeof(*c) + c->nfuncs * sizeof(*c->funcs) +
+				c->nranges * sizeof(*c->ranges) + c->nrows * sizeof(*c->rows) +
+				c->nfiles * 64;
 		c->next = f->cus;
 		f->cus = c;
 	}

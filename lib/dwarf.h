@@ -26,7 +26,8 @@ void dw_close(struct dw_file *f);
  * bfd_find_nearest_line and bfd_find_inliner_info give them: how many,
  * or -1 when this reader cannot tell (no unit covers vma, or the unit has
  * what it does not read), and the caller asks libbfd instead.  Strings
- * live as long as f.
+ * live until the next call (the units read are kept up to 64 MB, then
+ * dropped).
  */
 int dw_lines(struct dw_file *f, uint64_t vma, struct dbg_line *out, int max);
 
