@@ -25,6 +25,7 @@
 #include "compat.h"
 #include "guard.h"
 #include "lftable.h"
+#include "reader.h"
 #include "tmem.h"
 #include "utils.h"
 
@@ -62,97 +63,12 @@
 #define NUM_REGS 17
 
 /*
- * .eh_frame is the program's bytes, not ours: every read is bounded by end
- * (the end of the CIE or FDE, or of the object's mapping), and a read that
- * would pass it sets bad and gives 0.  Whoever reads checks bad once at the
- * end: malformed call-frame information is "cannot walk" (R_OTHER, or no
- * FDE), and libunwind takes the backtrace, as for any other frame the walk
- * does not know.
+ * .eh_frame is the program's bytes, not ours: every read is bounded
+ * (reader.h), and whoever reads checks bad once at the end: malformed
+ * call-frame information is "cannot walk" (R_OTHER, or no FDE), and
+ * libunwind takes the backtrace, as for any other frame the walk does
+ * not know.
  */
-struct reader {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-/* Are n more bytes there?  If not, the reader is bad from now on. */
-static inline bool rd_has(struct reader *r, size_t n)
-{
-	if (unlikely(r->bad || (size_t)(r->end - r->p) < n)) {
-		r->bad = true;
-		return false;
-	}
-	return true;
-}
-
-static uint64_t rd_fixed(struct reader *r, int size)
-{
-	uint64_t v = 0;
-
-	if (!rd_has(r, (size_t)size))
-		return 0;
-	memcpy(&v, r->p, (size_t)size); /* little-endian */
-	r->p += size;
-	return v;
-}
-
-static void rd_skip(struct reader *r, uint64_t n)
-{
-	if (rd_has(r, 0) && n <= (uint64_t)(r->end - r->p))
-		r->p += n;
-	else
-		r->bad = true;
-}
-
-/* A NUL-terminated string, or NULL (bad) when end comes first. */
-static const char *rd_string(struct reader *r)
-{
-	const char *s = (const char *)r->p;
-	const uint8_t *nul = rd_has(r, 1) ? memchr(r->p, 0, (size_t)(r->end - r->p)) : NULL;
-
-	if (!nul) {
-		r->bad = true;
-		return NULL;
-	}
-	r->p = nul + 1;
-	return s;
-}
-
-/* A LEB128 number's bits; *shift tells how many were read, *last the last byte. */
-static uint64_t rd_leb(struct reader *r, unsigned *shift, uint8_t *last)
-{
-	uint64_t v = 0;
-
-	*shift = 0;
-	*last = 0;
-	do {
-		if (!rd_has(r, 1))
-			return 0; /* the number runs past the end */
-		*last = *r->p++;
-		if (*shift < 64)
-			v |= (uint64_t)(*last & 0x7f) << *shift;
-		*shift += 7;
-	} while (*last & 0x80);
-	return v;
-}
-
-static uint64_t rd_uleb(struct reader *r)
-{
-	unsigned shift;
-	uint8_t last;
-
-	return rd_leb(r, &shift, &last);
-}
-
-static int64_t rd_sleb(struct reader *r)
-{
-	unsigned shift;
-	uint8_t last;
-	uint64_t v = rd_leb(r, &shift, &last);
-
-	if (shift < 64 && (last & 0x40))
-		v |= ~(uint64_t)0 << shift; /* sign-extend */
-	return (int64_t)v;
-}
 
 /*
  * A factored offset: n * data_align, where the product must fit (a huge
@@ -214,7 +130,7 @@ static uintptr_t rd_pointer(struct reader *r, uint8_t enc, uintptr_t datarel)
  */
 static const uint8_t *hdr_search(const uint8_t *hdr, const uint8_t *end, uintptr_t pc)
 {
-	struct reader r = { hdr + 4, end, false };
+	struct reader r = { .p = hdr + 4, .end = end };
 	size_t lo = 0, hi;
 	int32_t loc, fde;
 
@@ -258,7 +174,7 @@ static bool rd_entry(struct reader *r, const uint8_t *p, const uint8_t *end)
 {
 	uint32_t len;
 
-	*r = (struct reader){ p, end, false };
+	*r = (struct reader){ .p = p, .end = end };
 	len = (uint32_t)rd_fixed(r, 4);
 	if (r->bad || len == 0 || len == 0xffffffffu || len > (size_t)(end - r->p))
 		return false;
@@ -502,7 +418,7 @@ static void run_op(struct cfa_state *s, struct reader *r, uint8_t op, const stru
 static void run_insns(struct cfa_state *s, const uint8_t *p, const uint8_t *end, uintptr_t loc,
 		      uintptr_t pc, const struct fde_info *fi)
 {
-	struct reader r = { p, end, false };
+	struct reader r = { .p = p, .end = end };
 
 	while (r.p < end && loc <= pc && !s->bad && !r.bad) {
 		uint8_t op = *r.p++;

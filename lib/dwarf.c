@@ -25,89 +25,9 @@
 
 #include "compat.h"
 #include "dwarf.h"
+#include "reader.h"
 
 /* ------------------------------------------------------------ reading bytes */
-
-/* A bounded reader over bytes in memory; a read past end sets bad. */
-struct rd {
-	const uint8_t *p, *start, *end;
-	bool bad;
-};
-
-static bool rd_has(struct rd *r, uint64_t n)
-{
-	if (r->bad || (uint64_t)(r->end - r->p) < n) {
-		r->bad = true;
-		return false;
-	}
-	return true;
-}
-
-static uint64_t rd_fixed(struct rd *r, int size)
-{
-	uint64_t v = 0;
-
-	if (!rd_has(r, (uint64_t)size))
-		return 0;
-	memcpy(&v, r->p, (size_t)size); /* little-endian */
-	r->p += size;
-	return v;
-}
-
-static void rd_skip(struct rd *r, uint64_t n)
-{
-	if (rd_has(r, n))
-		r->p += n;
-}
-
-static uint64_t rd_uleb(struct rd *r)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-
-	do {
-		if (!rd_has(r, 1))
-			return 0;
-		b = *r->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	return v;
-}
-
-static int64_t rd_sleb(struct rd *r)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-
-	do {
-		if (!rd_has(r, 1))
-			return 0;
-		b = *r->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
-		v |= ~(uint64_t)0 << shift;
-	return (int64_t)v;
-}
-
-static const char *rd_str(struct rd *r)
-{
-	const char *s = (const char *)r->p;
-	const uint8_t *nul = rd_has(r, 1) ? memchr(r->p, 0, (size_t)(r->end - r->p)) : NULL;
-
-	if (!nul) {
-		r->bad = true;
-		return NULL;
-	}
-	r->p = nul + 1;
-	return s;
-}
 
 /* ------------------------------------------------------------ the file */
 
@@ -342,7 +262,7 @@ static int cmp_arange(const void *pa, const void *pb)
 static bool read_aranges(struct dw_file *f)
 {
 	uint8_t *buf = sec_load(f, S_ARANGES, 0, f->s[S_ARANGES].size);
-	struct rd r = { buf, buf, buf + f->s[S_ARANGES].size, false };
+	struct reader r = { .p = buf, .start = buf, .end = buf + f->s[S_ARANGES].size };
 	size_t cap = 0;
 
 	if (!buf)
@@ -562,7 +482,7 @@ static bool read_abbrevs(struct unit *u, uint64_t off)
 	uint64_t size = f->s[S_ABBREV].size;
 	uint64_t n = size - off < 65536 ? size - off : 65536;
 	uint8_t *buf;
-	struct rd r;
+	struct reader r;
 	size_t capa = 0, capt = 0;
 
 	if (off >= size)
@@ -570,7 +490,7 @@ static bool read_abbrevs(struct unit *u, uint64_t off)
 	for (;;) {
 		if (!(buf = sec_load(f, S_ABBREV, off, n)))
 			return false;
-		r = (struct rd){ buf, buf, buf + n, false };
+		r = (struct reader){ .p = buf, .start = buf, .end = buf + n };
 		u->nabbrevs = u->nattrs = 0;
 		for (;;) {
 			struct abbrev a = { 0 };
@@ -640,7 +560,7 @@ static bool unit_read(struct dw_file *f, uint64_t off, struct unit *u)
 {
 	uint8_t hdr[12];
 	uint64_t len, abbrev;
-	struct rd r;
+	struct reader r;
 
 	memset(u, 0, sizeof(*u));
 	u->f = f;
@@ -653,7 +573,7 @@ static bool unit_read(struct dw_file *f, uint64_t off, struct unit *u)
 	u->len = len + 4;
 	if (!(u->buf = sec_load(f, S_INFO, off, u->len)))
 		return false;
-	r = (struct rd){ u->buf + 4, u->buf, u->buf + u->len, false };
+	r = (struct reader){ .p = u->buf + 4, .start = u->buf, .end = u->buf + u->len };
 	u->version = (unsigned)rd_fixed(&r, 2);
 	if (u->version >= 5) {
 		unsigned type = (unsigned)rd_fixed(&r, 1);
@@ -688,7 +608,7 @@ struct val {
 	bool is_strx, is_addrx, is_rnglistx, is_const, is_ref;
 };
 
-static bool read_form(struct unit *u, struct rd *r, uint64_t form, int64_t implicit, struct val *v)
+static bool read_form(struct unit *u, struct reader *r, uint64_t form, int64_t implicit, struct val *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->strsec = -1;
@@ -699,7 +619,7 @@ static bool read_form(struct unit *u, struct rd *r, uint64_t form, int64_t impli
 	case 0x05: v->u = rd_fixed(r, 2); v->is_const = true; break;           /* data2 */
 	case 0x06: v->u = rd_fixed(r, 4); v->is_const = true; break;           /* data4 */
 	case 0x07: v->u = rd_fixed(r, 8); v->is_const = true; break;           /* data8 */
-	case 0x08: v->str = rd_str(r); break;                                  /* string */
+	case 0x08: v->str = rd_string(r); break;                                  /* string */
 	case 0x09: case 0x18: rd_skip(r, rd_uleb(r)); break;                   /* block, exprloc */
 	case 0x0a: rd_skip(r, rd_fixed(r, 1)); break;                          /* block1 */
 	case 0x0b: v->u = rd_fixed(r, 1); v->is_const = true; break;           /* data1 */
@@ -839,7 +759,7 @@ static bool read_ranges(struct unit *u, const struct val *v, struct cu_build *b,
 		uint8_t buf[32];
 		uint64_t n = f->s[S_RNGLISTS].size - off < sizeof(buf) ? f->s[S_RNGLISTS].size - off
 								      : sizeof(buf);
-		struct rd r = { buf, buf, buf + n, false };
+		struct reader r = { .p = buf, .start = buf, .end = buf + n };
 		uint64_t a, z;
 
 		if (off >= f->s[S_RNGLISTS].size || !sec_read(f, S_RNGLISTS, off, buf, n))
@@ -935,7 +855,7 @@ struct entry_format {
 };
 
 /* A DWARF 5 directory or file entry: its path and directory index. */
-static bool read_entry(struct unit *u, struct rd *r, const struct entry_format *fmt, unsigned n,
+static bool read_entry(struct unit *u, struct reader *r, const struct entry_format *fmt, unsigned n,
 		       const char **path, uint64_t *dir)
 {
 	*path = NULL;
@@ -953,7 +873,7 @@ static bool read_entry(struct unit *u, struct rd *r, const struct entry_format *
 	return true;
 }
 
-static bool read_formats(struct rd *r, struct entry_format *fmt, unsigned *n)
+static bool read_formats(struct reader *r, struct entry_format *fmt, unsigned *n)
 {
 	*n = (unsigned)rd_fixed(r, 1);
 	if (*n > 16)
@@ -1010,7 +930,7 @@ static bool read_lines(struct unit *u, struct cu *c, uint64_t off, const char *c
 	uint8_t len4[4];
 	uint64_t len;
 	uint8_t *buf;
-	struct rd r;
+	struct reader r;
 	unsigned version, min_inst, opcode_base, max_ops = 1;
 	int line_base;
 	unsigned line_range;
@@ -1025,7 +945,7 @@ static bool read_lines(struct unit *u, struct cu *c, uint64_t off, const char *c
 	len = len4[0] | len4[1] << 8 | len4[2] << 16 | (uint64_t)len4[3] << 24;
 	if (len >= 0xfffffff0u || !(buf = sec_load(f, S_LINE, off + 4, len)))
 		return false;
-	r = (struct rd){ buf, buf, buf + len, false };
+	r = (struct reader){ .p = buf, .start = buf, .end = buf + len };
 	version = (unsigned)rd_fixed(&r, 2);
 	v5 = version >= 5;
 	if (version < 2 || version > 5)
@@ -1087,7 +1007,7 @@ static bool read_lines(struct unit *u, struct cu *c, uint64_t off, const char *c
 	} else {
 		const char *s;
 
-		while ((s = rd_str(&r)) && s[0]) {
+		while ((s = rd_string(&r)) && s[0]) {
 			if (ndirs == capd) {
 				const char **v;
 
@@ -1101,7 +1021,7 @@ static bool read_lines(struct unit *u, struct cu *c, uint64_t off, const char *c
 		/* files are numbered from 1: index 0 is "unknown" */
 		if (!add_file(c, &capf, strdup("")))
 			goto out;
-		while ((s = rd_str(&r)) && s[0]) {
+		while ((s = rd_string(&r)) && s[0]) {
 			uint64_t d = rd_uleb(&r);
 
 			rd_uleb(&r);
@@ -1205,7 +1125,7 @@ static struct cu *read_cu(struct dw_file *f, uint64_t off)
 {
 	struct unit u;
 	struct cu_build b = { 0 };
-	struct rd r;
+	struct reader r;
 	int stack[MAX_DEPTH]; /* the enclosing function at each depth, -1 */
 	int depth = 0;
 	bool ok = false, have_lines = false;
@@ -1218,7 +1138,7 @@ static struct cu *read_cu(struct dw_file *f, uint64_t off)
 	b.c->off = off;
 	if (!unit_read(f, off, &u))
 		return b.c;
-	r = (struct rd){ u.dies, u.buf, u.buf + u.len, false };
+	r = (struct reader){ .p = u.dies, .start = u.buf, .end = u.buf + u.len };
 	while (!r.bad && r.p < r.end) {
 		uint64_t die = u.off + (uint64_t)(r.p - u.buf);
 		uint64_t code = rd_uleb(&r), lo = 0, hi = 0;
@@ -1382,7 +1302,7 @@ static bool die_name(struct dw_file *f, struct unit *u, uint64_t die, int steps,
 {
 	struct unit other;
 	struct unit *in = u;
-	struct rd r;
+	struct reader r;
 	const struct abbrev *a;
 	uint64_t next = 0;
 	bool ok = false;
@@ -1396,7 +1316,7 @@ static bool die_name(struct dw_file *f, struct unit *u, uint64_t die, int steps,
 			return false;
 		in = &other;
 	}
-	r = (struct rd){ in->buf + (die - in->off), in->buf, in->buf + in->len, false };
+	r = (struct reader){ .p = in->buf + (die - in->off), .start = in->buf, .end = in->buf + in->len };
 	if (!(a = abbrev_of(in, rd_uleb(&r))))
 		goto out;
 	for (size_t i = 0; i < a->n; i++) {

@@ -151,7 +151,7 @@ static void test_other_and_last(void)
 static void test_pointers(void)
 {
 	static const uint8_t b[] = { 0xfc, 0xff, 0xff, 0xff, 0x34, 0x12, 0xe5, 0x8e, 0x26, 0x7f };
-	struct reader r = { b, b + sizeof(b), false };
+	struct reader r = { .p = b, .end = b + sizeof(b) };
 
 	CHECK_EQ(rd_pointer(&r, 0x1b, 0), (uintptr_t)b - 4); /* pcrel sdata4 */
 	CHECK_EQ(rd_pointer(&r, 0x02, 0), 0x1234);           /* udata2 */
