@@ -312,13 +312,13 @@ static struct {
  * it to heap.bytes only once it passes HEAP_BATCH either way, at its exit
  * (a key destructor) and at fork(): two threads then rarely write that
  * line.  heap.bytes is only there to find the peak, which is then exact to
- * within HEAP_BATCH bytes per thread (README: Guarantees); while a single
+ * within HEAP_BATCH bytes per thread (README: Peak); while a single
  * thread records events (heaptrace's reporter thread records none) every
  * event is added, and the peak is exact.  Read and written with the block's shard lock
  * held, so a signal handler's hook on this thread queues instead of
  * racing it (guard.h).
  */
-#define HEAP_BATCH (64 * 1024)
+#define HEAP_BATCH BT_PEAK_BYTES
 static HT_TLS int64_t heap_pending;
 static HT_TLS bool heap_keyed; /* counted in event_threads; its exit carries heap_pending */
 static pthread_key_t heap_key;
@@ -329,6 +329,8 @@ static bool heap_key_made;
 static struct {
 	int n __attribute__((aligned(CACHELINE)));
 } event_threads;
+/* Two threads recorded events at once at some time: peaks are bounds. */
+static bool bt_threads_met;
 
 _Static_assert(offsetof(struct bt_stats, peak_epoch) == CACHELINE,
 	       "what every event writes fills the first cache line of bt_stats");
@@ -374,41 +376,328 @@ static NOINLINE void heap_carry(struct bt_stats *st, int64_t d)
 		new_peak(st, (uint64_t)bytes);
 }
 
+static inline void heap_add(struct bt_stats *st, int64_t size, bool threads)
+{
+	int64_t d = heap_pending + size;
+
+	if (threads && d < HEAP_BATCH && d > -HEAP_BATCH) {
+		heap_pending = d;
+		return;
+	}
+	heap_pending = 0;
+	heap_carry(st, d);
+}
+
+/* One event's change of a backtrace's counters, or a thread's sum of them. */
+struct change {
+	int64_t count, bytes; /* live */
+	uint64_t total_count, total_bytes;
+	int64_t temp;
+};
+
+/* Add c to st, whose lock the caller holds.  By value: an event's
+ * constants stay constants (a free adds no totals). */
+static inline __attribute__((always_inline)) void stats_apply(struct bt_stats *st,
+							      const struct change c)
+{
+	save_at_peak(st);
+	SET(st->live_count, st->live_count + (uint64_t)c.count);
+	SET(st->live_bytes, st->live_bytes + (uint64_t)c.bytes);
+	/* signed: with threads' tables, the part counted here may be below
+	 * zero for a while (a thread's frees of blocks whose allocations
+	 * another thread's table still holds) */
+	if ((int64_t)st->live_count > (int64_t)st->peak_count)
+		SET(st->peak_count, st->live_count);
+	if ((int64_t)st->live_bytes > (int64_t)st->peak_bytes)
+		SET(st->peak_bytes, st->live_bytes);
+	if (c.total_count)
+		SET(st->total_count, st->total_count + c.total_count);
+	if (c.total_bytes)
+		SET(st->total_bytes, st->total_bytes + c.total_bytes);
+	if (c.temp)
+		SET(st->temp_count, st->temp_count + (uint64_t)c.temp);
+}
+
+/*
+ * Threads' tables.  While two or more threads record events, each keeps
+ * its changes of a backtrace's counters in a slot of a table of its own
+ * and adds them to the backtrace's (under its lock) only when the live
+ * count or bytes pass TC_BATCH_COUNT or TC_BATCH_BYTES either way, when the
+ * slot is wanted for another backtrace, when the thread exits, and when
+ * it is again the only one recording: threads allocating from the same
+ * call sites then rarely write the same line (bench/README: Threads).
+ * Counts and bytes stay exact, as reports add the slots' changes
+ * (bt_stats_read()); a backtrace's own peaks are taken when changes are
+ * added, so with threads they are within a batch per thread of the true
+ * ones (README: Peak).
+ *
+ * A slot's fields are written by its thread alone, with relaxed stores,
+ * under the block's shard lock (a signal handler's hook on the thread
+ * queues meanwhile, guard.h), and read by reports with relaxed loads.  Its
+ * id changes, and its changes are emptied, only under the backtrace's
+ * lock, which the report holds while it reads: a report sees a slot's
+ * backtrace and changes either before a flush or after it, never both.
+ * Tables are made once per thread alive at a time, kept on one list that
+ * only grows, and taken over by a new thread once their owner exited.
+ */
+#define TC_SLOTS 256 /* direct-mapped by backtrace id */
+#define TC_BATCH_COUNT BT_PEAK_BLOCKS
+#define TC_BATCH_BYTES BT_PEAK_BYTES
+#define TC_MAX 0xffff /* tables: bt_stats.cached counts them in 16 bits */
+#define BT_SHARED 0xffff /* bt_stats.writer: two threads' events or more */
+
+struct tc_slot {
+	uint32_t id; /* the backtrace's id + 1; 0: empty */
+	struct change c;
+};
+
+struct tcache {
+	struct tc_slot slot[TC_SLOTS];
+	struct tcache *next; /* tc_all's list; set before the table is published */
+	int owned;           /* a live thread's; 0 after its exit, exchanged to take it */
+	bool holds;          /* the owner's: a slot may be taken */
+};
+
+static struct tcache *tc_all;   /* every table; read with acquire, pushed with release */
+static int tc_made;
+static HT_TLS struct tcache *tc_mine;
+static HT_TLS bool tc_usable; /* this thread's exit will give its table back */
+/* This thread as bt_stats.writer knows it: 1 to BT_SHARED - 1.  Two threads
+ * with one number (65,534 threads apart) are taken for one: their shared
+ * backtraces are then counted under the lock, exactly, as one thread's. */
+static HT_TLS uint16_t writer_me;
+static unsigned writers;
+/* Keyed, and no slot of a table taken: count_event()'s one test of this
+ * thread's state. */
+static HT_TLS bool ev_plain;
+
+static inline void change_add(struct change *to, const struct change *c)
+{
+	SET(to->count, to->count + c->count);
+	SET(to->bytes, to->bytes + c->bytes);
+	SET(to->total_count, to->total_count + c->total_count);
+	SET(to->total_bytes, to->total_bytes + c->total_bytes);
+	SET(to->temp, to->temp + c->temp);
+}
+
+/* Add s's changes to its backtrace and empty it; release: and free s. */
+static void tc_flush(struct tc_slot *s, bool release)
+{
+	struct bt_stats *st = &bt_get(s->id - 1)->st;
+
+	spin_lock_nested(&st->lock);
+	stats_apply(st, s->c);
+	SET(s->c.count, 0);
+	SET(s->c.bytes, 0);
+	SET(s->c.total_count, 0);
+	SET(s->c.total_bytes, 0);
+	SET(s->c.temp, 0);
+	if (release) {
+		SET(st->cached, st->cached - 1);
+		SET(s->id, 0);
+	}
+	spin_unlock_nested(&st->lock);
+}
+
+static NOINLINE void tc_flush_all(struct tcache *t)
+{
+	for (int i = 0; i < TC_SLOTS; i++)
+		if (t->slot[i].id)
+			tc_flush(&t->slot[i], true);
+	t->holds = false;
+}
+
+/* This thread's table: a dead thread's, or a new one (NULL without memory). */
+static NOINLINE struct tcache *tc_take(void)
+{
+	struct tcache *t, *head;
+
+	if (!tc_usable)
+		return NULL;
+	for (t = atomic_load_acquire(&tc_all); t; t = t->next)
+		if (!atomic_load_relaxed(&t->owned) && !atomic_xchg_acquire(&t->owned, 1)) {
+			tc_flush_all(t); /* what threads gone at a fork() left (bt_fork_child()) */
+			return tc_mine = t;
+		}
+	if (atomic_add_relaxed(&tc_made, 1) > TC_MAX) {
+		atomic_sub_relaxed(&tc_made, 1);
+		return NULL;
+	}
+	t = tmem_alloc(sizeof(*t));
+	if (!t) {
+		atomic_sub_relaxed(&tc_made, 1);
+		return NULL;
+	}
+	t->owned = 1;
+	head = atomic_load_relaxed(&tc_all);
+	do
+		t->next = head;
+	while (!atomic_cas_weak_release(&tc_all, &head, t));
+	return tc_mine = t;
+}
+
+/* Give slot s to b: what s held goes to its backtrace first. */
+static NOINLINE void tc_claim(struct tc_slot *s, struct bt *b)
+{
+	if (s->id)
+		tc_flush(s, true);
+	spin_lock_nested(&b->st.lock);
+	SET(b->st.cached, b->st.cached + 1);
+	SET(s->id, b->id + 1);
+	spin_unlock_nested(&b->st.lock);
+	tc_mine->holds = true;
+	ev_plain = false;
+}
+
+static inline void tc_add(struct tcache *t, struct bt *b, const struct change *c)
+{
+	struct tc_slot *s = &t->slot[b->id & (TC_SLOTS - 1)];
+
+	if (unlikely(s->id != b->id + 1))
+		tc_claim(s, b);
+	change_add(&s->c, c);
+	if (unlikely(s->c.count >= TC_BATCH_COUNT || s->c.count <= -TC_BATCH_COUNT ||
+		     s->c.bytes >= TC_BATCH_BYTES || s->c.bytes <= -TC_BATCH_BYTES))
+		tc_flush(s, false);
+}
+
+/*
+ * Reports: add the threads' changes of backtrace id to out (its lock held).
+ * The slots are read one after the other while their threads run on, so
+ * one thread's allocation and another's free of that block may be seen
+ * as only the free: the sum is then exact up to the events in flight
+ * during the read, never below zero.
+ */
+static void tc_sum(uint32_t id, struct bt_stats *out)
+{
+	int64_t count = (int64_t)out->live_count, bytes = (int64_t)out->live_bytes;
+
+	for (struct tcache *t = atomic_load_acquire(&tc_all); t; t = t->next) {
+		const struct tc_slot *s = &t->slot[id & (TC_SLOTS - 1)];
+
+		if (atomic_load_relaxed(&s->id) != id + 1)
+			continue;
+		count += atomic_load_relaxed(&s->c.count);
+		bytes += atomic_load_relaxed(&s->c.bytes);
+		out->total_count += atomic_load_relaxed(&s->c.total_count);
+		out->total_bytes += atomic_load_relaxed(&s->c.total_bytes);
+		out->temp_count += (uint64_t)atomic_load_relaxed(&s->c.temp);
+	}
+	out->live_count = count > 0 ? (uint64_t)count : 0;
+	out->live_bytes = count > 0 && bytes > 0 ? (uint64_t)bytes : 0;
+	if (out->live_count > out->peak_count)
+		out->peak_count = out->live_count;
+	if (out->live_bytes > out->peak_bytes)
+		out->peak_bytes = out->live_bytes;
+}
+
+/*
+ * A thread's exit: carry its count of the heap's bytes and its table's
+ * changes, and give the table back.  Under a counted shard lock, as events
+ * are, so that a signal handler's hook on this thread queues, and fork()
+ * copies no half-flushed table.
+ */
 static void heap_thread_exit(void *arg)
 {
-	int64_t d = heap_pending;
+	int64_t d;
 
 	(void)arg;
+	spin_lock(&am_shards[0].lock);
+	d = heap_pending;
 	heap_pending = 0;
 	if (d)
 		heap_carry(NULL, d);
+	if (tc_mine) {
+		tc_flush_all(tc_mine);
+		atomic_store_release(&tc_mine->owned, 0);
+		tc_mine = NULL;
+	}
+	tc_usable = false;
 	atomic_sub_relaxed(&event_threads.n, 1);
+	spin_unlock(&am_shards[0].lock);
 }
 
 /* A thread's first event: it counts, and its exit carries its count. */
 static NOINLINE void heap_key_thread(void)
 {
 	heap_keyed = true;
-	atomic_add_relaxed(&event_threads.n, 1);
+	writer_me = (uint16_t)(atomic_add_relaxed(&writers, 1) % (BT_SHARED - 1) + 1);
+	if (atomic_add_relaxed(&event_threads.n, 1) > 1)
+		atomic_store_relaxed(&bt_threads_met, true);
 	/* glibc keeps the first 32 keys' values in the thread itself; a later
 	 * key's would be allocated, here, under a shard lock (a thread of
-	 * such a process loses at most a batch to the peak at its exit) */
+	 * such a process loses at most a batch to the peak at its exit, and
+	 * takes no table: nothing would give it back) */
 	if (atomic_load_acquire(&heap_key_made) && heap_key < 32)
-		pthread_setspecific(heap_key, &heap_key); /* any non-NULL value */
+		tc_usable = !pthread_setspecific(heap_key, &heap_key); /* any non-NULL value */
 }
 
-static inline void heap_add(struct bt_stats *st, int64_t size)
+/*
+ * While threads record events: which thread's are b's events?  The first
+ * one's, or BT_SHARED from the second one's on (for good: a backtrace's
+ * events from two threads were seen, and will again).  While one thread
+ * records, nothing is noted: a second thread's first event finds the
+ * first's backtraces unmarked.  Changes twice at most per backtrace.
+ */
+static NOINLINE void note_writer(struct bt_stats *st)
 {
-	int64_t d = heap_pending + size;
-
-	if (unlikely(!heap_keyed))
-		heap_key_thread();
-	if (atomic_load_relaxed(&event_threads.n) > 1 && d < HEAP_BATCH && d > -HEAP_BATCH) {
-		heap_pending = d;
+	if (st->writer == writer_me)
 		return;
+	spin_lock_nested(&st->lock);
+	SET(st->writer, st->writer ? BT_SHARED : writer_me);
+	spin_unlock_nested(&st->lock);
+}
+
+/*
+ * count_event()'s part for a thread's first event and for threads: true
+ * when c went to this thread's table.  Out of line, so that a process of
+ * one thread runs the code it ran before tables were there.
+ */
+static NOINLINE bool count_slow(struct bt *b, const struct change *c, bool threads)
+{
+	struct tcache *t = tc_mine;
+
+	if (!heap_keyed)
+		heap_key_thread();
+	if (!threads) {
+		if (t && t->holds)
+			tc_flush_all(t); /* the only thread left: exact from here on */
+		ev_plain = true;
+		return false;
 	}
-	heap_pending = 0;
-	heap_carry(st, d);
+	if (unlikely(atomic_load_relaxed(&b->st.writer) != BT_SHARED)) {
+		note_writer(&b->st);
+		return false;
+	}
+	if (!t && !(t = tc_take()))
+		return false;
+	tc_add(t, b, c);
+	heap_add(NULL, c->bytes, true);
+	return true;
+}
+
+/*
+ * Count an event of b (called with the block's shard lock held, see
+ * record()).  A backtrace that only one thread's events touched so far is
+ * counted at once, under its lock, whose line then stays in that thread's
+ * cache, and its peaks are exact; one that two threads touched goes to
+ * this thread's table while other threads record events too.
+ */
+static inline __attribute__((always_inline)) void count_event(struct bt *b,
+							      const struct change c)
+{
+	bool threads = atomic_load_relaxed(&event_threads.n) > 1;
+
+	if (unlikely(threads || !ev_plain)) {
+		struct change copy = c; /* its address goes out, c's does not */
+
+		if (count_slow(b, &copy, threads))
+			return;
+	}
+	spin_lock_nested(&b->st.lock);
+	stats_apply(&b->st, c);
+	heap_add(&b->st, c.bytes, threads);
+	spin_unlock_nested(&b->st.lock);
 }
 
 /* How a block comes to a backtrace: a new allocation, or a record put back
@@ -419,37 +708,17 @@ enum came {
 	CAME_BACK_TEMPORARY,
 };
 
-/* Called with the block's shard lock held (see record()). */
-static inline void stats_add(struct bt_stats *st, uint64_t size, enum came how)
+static inline void stats_add(struct bt *b, uint64_t size, enum came how)
 {
-	spin_lock_nested(&st->lock);
-	save_at_peak(st);
-	SET(st->live_count, st->live_count + 1);
-	SET(st->live_bytes, st->live_bytes + size);
-	if (st->live_count > st->peak_count)
-		SET(st->peak_count, st->live_count);
-	if (st->live_bytes > st->peak_bytes)
-		SET(st->peak_bytes, st->live_bytes);
-	if (how == CAME_NEW) {
-		SET(st->total_count, st->total_count + 1);
-		SET(st->total_bytes, st->total_bytes + size);
-	} else if (how == CAME_BACK_TEMPORARY) {
-		SET(st->temp_count, st->temp_count - 1);
-	}
-	heap_add(st, (int64_t)size);
-	spin_unlock_nested(&st->lock);
+	bool new = how == CAME_NEW;
+
+	count_event(b, (struct change){ 1, (int64_t)size, new, new ? size : 0,
+					 how == CAME_BACK_TEMPORARY ? -1 : 0 });
 }
 
-static inline void stats_sub(struct bt_stats *st, uint64_t size, bool temporary)
+static inline void stats_sub(struct bt *b, uint64_t size, bool temporary)
 {
-	spin_lock_nested(&st->lock);
-	save_at_peak(st);
-	SET(st->live_count, st->live_count - 1);
-	SET(st->live_bytes, st->live_bytes - size);
-	if (temporary)
-		SET(st->temp_count, st->temp_count + 1);
-	heap_add(st, -(int64_t)size);
-	spin_unlock_nested(&st->lock);
+	count_event(b, (struct change){ -1, -(int64_t)size, 0, 0, temporary });
 }
 
 /*
@@ -465,6 +734,11 @@ static inline void stats_sub(struct bt_stats *st, uint64_t size, bool temporary)
  * flight, the same approximation as the shares of a peak already are
  * (see heap and peak above), and the next report reads it whole.
  */
+bool bt_peaks_bounded(void)
+{
+	return atomic_load_relaxed(&bt_threads_met);
+}
+
 void bt_peak_read(struct bt_peak *out)
 {
 	uint64_t epoch;
@@ -482,15 +756,20 @@ void bt_stats_at_peak(const struct bt_stats *st, const struct bt_peak *p, uint64
 {
 	/* unchanged since that peak: its value then is its value now */
 	bool saved = st->peak_epoch == p->epoch;
+	int64_t c = (int64_t)(saved ? st->at_peak_count : st->live_count);
+	int64_t b = (int64_t)(saved ? st->at_peak_bytes : st->live_bytes);
 
-	*count = saved ? st->at_peak_count : st->live_count;
-	*bytes = saved ? st->at_peak_bytes : st->live_bytes;
+	/* below zero: see stats_apply() */
+	*count = c > 0 ? (uint64_t)c : 0;
+	*bytes = c > 0 && b > 0 ? (uint64_t)b : 0;
 }
 
 void bt_stats_read(struct bt *b, struct bt_stats *out)
 {
 	spin_lock(&b->st.lock);
 	*out = b->st;
+	if (out->cached)
+		tc_sum(b->id, out);
 	spin_unlock(&b->st.lock);
 }
 
@@ -510,9 +789,9 @@ static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, enum cam
 	r = am_insert(s, h, (uintptr_t)ptr, &rec, &old);
 	/* the replaced block goes first: it was never live together with ptr */
 	if (unlikely(r == AM_REPLACED) && old.id != ACCT_TRACER_ID)
-		stats_sub(&bt_get(old.id)->st, old.size, false);
+		stats_sub(bt_get(old.id), old.size, false);
 	if (likely(r != AM_NOMEM) && b)
-		stats_add(&b->st, size, how);
+		stats_add(b, size, how);
 	spin_unlock(&s->lock);
 	return r != AM_NOMEM;
 }
@@ -593,7 +872,7 @@ bool acct_free(void *ptr, struct acct_block *out, bool temporary)
 	spin_lock(&s->lock);
 	found = am_remove(s, h, (uintptr_t)ptr, &rec);
 	if (found && rec.id != ACCT_TRACER_ID)
-		stats_sub(&bt_get(rec.id)->st, rec.size, temporary);
+		stats_sub(bt_get(rec.id), rec.size, temporary);
 	spin_unlock(&s->lock);
 	if (found && out)
 		*out = (struct acct_block){ rec.id, rec.size };
@@ -643,7 +922,11 @@ void bt_fork_parent(void)
 void bt_fork_child(void)
 {
 	/* the child's one thread; what the others had not carried is lost
-	 * to the peak, at most a batch each, once */
+	 * to the peak, at most a batch each, once.  Their tables' changes
+	 * stay counted, and go to their backtraces when a thread takes one. */
 	atomic_store_relaxed(&event_threads.n, heap_keyed);
+	for (struct tcache *t = tc_all; t; t = t->next)
+		if (t != tc_mine)
+			t->owned = 0;
 	spin_unlock_in_child(&tab.lock);
 }

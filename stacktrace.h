@@ -29,10 +29,18 @@
  * Statistics of one backtrace, changed and read under its lock: one locked
  * instruction per event instead of one per counter, and reports read a
  * consistent copy (bt_stats_read).  The lock is only ever taken inside an
- * address-map shard lock, or by a report (which fork() excludes).
+ * address-map shard lock, or by a report (which fork() excludes).  While
+ * threads run, the events of a backtrace that two threads touched gather
+ * in the threads' own tables first and come here in batches (stacktrace.c:
+ * threads' tables); bt_stats_read() adds what the tables hold.
  */
 struct bt_stats {
 	spinlock_t lock;
+	/* threads' tables holding changes not added here yet (stacktrace.c):
+	 * bt_stats_read() adds them */
+	uint16_t cached;
+	/* the one thread whose events these were so far, or BT_SHARED */
+	uint16_t writer;
 	uint64_t live_count, live_bytes;
 	uint64_t peak_count, peak_bytes;
 	uint64_t total_count, total_bytes; /* since start: calls, requested bytes */
@@ -58,6 +66,16 @@ struct bt_peak {
 	uint64_t bytes, ns, epoch;
 };
 void bt_peak_read(struct bt_peak *out);
+/*
+ * Have two threads recorded events at once?  Then the whole heap's peak is
+ * within BT_PEAK_BYTES bytes per thread of the true one, and a backtrace's
+ * peaks, once two threads' events touched it, within BT_PEAK_BLOCKS
+ * blocks and BT_PEAK_BYTES bytes per thread (stacktrace.c: the batches);
+ * before that, exact.
+ */
+bool bt_peaks_bounded(void);
+#define BT_PEAK_BYTES (16 * 1024)
+#define BT_PEAK_BLOCKS 32
 /* live_count/bytes of st when the heap peaked (st read with bt_stats_read). */
 void bt_stats_at_peak(const struct bt_stats *st, const struct bt_peak *peak, uint64_t *count,
 		      uint64_t *bytes);

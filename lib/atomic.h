@@ -56,6 +56,10 @@
 #define atomic_cas_strong_relaxed(p, expected, v)                                      \
 	__atomic_compare_exchange_n((p), (expected), (v), false, __ATOMIC_RELAXED,     \
 				    __ATOMIC_RELAXED)
+/* Publishes what was written before it (a node pushed on a list). */
+#define atomic_cas_weak_release(p, expected, v)                                        \
+	__atomic_compare_exchange_n((p), (expected), (v), true, __ATOMIC_RELEASE,      \
+				    __ATOMIC_RELAXED)
 
 #define signal_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 

@@ -168,11 +168,15 @@ static void put_summary(struct out *o, struct sbuf *sb, const struct report *r)
 		  (unsigned long long)s->total_bytes, (unsigned long long)s->temp_count);
 	out_sbuf(o, sb);
 	put_leaks(o, sb, s);
-	sb_printf(sb, "\"peak\":{\"bytes\":%llu,\"blocks\":%llu,\"time_ns\":%llu},"
-		  "\"tracer_bytes\":%llu,\"untracked\":%llu}",
+	sb_printf(sb, "\"peak\":{\"bytes\":%llu,\"blocks\":%llu,\"time_ns\":%llu",
 		  (unsigned long long)s->peak.bytes, (unsigned long long)s->peak_count,
-		  (unsigned long long)m->peak_ns, (unsigned long long)s->tracer_bytes,
-		  (unsigned long long)m->untracked);
+		  (unsigned long long)m->peak_ns);
+	/* with threads, peaks are within these (README: Peak) */
+	if (m->peaks_bounded)
+		sb_printf(sb, ",\"within_per_thread\":{\"bytes\":%d,\"blocks\":%d}",
+			  BT_PEAK_BYTES, BT_PEAK_BLOCKS);
+	sb_printf(sb, "},\"tracer_bytes\":%llu,\"untracked\":%llu}",
+		  (unsigned long long)s->tracer_bytes, (unsigned long long)m->untracked);
 	out_sbuf(o, sb);
 }
 

@@ -105,6 +105,7 @@ static void gather(struct report *r)
 	m->missed_allocs = acct_missed_count(false);
 	m->missed_frees = acct_missed_count(true);
 	m->untracked = acct_untracked();
+	m->peaks_bounded = bt_peaks_bounded();
 }
 
 /* ------------------------------------------------------------ entry */

@@ -218,6 +218,12 @@ static void put_process(struct out *o, struct sbuf *sb, const struct report *r)
 	sb_puts(sb, ", ");
 	ht_fmt_duration(sb, m->peak_ns);
 	sb_puts(sb, " after start\n");
+	if (m->peaks_bounded) {
+		/* rule 2: a number that is a bound says so */
+		put_label(sb, "peaks, with threads");
+		sb_printf(sb, "within %d KiB and %d blocks per thread\n", BT_PEAK_BYTES / 1024,
+			  BT_PEAK_BLOCKS);
+	}
 	put_label(sb, "tracer memory");
 	ht_fmt_bytes(sb, r->s->tracer_bytes);
 	sb_putc(sb, '\n');

@@ -9,6 +9,7 @@
 #ifndef HEAPTRACE_WRITER_H
 #define HEAPTRACE_WRITER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "options.h"
@@ -25,6 +26,7 @@ struct report_summary {
 	uint64_t peak_ns;       /* when the heap peaked, after start */
 	uint64_t missed_allocs, missed_frees; /* in signal handlers: queue full */
 	uint64_t untracked;     /* allocations without room in the tables */
+	bool peaks_bounded;     /* bt_peaks_bounded(): peaks are within batches */
 };
 
 /* One report: what it is of, and its numbers. */

@@ -528,6 +528,25 @@ def stats(bt):
     return (bt.count, bt.peak_count, bt.size, bt.peak_size)
 
 
+# While threads record events, each counts in batches (README: Peak): the
+# heap's peak, and the peaks of a backtrace two threads' events touched, are
+# within this much per thread of the true ones; everything else is exact.
+PEAK_BATCH_BYTES = 16 * 1024
+PEAK_BATCH_BLOCKS = 32
+# ... and the summary says so, on a line of its own below the peak's
+PEAK_BOUND_KEY = "peaks, with threads"
+PEAK_BOUND = "within 16 KiB and 32 blocks per thread"
+
+
+def assert_peaks_within(bt, count, size, threads):
+    """bt's peaks are count blocks and size bytes (below 1 MB), up to a
+    batch for each of the threads that recorded its events."""
+    assert abs(bt.peak_count - count) <= threads * PEAK_BATCH_BLOCKS, (bt.peak_count, count)
+    assert abs(parse_size(bt.peak_size) - size) <= threads * PEAK_BATCH_BYTES, \
+        (bt.peak_size, size)
+    assert bt.count <= bt.peak_count and parse_size(bt.size) <= parse_size(bt.peak_size)
+
+
 def parse_size(text):
     """A report size back in bytes; exact below 1 MB."""
     m = re.fullmatch(r"(\d+) bytes?|(\d+)(?:\.(\d{3}))? KB", text)

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from htlib import (BIN, find_bt, fmt_bytes, one_report, parse_size, plural, preload, run, stats,
-                   trace)
+                   trace, assert_peaks_within, PEAK_BOUND_KEY)
 
 # Frame 0 of every backtrace: the hook the program called, as the report
 # spells it (libbfd's demangling of the mangled names the library defines).
@@ -369,7 +369,8 @@ def test_threads_cross_thread_frees():
         assert work.frames[0].func == "malloc"
         assert work.frames[2].func == "worker"
         sizes = sum(100 + t for t in range(8))
-        assert stats(work) == (2000, 4000, fmt_bytes(250 * sizes), fmt_bytes(500 * sizes))
+        assert (work.count, work.size) == (2000, fmt_bytes(250 * sizes))
+        assert_peaks_within(work, 4000, 500 * sizes, threads=8)
         gone = find_bt(rep, "short_lived_leak")  # its thread exited long ago
         assert gone.frames[2].func == "short_lived_main"
         assert stats(gone) == one(3, 333)
@@ -378,6 +379,12 @@ def test_threads_cross_thread_frees():
             if bt is not work and bt is not gone:
                 assert "_dl_allocate_tls" in bt.funcs, bt
         assert_consistent(rep)
+
+
+def test_peaks_exact_without_threads():
+    """One thread: no batches, and the summary says nothing of bounds."""
+    rep, _ = traced("s-peaks")
+    assert PEAK_BOUND_KEY not in rep.summary
 
 
 # ------------------------------------------------------------ statistics

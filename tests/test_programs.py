@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from htlib import (AGE_RE, HEAPTRACE, REST_KEY, SEPARATOR, SIZE_RE, SUMMARY_KEYS, need,
-                   one_report, outside_lines, parse_reports, size_lower_bound)
+                   one_report, outside_lines, parse_reports, size_lower_bound, PEAK_BOUND,
+                   PEAK_BOUND_KEY)
 
 # frame 0 of a backtrace: the hook the program called (demangled as printed)
 ALLOC_FUNCS = {
@@ -213,6 +214,10 @@ def check_report(rep, pid, top=0):
                             rep.summary[RUNTIME_KEY])
     rest = rep.summary.pop(REST_KEY, None)
     keys = [k for k in keys if k != REST_KEY]
+    if PEAK_BOUND_KEY in keys:  # the program ran threads
+        assert keys[keys.index(PEAK_BOUND_KEY) - 1] == "peak of live heap"
+        assert rep.summary[PEAK_BOUND_KEY] == PEAK_BOUND
+        keys.remove(PEAK_BOUND_KEY)
     assert keys == SUMMARY_KEYS, "summary of %d: %r" % (pid, list(rep.summary))
     m = TOTAL_RE.match(rep.summary["heap traced allocation size"])
     assert m and SIZE_RE.match(m.group(1)), rep.summary["heap traced allocation size"]
