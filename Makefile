@@ -105,7 +105,7 @@ uninstall:
 # (together with libc++-14-dev, which needs it).
 DEB_PKGS := gcc g++ make libunwind-dev binutils-dev python3-pytest \
 	sqlite3 xz-utils zstd git perl jq nodejs openjdk-17-jre-headless cmake man-db \
-	clang valgrind strace
+	clang valgrind strace gdb
 DEB_CONFLICTS := libunwind-14-dev
 
 deps:

@@ -9,11 +9,12 @@ import subprocess
 
 import pytest
 
-from htlib import BIN, flame_line, fmt_bytes, need, one_report, trace, trace_pid
+from htlib import BIN, LIB, flame_line, fmt_bytes, need, one_report, trace, trace_pid
 
 EXE = BIN / "s-flame"
 FLAME_LIVE = 83689
 FLAME_LINES = 18
+RTLD_DL_LINKMAP = 2  # <dlfcn.h>
 
 
 def parse_flame(text):
@@ -237,3 +238,39 @@ def test_long_object_path_keeps_one_line_per_backtrace(tmp_path):
     r = trace(exe, opts=["--flame-graph"])
     assert r.returncode == 0 and r.stderr == ""
     check_static(r.stdout, exe)
+
+
+def symbolizations(tmp_path, env):
+    """How many addresses heaptrace resolved to names while s-flame ran and
+    wrote its exit report with env: symbols.c's resolve() asks the loader
+    for each address's object (dladdr1 with RTLD_DL_LINKMAP, the 4th
+    argument, in rcx on x86-64; nothing else does), counted by gdb."""
+    cmds = tmp_path / "gdb.cmds"
+    cmds.write_text("\n".join(
+        ["set pagination off", "set breakpoint pending on",
+         "set environment LD_PRELOAD=%s" % LIB] +
+        ["set environment %s=%s" % kv for kv in env.items()] +
+        ["set environment HEAPTRACE_OUTFILE=%s" % (tmp_path / "out"),
+         "break dladdr1 if $rcx == %d" % RTLD_DL_LINKMAP,
+         "commands", "silent", "continue", "end",
+         "run", "info breakpoints", ""]))
+    r = subprocess.run([need("gdb"), "-batch", "-x", str(cmds), str(EXE)],
+                       capture_output=True, text=True, timeout=120)
+    assert "exited normally" in r.stdout, r.stdout + r.stderr
+    m = re.search(r"breakpoint already hit (\d+) times?", r.stdout)
+    assert m, "dladdr1 never called:\n" + r.stdout + r.stderr
+    return int(m.group(1))
+
+
+def test_flame_graph_symbolizes_each_address_once(tmp_path):
+    """The folded stacks of every live backtrace name each distinct address
+    once (frames shared by backtraces are not looked up again), as the text
+    report of the same backtraces does: one look-up per distinct frame the
+    text report prints (an address as frame 0, or as a return address),
+    not one per frame line."""
+    rep = one_report(trace("s-flame", opts=("--top=0",)).stderr)
+    lines = [(i, f.addr) for b in rep.backtraces for i, f in enumerate(b.frames)]
+    distinct = {(i == 0, a) for i, a in lines}
+    folded = symbolizations(tmp_path, {"HEAPTRACE_FLAME_GRAPH": "1"})
+    text = symbolizations(tmp_path, {"HEAPTRACE_TOP": "0"})
+    assert folded == text == len(distinct) < len(lines), (folded, text, len(distinct), len(lines))
