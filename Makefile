@@ -44,7 +44,7 @@ endif
 SHARED_SRCS := textfmt.c utils.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
 	tmem.c config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c \
-	scan.c world.c leaks.c oom.c \
+	scan.c world.c leaks.c oom.c sample.c \
 	output.c symbols.c debuginfo.c dwarf.c ignore.c) \
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
@@ -61,7 +61,7 @@ vpath %.c . lib launcher
 LIB_CFLAGS := $(CPPFLAGS_HT) -I. $(LIB_OPT) $(WARN) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fexceptions -fno-omit-frame-pointer -fno-plt -pthread $(CFLAGS)
 LIB_LDFLAGS := -shared -Wl,--version-script=lib/libheaptrace.map -Wl,-z,now -Wl,--no-as-needed \
-	-lgcc_s -lunwind -ldl -pthread $(LDFLAGS)
+	-lgcc_s -lunwind -ldl -lm -pthread $(LDFLAGS)
 BIN_CFLAGS := $(CPPFLAGS_HT) -I. -DHT_LIBDIR='"$(LIBDIR)"' $(OPT) $(WARN) $(CFLAGS)
 
 all: $(O)/heaptrace $(O)/libheaptrace.so
@@ -142,7 +142,7 @@ tests/bin:
 	@mkdir -p $@
 
 tests/bin/%: tests/%.c | tests/bin
-	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl
+	$(CC) $(TEST_CFLAGS) -o $@ $< -ldl -lm
 
 tests/bin/%: tests/%.cc | tests/bin
 	$(CXX) $(TEST_CFLAGS) -o $@ $< -ldl
@@ -215,6 +215,7 @@ build/unit/unit-%: tests/unit-%.c $(HEADERS) $(LIB_SRCS) $(LAUNCHER_SRCS) $(O)/b
 	$(CC) $(UNIT_CFLAGS) -o $@ $< -lunwind -ldl $(UNIT_LIBS_$*)
 # unit-dwarf checks lib/dwarf.c against libbfd, on the test programs
 UNIT_LIBS_dwarf := -lbfd
+UNIT_LIBS_stacktrace := -lm
 build/unit/unit-dwarf: $(TEST_BINS) $(TEST_LIBS) $(SYM_BINS)
 
 # a second build with DEPTH=30 on the command line, beside this one

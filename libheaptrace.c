@@ -35,6 +35,7 @@
 #include "lib/handlers.h"
 #include "lib/hooks.h"
 #include "lib/oom.h"
+#include "lib/sample.h"
 #include "lib/process.h"
 #include "lib/reporter.h"
 #include "lib/tmem.h"
@@ -559,16 +560,36 @@ static inline __attribute__((always_inline)) void note_deep(void *p, size_t size
 		capture_release(from);
 }
 
+static NOINLINE void setup_keeping_errno(void)
+{
+	int saved = errno;
+
+	process_setup();
+	errno = saved;
+}
+
 /* Record p with the stack of the hook this is inlined into. */
 static inline __attribute__((always_inline)) void note(void *p, size_t size)
 {
 	void *own[HT_CAPTURE_OWN];
-	int *err = errno_ptr(), saved = *err;
-	bool queue = must_defer(); /* a nested handler leaves it as it was */
-	int depth = process_depth();
+	int *err, saved;
+	bool queue;
+	int depth;
 	enum ht_cut cut = HT_CUT_NONE;
 	int n;
 
+	/* the first allocation sets the process up, --sample included */
+	if (unlikely(!atomic_load_acquire(&process_ready)))
+		setup_keeping_errno();
+	/* --sample: most allocations are not recorded (lib/sample.h) */
+	if (unlikely(ht_sample_rate) && sample_skip(size)) {
+		last_alloc = p;
+		return;
+	}
+	err = errno_ptr();
+	saved = *err;
+	queue = must_defer(); /* a nested handler leaves it as it was */
+	depth = process_depth();
 	if (likely(depth <= HT_DEPTH)) {
 		/* a queued event has no second unwind: one frame more at once */
 		n = unwind_capture(own, unlikely(queue) ? depth + 1 : unwind_capture_hot(depth), &cut);
@@ -666,6 +687,11 @@ static inline bool untrack(void *p)
 {
 	struct acct_block b;
 
+	/* --sample: most blocks were not recorded; known here without a call */
+	if (unlikely(ht_sample_rate) && !sample_maybe((uintptr_t)p)) {
+		last_alloc = NULL;
+		return false;
+	}
 	if (!p || !acct_free(p, &b, released_at_once(p)))
 		return false;
 	if (likely(b.id != ACCT_TRACER_ID))

@@ -52,6 +52,9 @@
 	  HT_STR(HT_DEPTH) ")")                                                             \
 	X(MAX_MEMORY, "max-memory", 0, "HEAPTRACE_MAX_MEMORY", max_memory, BYTES, "0",      \
 	  "BYTES", "stop recording new blocks when the tables reach BYTES (default 0: no limit)") \
+	X(SAMPLE, "sample", 0, "HEAPTRACE_SAMPLE", sample, BYTES, "0", "BYTES",             \
+	  "record one allocation per BYTES allocated, on average, and estimate the rest "   \
+	  "(default 0: record every allocation)")                                           \
 	X(UNWIND, "unwind", 0, "HEAPTRACE_UNWIND", unwind, UNWIND, "dwarf", "METHOD",       \
 	  "take backtraces with dwarf (default), libunwind, fp (frame pointers) or check")  \
 	X(DEBUG_DIR, "debug-dir", 0, "HEAPTRACE_DEBUG_DIR", debug_dir, DIR,                 \
@@ -90,7 +93,7 @@ enum ht_option { HT_OPTIONS(HT_OPTION_ID) HT_OPT_COUNT };
  */
 enum ht_kind {
 	HT_KIND_NUMBER,  /* unsigned long, up to HT_TOP_MAX */
-	HT_KIND_BYTES,   /* unsigned long */
+	HT_KIND_BYTES,   /* unsigned long; suffix k, M or G: KiB, MiB, GiB */
 	HT_KIND_BOOL,    /* bool: 1, yes, true, on / 0, no, false, off */
 	HT_KIND_SORTS,   /* struct ht_sort_list: KEY[,KEY...] */
 	HT_KIND_SIGNALS, /* struct ht_signal_list: KEY:SIGNAL[,...] or none */

@@ -27,6 +27,7 @@
 #include "lib/guard.h"
 #include "lib/lftable.h"
 #include "lib/oom.h"
+#include "lib/sample.h"
 #include "lib/tmem.h"
 
 #define BT_CHUNK_SHIFT 8
@@ -388,11 +389,18 @@ static inline void heap_add(struct bt_stats *st, int64_t size, bool threads)
 	heap_carry(st, d);
 }
 
-/* One event's change of a backtrace's counters, or a thread's sum of them. */
+/*
+ * One event's change of a backtrace's counters, or a thread's sum of them.
+ * With --sample, counts and bytes are estimates (sample.h) and samples the
+ * recorded blocks themselves; threads' tables never hold those (sampled
+ * events are few: they take the backtrace's lock).
+ */
 struct change {
 	int64_t count, bytes; /* live */
 	uint64_t total_count, total_bytes;
 	int64_t temp;
+	int64_t samples; /* live */
+	uint64_t samples_total;
 };
 
 /* Add c to st, whose lock the caller holds.  By value: an event's
@@ -416,6 +424,10 @@ static inline __attribute__((always_inline)) void stats_apply(struct bt_stats *s
 		SET(st->total_bytes, st->total_bytes + c.total_bytes);
 	if (c.temp)
 		SET(st->temp_count, st->temp_count + (uint64_t)c.temp);
+	if (c.samples)
+		SET(st->samples_live, st->samples_live + (uint64_t)c.samples);
+	if (c.samples_total)
+		SET(st->samples_total, st->samples_total + c.samples_total);
 }
 
 /*
@@ -665,6 +677,8 @@ static NOINLINE bool count_slow(struct bt *b, const struct change *c, bool threa
 		ev_plain = true;
 		return false;
 	}
+	if (ht_sample_rate)
+		return false; /* see struct change */
 	if (unlikely(atomic_load_relaxed(&b->st.writer) != BT_SHARED)) {
 		note_writer(&b->st);
 		return false;
@@ -708,17 +722,41 @@ enum came {
 	CAME_BACK_TEMPORARY,
 };
 
+/*
+ * With --sample, a recorded block stands for its estimate (sample.h):
+ * counts in fixed point, bytes weighed, and one sample more or less.
+ * Out of line: a process without sampling runs the code it ran before.
+ */
+static NOINLINE void count_sampled(struct bt *b, uint64_t size, int dir, bool total, int temp)
+{
+	int64_t cw = (int64_t)sample_count_weight(size), bw = (int64_t)sample_bytes_weight(size);
+
+	count_event(b, (struct change){ .count = dir * cw, .bytes = dir * bw,
+					 .total_count = total ? (uint64_t)cw : 0,
+					 .total_bytes = total ? (uint64_t)bw : 0, .temp = temp * cw,
+					 .samples = dir, .samples_total = total });
+}
+
 static inline void stats_add(struct bt *b, uint64_t size, enum came how)
 {
 	bool new = how == CAME_NEW;
+	int temp = how == CAME_BACK_TEMPORARY ? -1 : 0;
 
-	count_event(b, (struct change){ 1, (int64_t)size, new, new ? size : 0,
-					 how == CAME_BACK_TEMPORARY ? -1 : 0 });
+	if (unlikely(ht_sample_rate))
+		count_sampled(b, size, 1, new, temp);
+	else
+		count_event(b, (struct change){ .count = 1, .bytes = (int64_t)size,
+						 .total_count = new, .total_bytes = new ? size : 0,
+						 .temp = temp });
 }
 
 static inline void stats_sub(struct bt *b, uint64_t size, bool temporary)
 {
-	count_event(b, (struct change){ -1, -(int64_t)size, 0, 0, temporary });
+	if (unlikely(ht_sample_rate))
+		count_sampled(b, size, -1, false, temporary);
+	else
+		count_event(b, (struct change){ .count = -1, .bytes = -(int64_t)size,
+						 .temp = temporary });
 }
 
 /*
@@ -787,6 +825,8 @@ static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, enum cam
 
 	spin_lock(&s->lock);
 	r = am_insert(s, h, (uintptr_t)ptr, &rec, &old);
+	if (unlikely(ht_sample_rate) && r == AM_INSERTED)
+		sample_filter_add((uintptr_t)ptr, 1);
 	/* the replaced block goes first: it was never live together with ptr */
 	if (unlikely(r == AM_REPLACED) && old.id != ACCT_TRACER_ID)
 		stats_sub(bt_get(old.id), old.size, false);
@@ -869,8 +909,12 @@ bool acct_free(void *ptr, struct acct_block *out, bool temporary)
 	struct am_rec rec;
 	bool found;
 
+	if (unlikely(ht_sample_rate) && !sample_maybe((uintptr_t)ptr))
+		return false; /* not recorded: the common case when sampling */
 	spin_lock(&s->lock);
 	found = am_remove(s, h, (uintptr_t)ptr, &rec);
+	if (unlikely(ht_sample_rate) && found)
+		sample_filter_add((uintptr_t)ptr, -1);
 	if (found && rec.id != ACCT_TRACER_ID)
 		stats_sub(bt_get(rec.id), rec.size, temporary);
 	spin_unlock(&s->lock);

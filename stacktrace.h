@@ -55,6 +55,9 @@ struct bt_stats {
 	 */
 	uint64_t peak_epoch;
 	uint64_t at_peak_count, at_peak_bytes;
+	/* --sample: the counts above are estimates (in SAMPLE_ONE fixed
+	 * point), the bytes estimated; these are the recorded blocks */
+	uint64_t samples_live, samples_total;
 };
 
 /*

@@ -9,40 +9,69 @@
 #include "options.h"
 #include "textfmt.h"
 
+/* A count, or bytes: '~' first when it is an estimate. */
+static void put_count(struct sbuf *sb, const struct bt_line *b, uint64_t n)
+{
+	sb_printf(sb, "%s%llu", b->estimated ? "~" : "", (unsigned long long)n);
+}
+
+static void put_bytes(struct sbuf *sb, const struct bt_line *b, uint64_t n)
+{
+	if (b->estimated)
+		sb_putc(sb, '~');
+	ht_fmt_bytes(sb, n);
+}
+
 void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b)
 {
-	sb_printf(sb, "=== backtrace #%zu === [count/peak: %llu/%llu] [size/peak: ", b->rank,
-		  (unsigned long long)b->count, (unsigned long long)b->peak_count);
-	ht_fmt_bytes(sb, b->bytes);
+	sb_printf(sb, "=== backtrace #%zu === [count/peak: ", b->rank);
+	put_count(sb, b, b->count);
 	sb_putc(sb, '/');
-	ht_fmt_bytes(sb, b->peak_bytes);
+	put_count(sb, b, b->peak_count);
+	sb_puts(sb, "] [size/peak: ");
+	put_bytes(sb, b, b->bytes);
+	sb_putc(sb, '/');
+	put_bytes(sb, b, b->peak_bytes);
 	sb_puts(sb, "] [age: ");
 	ht_fmt_duration(sb, b->age_ns);
 	sb_putc(sb, ']');
 	if (b->growth) {
 		sb_puts(sb, " [growth: ");
-		ht_fmt_growth(sb, b->growth_bytes, b->growth_count);
+		ht_fmt_growth(sb, b->growth_bytes, b->growth_count, b->estimated);
 		sb_putc(sb, ']');
 	}
 	if (b->at_peak) {
 		sb_puts(sb, " [at peak: ");
-		ht_fmt_bytes(sb, b->at_peak_bytes);
-		sb_printf(sb, "/%llu]", (unsigned long long)b->at_peak_count);
-	}
-	if (b->calls) {
-		sb_printf(sb, " [calls: %llu/", (unsigned long long)b->calls_count);
-		ht_fmt_bytes(sb, b->calls_bytes);
+		put_bytes(sb, b, b->at_peak_bytes);
+		sb_putc(sb, '/');
+		put_count(sb, b, b->at_peak_count);
 		sb_putc(sb, ']');
 	}
-	if (b->temporary)
-		sb_printf(sb, " [temporary: %llu]", (unsigned long long)b->temp_count);
+	if (b->calls) {
+		sb_puts(sb, " [calls: ");
+		put_count(sb, b, b->calls_count);
+		sb_putc(sb, '/');
+		put_bytes(sb, b, b->calls_bytes);
+		sb_putc(sb, ']');
+	}
+	if (b->temporary) {
+		sb_puts(sb, " [temporary: ");
+		put_count(sb, b, b->temp_count);
+		sb_putc(sb, ']');
+	}
 	if (b->leaks) {
 		sb_puts(sb, " [leaked: ");
-		ht_fmt_bytes(sb, b->leaked_bytes);
-		sb_printf(sb, "/%llu, indirect: ", (unsigned long long)b->leaked_count);
-		ht_fmt_bytes(sb, b->indirect_bytes);
-		sb_printf(sb, "/%llu]", (unsigned long long)b->indirect_count);
+		put_bytes(sb, b, b->leaked_bytes);
+		sb_putc(sb, '/');
+		put_count(sb, b, b->leaked_count);
+		sb_puts(sb, ", indirect: ");
+		put_bytes(sb, b, b->indirect_bytes);
+		sb_putc(sb, '/');
+		put_count(sb, b, b->indirect_count);
+		sb_putc(sb, ']');
 	}
+	if (b->samples)
+		sb_printf(sb, " [samples: %llu]", (unsigned long long)b->samples_live);
 	sb_putc(sb, '\n');
 }
 

@@ -15,8 +15,10 @@
 #include "utils.h"
 
 /* "=== backtrace #N === [count/peak: ..] [size/peak: ..] [age: ..]" and,
- * when set, " [growth: ..]", " [at peak: ..]", " [calls: ..]" and
- * " [temporary: ..]", with its newline. */
+ * when set, " [growth: ..]", " [at peak: ..]", " [calls: ..]",
+ * " [temporary: ..]", " [leaked: ..]" and " [samples: ..]", with its
+ * newline.  estimated (--sample): every count and size but the samples'
+ * is an estimate, and says so with a '~' before it. */
 struct bt_line {
 	size_t rank;
 	uint64_t count, peak_count, bytes, peak_bytes, age_ns;
@@ -30,6 +32,9 @@ struct bt_line {
 	uint64_t temp_count;
 	bool leaks; /* the live blocks were classified: how many leaked */
 	uint64_t leaked_bytes, leaked_count, indirect_bytes, indirect_count;
+	bool estimated; /* --sample: the numbers are estimates */
+	bool samples;   /* and they come from samples_live recorded blocks */
+	uint64_t samples_live;
 };
 void textfmt_backtrace(struct sbuf *sb, const struct bt_line *b);
 

@@ -373,9 +373,31 @@ static const char *parse_number(const char *s, void *out)
 	return ht_parse_ulong(s, HT_TOP_MAX, out);
 }
 
+/* A count of bytes, with an optional binary suffix: 512k, 4M, 1G. */
 static const char *parse_bytes(const char *s, void *out)
 {
-	return ht_parse_ulong(s, (unsigned long)-1, out);
+	static const char suffixes[] = "kMG";
+	size_t len = s ? strlen(s) : 0;
+	const char *at = len ? strchr(suffixes, s[len - 1]) : NULL;
+	char digits[32];
+	unsigned long v, *res = out;
+	const char *err;
+	int shift;
+
+	if (!at)
+		return ht_parse_ulong(s, (unsigned long)-1, out);
+	if (len - 1 >= sizeof(digits))
+		return "is too large";
+	memcpy(digits, s, len - 1);
+	digits[len - 1] = '\0';
+	err = ht_parse_ulong(digits, (unsigned long)-1, &v);
+	if (err)
+		return err;
+	shift = 10 * (int)(at - suffixes + 1);
+	if (v > (unsigned long)-1 >> shift)
+		return "is too large";
+	*res = v << shift;
+	return NULL;
 }
 
 static const char *parse_bool(const char *s, void *out)
@@ -640,11 +662,13 @@ void ht_warn(const char *fmt, ...)
 	errno = saved;
 }
 
-void ht_fmt_growth(struct sbuf *sb, int64_t bytes, int64_t count)
+void ht_fmt_growth(struct sbuf *sb, int64_t bytes, int64_t count, bool estimated)
 {
-	sb_putc(sb, bytes < 0 ? '-' : '+');
+	const char *est = estimated ? "~" : "";
+
+	sb_printf(sb, "%s%c", est, bytes < 0 ? '-' : '+');
 	ht_fmt_bytes(sb, bytes < 0 ? -(uint64_t)bytes : (uint64_t)bytes);
-	sb_puts(sb, count < 0 ? "/-" : "/+");
+	sb_printf(sb, "/%s%c", est, count < 0 ? '-' : '+');
 	ht_fmt_count(sb, count < 0 ? -(uint64_t)count : (uint64_t)count, "block");
 }
 

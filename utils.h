@@ -9,6 +9,7 @@
 #define HEAPTRACE_UTILS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,8 +62,9 @@ void ht_fmt_count(struct sbuf *sb, uint64_t n, const char *noun);
 /* "999 bytes", "4 KB", "4.034 MB": decimal units up to GB; three truncated
  * decimals unless the value is a whole number of the unit. */
 void ht_fmt_bytes(struct sbuf *sb, uint64_t bytes);
-/* "+1.204 MB/+301 blocks", "-2 KB/-1 block": a change of bytes and blocks. */
-void ht_fmt_growth(struct sbuf *sb, int64_t bytes, int64_t count);
+/* "+1.204 MB/+301 blocks", "-2 KB/-1 block": a change of bytes and blocks;
+ * estimated (--sample): "~+1.204 MB/~+301 blocks". */
+void ht_fmt_growth(struct sbuf *sb, int64_t bytes, int64_t count, bool estimated);
 /* "850 ns", "6.236 ms", "12 s" */
 void ht_fmt_duration(struct sbuf *sb, uint64_t ns);
 

@@ -78,6 +78,9 @@ def tools(depth64=False, base=None):
                                                      "--outfile=%s/ht.out" % tmp] + c, e)
     if not depth64:
         t["nullshim"] = lambda c, e, tmp: (c, dict(e, LD_PRELOAD=str(B / "nullshim.so")))
+        # production's setting (README: Production use), beside forwarding alone
+        t["sample-512k"] = lambda c, e, tmp: (ht + ["--sample=512k",
+                                                    "--outfile=%s/ht.out" % tmp] + c, e)
     if base:
         bht = base_at_64(base) if depth64 else [Path(base) / "heaptrace"]
         t["base"] = lambda c, e, tmp: (bht + ["--outfile=%s/base.out" % tmp] + c, e)
@@ -173,7 +176,7 @@ def fmt_mem(v):
 
 def table(results, toolset):
     cols = [t for t in ("heaptrace", "base", "heaptrace-lu", "heaptrace-fp", "unwshim",
-                        "nullshim", "heaptrack")
+                        "nullshim", "sample-512k", "heaptrack")
             if t in toolset]
     print("| workload | events | untraced s | heaptrace s | " +
           " | ".join("%s ratio" % c for c in cols) + " | peak RSS untraced / heaptrace | tracer memory |")
@@ -356,6 +359,14 @@ def main():
             m8 = ratio(results["mt-churn-8"][0], "heaptrace")
             check("mt-churn-8 ratio within 1.5 x mt-churn-2's", m8 <= 1.5 * m2,
                   "%.2f vs %.2f (x%.2f)" % (m8, m2, m8 / m2))
+    # --sample=512k beside the preload that only forwards (issue 17's goals)
+    for name, goal in (("churn", 1.10), ("mt-churn-2", 1.15), ("mt-churn-8", 1.15)):
+        if name in results and "sample-512k" in results[name][0]:
+            res = results[name][0]
+            s, f = ratio(res, "sample-512k"), ratio(res, "nullshim")
+            check("%s at --sample=512k, at most %.2fx" % (name, goal), s <= goal,
+                  "%.2f (forwarding alone %.2f, every allocation %.2f)"
+                  % (s, f, ratio(res, "heaptrace")))
     if "churn" in results and "many-stacks" in results:
         c = ns_per_event(results["churn"][0], "heaptrace", "untraced", results["churn"][1])
         m = ns_per_event(results["many-stacks"][0], "heaptrace", "untraced",

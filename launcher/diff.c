@@ -53,6 +53,7 @@ struct section {
 struct report {
 	uint64_t schema_version, pid, depth;
 	uint32_t comm;
+	uint64_t sampled; /* --sample's BYTES: its numbers are estimates; 0: exact */
 };
 
 struct diff {
@@ -61,6 +62,7 @@ struct diff {
 	const char *doc;         /* its last document, read to the file's end */
 	size_t doc_len;
 	struct report rep;       /* that document's head as far as read */
+	bool estimated;          /* a report was sampled: its numbers are estimates */
 	enum dt_side side;       /* the report being read */
 	int section;             /* its section being read */
 	struct {
@@ -193,11 +195,13 @@ enum ftype {
 	F_NAME, /* a string or null, interned into uint32_t */
 	F_CUT,  /* null or a name of textfmt.h's HT_CUTS, into uint32_t */
 	F_LIST, /* an array, each item read by item() */
+	F_SAMPLED, /* null, or an object whose "bytes" is read into uint64_t */
 };
 
 /*
- * One field of an object: every one listed is required and must appear
- * once; fields not listed are passed over.  Members may come in any order;
+ * One field of an object: every one listed is required (but an optional
+ * one, absent from older reports) and must appear once; fields not listed
+ * are passed over.  Members may come in any order;
  * rows are in the order heaptrace writes them, and the search for a name
  * starts after the last one found, so that order costs one comparison.
  */
@@ -205,16 +209,18 @@ struct field {
 	const char *name;
 	enum ftype type;
 	bool nullable; /* F_UINT */
+	bool optional; /* may be absent */
 	uint64_t max;  /* F_UINT */
 	size_t off;    /* where in the record */
 	void (*item)(struct diff *d);
 };
 
-#define UINT(rec, m, lim) { #m, F_UINT, false, lim, offsetof(rec, m), NULL }
-#define UINT_NULL(rec, m, lim) { #m, F_UINT, true, lim, offsetof(rec, m), NULL }
-#define COUNT(m) { #m, F_UINT, false, INT64_MAX, offsetof(struct bt, c.m), NULL }
-#define FIELD(rec, m, type) { #m, type, false, 0, offsetof(rec, m), NULL }
-#define LIST(name, fn) { name, F_LIST, false, 0, 0, fn }
+#define UINT(rec, m, lim) { #m, F_UINT, false, false, lim, offsetof(rec, m), NULL }
+#define UINT_NULL(rec, m, lim) { #m, F_UINT, true, false, lim, offsetof(rec, m), NULL }
+#define COUNT(m) { #m, F_UINT, false, false, INT64_MAX, offsetof(struct bt, c.m), NULL }
+#define FIELD(rec, m, type) { #m, type, false, false, 0, offsetof(rec, m), NULL }
+#define OPTIONAL(rec, m, type) { #m, type, false, true, 0, offsetof(rec, m), NULL }
+#define LIST(name, fn) { name, F_LIST, false, false, 0, 0, fn }
 
 static const struct field frame_fields[] = {
 	UINT(struct dt_frame, address, UINT64_MAX),
@@ -248,7 +254,13 @@ static const struct field report_fields[] = {
 	UINT(struct report, pid, INT_MAX),
 	FIELD(struct report, comm, F_NAME),
 	UINT(struct report, depth, INT_MAX),
+	OPTIONAL(struct report, sampled, F_SAMPLED), /* since --sample */
 	LIST("sections", read_section),
+};
+
+/* "sampled": {"bytes": BYTES, "samples": {...}} */
+static const struct field sampled_fields[] = {
+	{ "bytes", F_UINT, false, false, UINT64_MAX, offsetof(struct report, sampled), NULL },
 };
 
 static void read_list(struct diff *d, const struct field *f, const char *at)
@@ -310,6 +322,23 @@ static void read_cut(struct diff *d, const struct field *f, const char *at, uint
 		bad(d, at, f->name, "is not null, \"depth\", \"unreadable\", \"handler\" or \"stack\"");
 }
 
+static const char *read_object(struct diff *d, const struct field *fields, size_t n, void *rec);
+
+static void read_sampled(struct diff *d, const struct field *f, const char *at, void *rec)
+{
+	struct report *rep = rec;
+	struct report in = { 0 };
+
+	if (jr_null(&d->r)) {
+		rep->sampled = 0;
+		return;
+	}
+	if (jr_peek(&d->r) != J_OBJECT)
+		bad(d, at, f->name, "is not null or an object");
+	read_object(d, sampled_fields, ARRAY_SIZE(sampled_fields), &in);
+	rep->sampled = in.sampled;
+}
+
 /* The value at at into rec. */
 static void read_field(struct diff *d, const struct field *f, const char *at, void *rec)
 {
@@ -324,6 +353,7 @@ static void read_field(struct diff *d, const struct field *f, const char *at, vo
 	case F_NAME: read_name(d, f, at, to); break;
 	case F_CUT: read_cut(d, f, at, to); break;
 	case F_LIST: read_list(d, f, at); break;
+	case F_SAMPLED: read_sampled(d, f, at, rec); break;
 	}
 }
 
@@ -371,7 +401,7 @@ static const char *read_object(struct diff *d, const struct field *fields, size_
 	if (d->r.err)
 		bad_json(d);
 	for (size_t i = 0; i < n; i++)
-		if (!(seen & 1u << i))
+		if (!(seen & 1u << i) && !fields[i].optional)
 			bad(d, start, fields[i].name, "is missing");
 	return start;
 }
@@ -563,6 +593,8 @@ static void parse(struct diff *d, const char *path, enum dt_side side, const str
 	jr_release(&d->r);
 	if (side == DT_NEW)
 		d->head = d->rep;
+	if (d->rep.sampled)
+		d->estimated = true;
 }
 
 /* A mapped file that shrinks under us raises SIGBUS past its new end. */
@@ -674,6 +706,7 @@ static void put_backtrace(const struct diff *d, size_t rank, const struct dt_ent
 		.growth = true,
 		.growth_bytes = dt_growth_bytes(e),
 		.growth_count = dt_growth_count(e),
+		.estimated = d->estimated,
 	};
 
 	sb->len = 0;
@@ -746,7 +779,7 @@ static void put_diff(const struct diff *d, const char *old_path, const char *new
 	printf("[heaptrace] %-29s: %s -> %s\n", "diff", old_path, new_path);
 	printf("[heaptrace] %-29s: %zu\n", "backtraces that grew", sum->more_bytes);
 	printf("[heaptrace] %-29s: %zu\n", "backtraces with more blocks", sum->more_blocks);
-	ht_fmt_growth(&growth, sum->bytes, sum->count);
+	ht_fmt_growth(&growth, sum->bytes, sum->count, d->estimated);
 	printf("[heaptrace] %-29s: %s (all backtraces compared)\n",
 	       "growth of live heap", sb_str(&growth));
 	printf("=================================================================\n");

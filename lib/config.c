@@ -199,3 +199,9 @@ int config_depth(void)
 	load(HT_OPT_DEPTH);
 	return ht_cfg.depth;
 }
+
+unsigned long config_sample(void)
+{
+	load(HT_OPT_SAMPLE);
+	return ht_cfg.sample;
+}

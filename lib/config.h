@@ -20,6 +20,7 @@ struct ht_config {
 	const char *outfile; /* NULL: stderr (report) or stdout (folded stacks) */
 	const char *ignore;  /* NULL: no ignore file */
 	unsigned long max_memory; /* bytes for the tracer's tables; 0: no limit */
+	unsigned long sample; /* --sample: mean bytes between recorded allocations; 0: all */
 	enum ht_unwinder unwind; /* --unwind */
 	const char *debug_dir; /* root of separate debug files (.build-id/, ...) */
 	struct ht_signal_list signals; /* which signal dumps by which key */
@@ -54,6 +55,12 @@ bool config_traced(void);
 
 /* Parse the environment; warn once per bad value and keep its default. */
 void config_load(void);
+
+/*
+ * --sample, read as early as the depth (process_setup()): every block of
+ * the program is recorded the one way or the other, from the first.
+ */
+unsigned long config_sample(void);
 
 /*
  * ht_cfg.depth, read from the environment first if config_load() has not

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sample.h"
 #include "symbols.h"
 #include "textfmt.h"
 #include "writer.h"
@@ -103,6 +104,10 @@ static void put_backtrace(struct out *o, struct report *r, const struct item *it
 	else
 		sb_puts(sb, ",\"leaked_count\":null,\"leaked_bytes\":null,\"indirect_count\":null,"
 			"\"indirect_bytes\":null");
+	/* --sample: the counts and bytes above are estimates, of these */
+	if (ht_sample_rate)
+		sb_printf(sb, ",\"samples\":{\"live\":%llu,\"total\":%llu}",
+			  (unsigned long long)it->samples_live, (unsigned long long)it->samples_total);
 	sb_puts(sb, ",\"frames\":[");
 	out_sbuf(o, sb);
 	for (int i = 0; i < b->depth; i++)
@@ -187,8 +192,15 @@ void json_write(struct out *o, struct report *r)
 	sb_printf(&sb, "{\"schema_version\":%d,\"pid\":%d,\"comm\":", JSON_SCHEMA_VERSION,
 		  (int)getpid());
 	sb_put_json(&sb, r->comm);
-	sb_printf(&sb, ",\"event\":\"%s\",\"time_ns\":%llu,\"depth\":%d,\"sections\":[",
+	sb_printf(&sb, ",\"event\":\"%s\",\"time_ns\":%llu,\"depth\":%d,\"sampled\":",
 		  report_when_name(r->when), (unsigned long long)r->time_ns, ht_cfg.depth);
+	if (ht_sample_rate)
+		sb_printf(&sb, "{\"bytes\":%llu,\"samples\":{\"live\":%llu,\"total\":%llu}}",
+			  (unsigned long long)ht_sample_rate, (unsigned long long)r->s->samples_live,
+			  (unsigned long long)r->s->samples_total);
+	else
+		sb_puts(&sb, "null");
+	sb_puts(&sb, ",\"sections\":[");
 	out_sbuf(o, &sb);
 	for (int k = 0; k < r->nkeys; k++) {
 		if (k)

@@ -43,6 +43,7 @@
 #include "addrmap.h"
 #include "leaks.h"
 #include "reporter.h"
+#include "sample.h"
 #include "scan.h"
 #include "stacktrace.h"
 #include "tmem.h"
@@ -362,18 +363,27 @@ static void count(struct ctx *c)
 	c->l->blocks = n;
 	for (size_t i = 0; i < n; i++) {
 		struct leak_counts *lc;
+		uint64_t size, count;
 
 		if (b[i].id >= c->l->n)
 			continue;
 		lc = &c->l->by_id[b[i].id];
+		/* with --sample, a recorded block stands for its estimate, in
+		 * the units of the backtrace's counters (sample.h) */
+		size = scan_size(c->s, &b[i]);
+		count = 1;
+		if (ht_sample_rate) {
+			count = sample_count_weight(size);
+			size = sample_bytes_weight(size);
+		}
 		switch (scan_class(c->s, &b[i])) {
 		case SCAN_LEAKED:
-			lc->leaked_count++;
-			lc->leaked_bytes += scan_size(c->s, &b[i]);
+			lc->leaked_count += count;
+			lc->leaked_bytes += size;
 			break;
 		case SCAN_INDIRECT:
-			lc->indirect_count++;
-			lc->indirect_bytes += scan_size(c->s, &b[i]);
+			lc->indirect_count += count;
+			lc->indirect_bytes += size;
 			break;
 		default:
 			break;

@@ -32,6 +32,7 @@
 #include "process.h"
 #include "report.h"
 #include "reporter.h"
+#include "sample.h"
 #include "symbols.h"
 #include "tmem.h"
 #include "unwind.h"
@@ -229,6 +230,9 @@ void process_setup(void)
 	}
 	unwind_init(HT_UNWIND_DWARF);
 	config_depth(); /* before the first backtrace, which may be taken before start-up */
+	/* before the first record: a block recorded whole and released as a
+	 * sample would take back what it never added (sample.h) */
+	sample_init(config_sample());
 	/* A program an untraced child executes: forward from here on, not
 	 * only from our constructor (config.h: ht_process). */
 	ht_process.untraced = !config_traced();
@@ -263,6 +267,7 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	tracer_enter();
 	ht_start_ns = ht_now_ns();
 	hooks_resolve_all();
+	process_setup(); /* if no allocation did: before config_load()'s own */
 	config_load();
 	handlers_init(hooks_real_sigaction());
 	if (config_traced())

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ignore.h"
+#include "sample.h"
 #include "snapshot.h"
 #include "symbols.h"
 #include "tmem.h"
@@ -101,6 +102,26 @@ static void set_leaks(struct item *it, const struct snapshot *s)
 				     : it->live_bytes - it->leaked_bytes;
 }
 
+/*
+ * --sample: the counters count blocks in fixed point (sample.h); the item
+ * says blocks, as without sampling, and the recorded blocks beside them.
+ * Growth is taken in fixed point first, so that it adds up from report to
+ * report.
+ */
+static void in_blocks(struct item *it, const struct bt_stats *st)
+{
+	uint64_t *counts[] = { &it->live_count, &it->peak_count, &it->at_peak_count,
+			       &it->total_count, &it->temp_count, &it->leaked_count,
+			       &it->indirect_count };
+
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
+		*counts[i] = sample_blocks(*counts[i]);
+	it->growth_count = it->growth_count < 0 ? -(int64_t)sample_blocks((uint64_t)-it->growth_count)
+						: (int64_t)sample_blocks((uint64_t)it->growth_count);
+	it->samples_live = st->samples_live;
+	it->samples_total = st->samples_total;
+}
+
 /* keep_all: a key lists history, so backtraces that hold nothing count. */
 static void take(struct snapshot *s, struct bt *b, bool keep_all)
 {
@@ -122,9 +143,13 @@ static void take(struct snapshot *s, struct bt *b, bool keep_all)
 	bt_stats_at_peak(&st, &s->peak, &it.at_peak_count, &it.at_peak_bytes);
 	set_growth(&it);
 	set_leaks(&it, s);
-	s->total_count += st.total_count;
-	s->total_bytes += st.total_bytes;
-	s->temp_count += st.temp_count;
+	if (ht_sample_rate)
+		in_blocks(&it, &st);
+	s->total_count += it.total_count;
+	s->total_bytes += it.total_bytes;
+	s->temp_count += it.temp_count;
+	s->samples_live += it.samples_live;
+	s->samples_total += it.samples_total;
 	s->peak_count += it.at_peak_count;
 	if (!it.live_count && !it.at_peak_count && !(keep_all && it.total_count))
 		return;

@@ -27,6 +27,9 @@ struct item {
 	uint64_t temp_count;                 /* temporary ones (stacktrace.h) */
 	/* of the live blocks, by the leak scan (leaks.h; zeros without it) */
 	uint64_t leaked_count, leaked_bytes, indirect_count, indirect_bytes;
+	/* --sample: the counts and bytes above are estimates, of these
+	 * recorded blocks (live, and since start) */
+	uint64_t samples_live, samples_total;
 };
 
 struct snapshot {
@@ -38,6 +41,7 @@ struct snapshot {
 	bool growth;                         /* a previous report gives growth */
 	uint64_t total_count, total_bytes;   /* allocations since start, all */
 	uint64_t temp_count;                 /* of which temporary */
+	uint64_t samples_live, samples_total; /* --sample: recorded blocks */
 	uint64_t nlive, live_count, live_bytes;          /* listed now */
 	uint64_t hidden_bts, hidden_count, hidden_bytes; /* by --ignore */
 	uint64_t runtime_count, runtime_bytes;           /* kept by the runtime */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sample.h"
 #include "symbols.h"
 #include "textfmt.h"
 #include "writer.h"
@@ -74,6 +75,9 @@ static void put_backtrace(struct out *o, struct report *r, const struct item *it
 		.leaked_count = it->leaked_count,
 		.indirect_bytes = it->indirect_bytes,
 		.indirect_count = it->indirect_count,
+		.estimated = ht_sample_rate != 0,
+		.samples = ht_sample_rate != 0,
+		.samples_live = it->samples_live,
 	};
 
 	textfmt_backtrace(&sb, &head);
@@ -102,12 +106,28 @@ static void put_label(struct sbuf *sb, const char *label)
 	sb_printf(sb, "[heaptrace] %-29s: ", label);
 }
 
-/* bytes " in " blocks */
+/* bytes " in " blocks; estimates (--sample) say so with '~' */
 static void put_bytes_in(struct sbuf *sb, uint64_t bytes, uint64_t blocks)
 {
+	const char *est = ht_sample_rate ? "~" : "";
+
+	sb_puts(sb, est);
 	ht_fmt_bytes(sb, bytes);
-	sb_puts(sb, " in ");
+	sb_printf(sb, " in %s", est);
 	ht_fmt_count(sb, blocks, "block");
+}
+
+/* --sample: what the estimates come from. */
+static void put_sampled(struct out *o, struct sbuf *sb, const struct snapshot *s)
+{
+	if (!ht_sample_rate)
+		return;
+	put_label(sb, "sampled (--sample)");
+	sb_puts(sb, "one allocation per ");
+	ht_fmt_bytes(sb, ht_sample_rate);
+	sb_printf(sb, " on average, %llu recorded (%llu live): '~' marks estimates\n",
+		  (unsigned long long)s->samples_total, (unsigned long long)s->samples_live);
+	out_sbuf(o, sb);
 }
 
 /*
@@ -209,8 +229,10 @@ static void put_process(struct out *o, struct sbuf *sb, const struct report *r)
 	ht_fmt_bytes(sb, m->shared_bytes);
 	sb_putc(sb, '\n');
 	put_label(sb, "allocations since start");
+	if (ht_sample_rate)
+		sb_putc(sb, '~');
 	ht_fmt_count(sb, r->s->total_count, "call");
-	sb_puts(sb, ", ");
+	sb_puts(sb, ht_sample_rate ? ", ~" : ", ");
 	ht_fmt_bytes(sb, r->s->total_bytes);
 	sb_putc(sb, '\n');
 	put_label(sb, "peak of live heap");
@@ -258,6 +280,7 @@ void text_write(struct out *o, struct report *r)
 	out_puts(o, SEPARATOR);
 	for (int k = 0; k < r->nkeys; k++)
 		put_section(o, r, r->keys[k]);
+	put_sampled(o, &sb, r->s);
 	put_shown(o, &sb, &r->sum);
 	put_held(o, &sb, r->s);
 	put_leaks(o, &sb, r->s);

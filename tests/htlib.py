@@ -115,6 +115,7 @@ class Backtrace:
     leaked_count: int = None
     indirect_size: str = None  # and indirectly leaked
     indirect_count: int = None
+    samples: int = None       # --sample: its recorded blocks (the rest is estimated)
 
     @property
     def funcs(self):
@@ -173,13 +174,16 @@ KEY_LISTS = {"size": "live", "count": "live", "age": "live", "growth": "live",
 HEADER_RE = re.compile(r"^\[heaptrace\] dump allocation sorted by '(\w[\w-]*)' "
                        r"for /proc/(\d+)/maps \((.*)\)(?:: (%s))?$" %
                        "|".join(re.escape(v) for v in LISTS.values()))
-BT_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: (\d+)/(\d+)\] "
-                   r"\[size/peak: ([^/]+)/([^\]]+)\] \[age: ([^\]]+)\]"
-                   r"(?: \[growth: ([+-][^/]+)/([+-]\d+) blocks?\])?"
-                   r"(?: \[at peak: ([^/]+)/(\d+)\])?"
-                   r"(?: \[calls: (\d+)/([^\]]+)\])?"
-                   r"(?: \[temporary: (\d+)\])?"
-                   r"(?: \[leaked: ([^/]+)/(\d+), indirect: ([^/]+)/(\d+)\])?$")
+# with --sample every count and size is an estimate, marked '~' (kept out
+# of the groups), and the line ends with its recorded blocks
+BT_RE = re.compile(r"^=== backtrace #(\d+) === \[count/peak: ~?(\d+)/~?(\d+)\] "
+                   r"\[size/peak: ~?([^/]+)/~?([^\]]+)\] \[age: ([^\]]+)\]"
+                   r"(?: \[growth: ~?([+-][^/]+)/~?([+-]\d+) blocks?\])?"
+                   r"(?: \[at peak: ~?([^/]+)/~?(\d+)\])?"
+                   r"(?: \[calls: ~?(\d+)/~?([^\]]+)\])?"
+                   r"(?: \[temporary: ~?(\d+)\])?"
+                   r"(?: \[leaked: ~?([^/]+)/~?(\d+), indirect: ~?([^/]+)/~?(\d+)\])?"
+                   r"(?: \[samples: (\d+)\])?$")
 FRAME_RE = re.compile(r"^ *(\d+) \[ *0x([0-9a-f]+)\] (.*)$")
 NAMED_RE = re.compile(r"^(?P<func>.+?)(?: \+0x(?P<off>[0-9a-f]+)| (?P<inl>\[inlined\]))?"
                       r"(?: \((?P<file>[^()]*):(?P<line>\d+)\))?"
@@ -255,6 +259,8 @@ def parse_reports(text):
             if m.group(14):
                 bt.leaked_size, bt.leaked_count = m.group(14), int(m.group(15))
                 bt.indirect_size, bt.indirect_count = m.group(16), int(m.group(17))
+            if m.group(18):
+                bt.samples = int(m.group(18))
             cur.all_sections[-1].backtraces.append(bt)
             continue
         if line == "":

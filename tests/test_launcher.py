@@ -26,7 +26,8 @@ DEFAULT_LIBDIR = "/usr/local/lib/heaptrace"   # the Makefile's default PREFIX
 PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 
 HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
-                "--ignore=FILE", "--depth=N", "--max-memory=BYTES", "--unwind=METHOD",
+                "--ignore=FILE", "--depth=N", "--max-memory=BYTES", "--sample=BYTES",
+                "--unwind=METHOD",
                 "--debug-dir=DIR", "--signals=KEY:SIG,...", "--interval=SECONDS",
                 "--format=FORMAT", "--json", "--oom-report=PCT", "--check[=live]",
                 "--leak-check=yes|no", "--trace-children", "--diff",
@@ -472,7 +473,9 @@ BAD_OPTIONS = [
     no_value("--ignore"),
     no_value("--max-memory"),
     bad("--max-memory", "", "is empty"),
-    bad("--max-memory", "1M", "is not a non-negative integer"),
+    bad("--max-memory", "1Q", "is not a non-negative integer"),
+    bad("--sample", "12q", "is not a non-negative integer"),
+    bad("--sample", "99999999999999999G", "is too large"),
     bad("--max-memory", "-5", "is not a non-negative integer"),
     bad("--max-memory", "18446744073709551616", "is too large"),
     no_value("--depth"),

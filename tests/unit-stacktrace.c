@@ -19,6 +19,7 @@
 #include "../lib/unwind.c"
 #include "../lib/config.c"
 #include "../stacktrace.c"
+#include "../lib/sample.c"
 #include "unit.h"
 
 HT_TLS struct ht_thread ht_self;

@@ -76,6 +76,36 @@ static void test_parse_ulong(void)
 	CHECK_EQ(v, ULONG_SENTINEL);
 }
 
+/* ------------------------------------------------------------ bytes: k, M, G */
+
+static void test_parse_bytes(void)
+{
+	static const char *const bad[] = { "k", "1K", "1m", "1kk", "k1", "1 k", "-1k", "1.5M", "M" };
+	unsigned long v;
+
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "0", &v), NULL);
+	CHECK_EQ(v, 0);
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "4096", &v), NULL);
+	CHECK_EQ(v, 4096);
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "512k", &v), NULL);
+	CHECK_EQ(v, 512UL << 10);
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "2M", &v), NULL);
+	CHECK_EQ(v, 2UL << 20);
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "3G", &v), NULL);
+	CHECK_EQ(v, 3UL << 30);
+	/* the largest that fits, and one more */
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "17179869183G", &v), NULL);
+	CHECK_EQ(v, 17179869183UL << 30);
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "17179869184G", &v), "is too large");
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "99999999999999999999999k", &v), "is too large");
+	CHECK_STR(ht_parse_kind(HT_KIND_BYTES, "k", &v), "is empty");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		v = ULONG_SENTINEL;
+		CHECK(ht_parse_kind(HT_KIND_BYTES, bad[i], &v) != NULL);
+		CHECK_EQ(v, ULONG_SENTINEL);
+	}
+}
+
 /* ------------------------------------------------------------ ht_parse_bool */
 
 static void test_parse_bool(void)
@@ -417,7 +447,7 @@ static const char *fmt_growth(char *buf, size_t cap, int64_t bytes, int64_t coun
 {
 	struct sbuf sb = { buf, 0, cap };
 
-	ht_fmt_growth(&sb, bytes, count);
+	ht_fmt_growth(&sb, bytes, count, false);
 	return sb_str(&sb);
 }
 
@@ -631,6 +661,7 @@ int main(void)
 {
 	unit_watchdog(60);
 	test_parse_ulong();
+	test_parse_bytes();
 	test_parse_bool();
 	test_parse_sort();
 	test_sort_rows();
