@@ -44,11 +44,12 @@ endif
 SHARED_SRCS := textfmt.c utils.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
 	tmem.c config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c \
-	scan.c world.c leaks.c oom.c sample.c \
+	scan.c world.c leaks.c oom.c sample.c attach.c got.c \
 	output.c symbols.c debuginfo.c dwarf.c ignore.c) \
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
-LAUNCHER_SRCS := heaptrace.c $(addprefix launcher/,diff.c difftab.c jsonparse.c usage.c) $(SHARED_SRCS)
+PID_OBJS := $(patsubst %.c,$(O)/build/pid/%.o,$(notdir $(LIB_SRCS)))
+LAUNCHER_SRCS := heaptrace.c $(addprefix launcher/,diff.c difftab.c jsonparse.c usage.c pidcmd.c inject.c) $(SHARED_SRCS)
 LAUNCHER_OBJS := $(patsubst %.c,$(O)/build/bin/%.o,$(notdir $(LAUNCHER_SRCS)))
 HEADERS := $(wildcard *.h lib/*.h launcher/*.h)
 vpath %.c . lib launcher
@@ -64,14 +65,24 @@ LIB_LDFLAGS := -shared -Wl,--version-script=lib/libheaptrace.map -Wl,-z,now -Wl,
 	-lgcc_s -lunwind -ldl -lm -pthread $(LDFLAGS)
 BIN_CFLAGS := $(CPPFLAGS_HT) -I. -DHT_LIBDIR='"$(LIBDIR)"' $(OPT) $(WARN) $(CFLAGS)
 
-all: $(O)/heaptrace $(O)/libheaptrace.so
+# --pid loads the library into a running process, where glibc keeps only
+# some 1.5 KB of static TLS for late libraries, and ours has 14 KB of
+# queues and capture areas: the same code with dynamic TLS (compat.h:
+# HT_PID_BUILD), reached through TLS descriptors where the compiler has
+# them (clang 14 does not on x86-64: __tls_get_addr then).
+TLS_DIALECT := $(shell $(CC) -mtls-dialect=gnu2 -fPIC -x c -c /dev/null -o /dev/null 2>/dev/null \
+	&& echo -mtls-dialect=gnu2)
+PID_CFLAGS := $(subst -ftls-model=initial-exec,-DHT_PID_BUILD -ftls-model=global-dynamic \
+	$(TLS_DIALECT),$(LIB_CFLAGS))
+
+all: $(O)/heaptrace $(O)/libheaptrace.so $(O)/libheaptrace-pid.so
 
 # Rebuild everything when DEPTH, CC or the flags change.
 $(O)/build/flags: FORCE | $(O)/build/lib $(O)/build/bin
 	@echo '$(CC) $(LIB_CFLAGS) $(BIN_CFLAGS) $(LIB_LDFLAGS)' | cmp -s - $@ || \
 		echo '$(CC) $(LIB_CFLAGS) $(BIN_CFLAGS) $(LIB_LDFLAGS)' > $@
 
-$(O)/build/lib $(O)/build/bin build/unit:
+$(O)/build/lib $(O)/build/bin $(O)/build/pid build/unit:
 	@mkdir -p $@
 
 $(O)/build/lib/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/lib
@@ -80,8 +91,14 @@ $(O)/build/lib/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/lib
 $(O)/build/bin/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/bin
 	$(CC) $(BIN_CFLAGS) -c -o $@ $<
 
+$(O)/build/pid/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/pid
+	$(CC) $(PID_CFLAGS) -c -o $@ $<
+
 $(O)/libheaptrace.so: $(LIB_OBJS) lib/libheaptrace.map
 	$(CC) $(LIB_CFLAGS) -o $@ $(LIB_OBJS) $(LIB_LDFLAGS)
+
+$(O)/libheaptrace-pid.so: $(PID_OBJS) lib/libheaptrace.map
+	$(CC) $(PID_CFLAGS) -o $@ $(PID_OBJS) $(LIB_LDFLAGS)
 
 $(O)/heaptrace: $(LAUNCHER_OBJS)
 	$(CC) -o $@ $(LAUNCHER_OBJS) $(LDFLAGS)
@@ -90,9 +107,11 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 755 $(O)/heaptrace $(DESTDIR)$(BINDIR)/heaptrace
 	install -m 644 $(O)/libheaptrace.so $(DESTDIR)$(LIBDIR)/libheaptrace.so
+	install -m 644 $(O)/libheaptrace-pid.so $(DESTDIR)$(LIBDIR)/libheaptrace-pid.so
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/heaptrace $(DESTDIR)$(LIBDIR)/libheaptrace.so
+	rm -f $(DESTDIR)$(BINDIR)/heaptrace $(DESTDIR)$(LIBDIR)/libheaptrace.so \
+		$(DESTDIR)$(LIBDIR)/libheaptrace-pid.so
 	-rmdir $(DESTDIR)$(LIBDIR)
 
 # ------------------------------------------------------------------ set-up
@@ -166,9 +185,9 @@ tests/bin/libleaktls.so: tests/lib-leaktls.c | tests/bin
 $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/s-leak-*.c)): tests/leak.h tests/leak-thread.h
 
 # libraries and programs the tests load or exec beside tests/bin/s-*
-# (test_ignore, test_misuse, test_launcher, test_linkage, test_stress)
+# (test_ignore, test_misuse, test_launcher, test_linkage, test_stress, test_attach)
 TEST_EXTRA := tests/bin/libhtplug.so tests/bin/libearly-blocks.so tests/bin/libold-preload.so \
-	tests/bin/liblink-thrower.so tests/bin/link-main tests/bin/static-prog
+	tests/bin/liblink-thrower.so tests/bin/link-main tests/bin/static-prog tests/bin/static-wait
 tests/bin/libhtplug.so: tests/ignore-plugin.c | tests/bin
 	$(CC) -O0 -g -fPIC -shared -fno-omit-frame-pointer -o $@ $<
 tests/bin/libearly-blocks.so: tests/lib-early-blocks.c | tests/bin
@@ -182,6 +201,8 @@ tests/bin/link-main: tests/link-main.c | tests/bin
 	$(CC) -o $@ $< -ldl
 # a static program, which LD_PRELOAD cannot reach
 tests/bin/static-prog: tests/static-prog.c | tests/bin
+	$(CC) -static -O0 -o $@ $<
+tests/bin/static-wait: tests/static-wait.c | tests/bin
 	$(CC) -static -O0 -o $@ $<
 
 # symbols (test_symbols.py): built without -rdynamic, so only the full
@@ -246,7 +267,7 @@ bench: deps all
 
 # ------------------------------------------------------------------ misc
 clean:
-	rm -rf build tests/bin heaptrace libheaptrace.so tests/__pycache__ .pytest_cache bench/build
+	rm -rf build tests/bin heaptrace libheaptrace.so libheaptrace-pid.so tests/__pycache__ .pytest_cache bench/build
 
 help:
 	@echo 'make            build heaptrace and libheaptrace.so (DEPTH=N: the default of --depth, 8)'

@@ -23,9 +23,20 @@
 /*
  * Thread-local state of the library must be initial-exec: the general
  * dynamic model may call __tls_get_addr, which can allocate and take the
- * loader lock, from inside malloc.
+ * loader lock, from inside malloc.  Except in libheaptrace-pid.so, which
+ * --pid loads into a running process, where glibc keeps only about 1.5 KB
+ * of static TLS for late libraries and ours has 14 KB (the signal queue,
+ * the capture area): there it is dynamic (Makefile: HT_PID_BUILD).  ld.so
+ * allocates a thread's block at its first access with its own malloc,
+ * which may come back to our hooks through a redirected PLT stub: the
+ * hooks forward the loader's calls before they touch TLS
+ * (libheaptrace.c: FROM_LOADER).
  */
+#ifdef HT_PID_BUILD
+#define HT_TLS __thread
+#else
 #define HT_TLS __thread __attribute__((tls_model("initial-exec")))
+#endif
 
 #define CACHELINE 64
 

@@ -2,7 +2,8 @@
 /*
  * heaptrace.c - the launcher: turns options into HEAPTRACE_* variables (names
  * and defaults from options.h), preloads libheaptrace.so and execs the
- * program, whose exit status thus stays its own.  It shares nothing else with
+ * program, whose exit status thus stays its own; or, with --pid, hands
+ * them to a running process (launcher/pidcmd.c).  It shares nothing else with
  * the library.  Bad input is one line on stderr and exit status 2: die()
  * (launcher/usage.c).
  */
@@ -19,6 +20,7 @@
 
 #include "options.h"
 #include "utils.h"
+#include "launcher/pidcmd.h"
 #include "launcher/diff.h"
 #include "launcher/usage.h"
 
@@ -135,6 +137,10 @@ static const struct lopt {
 #undef HT_OPTION_LOPT
 	{ "diff", 0, HT_OPT_COUNT, HT_KIND_ALIAS, NULL, NULL, NULL,
 	  "OLD.json NEW.json: instead of tracing, list what grew between two reports" },
+	{ "pid", 'p', HT_OPT_COUNT, HT_KIND_ALIAS, NULL, NULL, "PID",
+	  "instead of starting PROGRAM, trace the running process PID from now on" },
+	{ "detach", 0, HT_OPT_COUNT, HT_KIND_ALIAS, NULL, NULL, NULL,
+	  "with --pid: stop tracing PID (it runs on, as without heaptrace)" },
 	{ "help", 'h', HT_OPT_COUNT, HT_KIND_ALIAS, NULL, NULL, NULL, "print this help and exit" },
 	{ "version", 'V', HT_OPT_COUNT, HT_KIND_ALIAS, NULL, NULL, NULL,
 	  "print the version and exit" },
@@ -169,6 +175,7 @@ static void put_help(FILE *f, const struct lopt *o)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: heaptrace [OPTION...] PROGRAM [ARG...]\n"
+		   "   or: heaptrace --pid=PID [--detach] [OPTION...]\n"
 		   "   or: heaptrace --diff [--top=NUM] [--sort=size|count] [--check] OLD.json NEW.json\n"
 		   "Trace the heap allocations of PROGRAM and report, per backtrace, the memory\n"
 		   "still allocated when it exits (and on SIGUSR1: by size, SIGUSR2: by count).\n\n");
@@ -385,14 +392,39 @@ static int diff_command(int argc, char **argv, const struct getopt_tables *g)
 	return diff_main(files[0], files[1], &opts);
 }
 
+/* --pid and --detach: the launcher's, not the library's. */
+static struct {
+	pid_t pid; /* 0: start PROGRAM */
+	bool detach;
+} attach;
+
+static void set_launcher_option(const struct lopt *o, const char *arg)
+{
+	unsigned long pid;
+	const char *err;
+
+	if (!strcmp(o->name, "detach")) {
+		attach.detach = true;
+		return;
+	}
+	err = ht_parse_ulong(arg, 0x7fffffff, &pid);
+	if (err || pid == 0)
+		die("--pid: '%s' %s", arg, err ? err : "is not a process");
+	attach.pid = (pid_t)pid;
+}
+
 /* The options before PROGRAM into HEAPTRACE_* variables; PROGRAM's index. */
 static int parse_options(int argc, char **argv, const struct getopt_tables *g)
 {
 	const struct lopt *o;
 	const char *file;
 
-	while ((o = next_option(argc, argv, g, "+:", &file)))
-		set_option(o, optarg);
+	while ((o = next_option(argc, argv, g, "+:", &file))) {
+		if (o->id == HT_OPT_COUNT)
+			set_launcher_option(o, optarg);
+		else
+			set_option(o, optarg);
+	}
 	return optind;
 }
 
@@ -429,9 +461,10 @@ static void check_flame_weights(void)
 			refuse_weight("--signals", sigs[i].key);
 }
 
-/* libheaptrace.so beside our real path (build tree), else in the install
- * tree relative to it, else where make install put it; never from ".". */
-static const char *find_library(void)
+/* The library name (libheaptrace.so, or libheaptrace-pid.so for --pid)
+ * beside our real path (build tree), else in the install tree relative to
+ * it, else where make install put it; never from ".". */
+static const char *find_library(const char *name)
 {
 	static char path[PATH_MAX + 64];
 	char self[PATH_MAX];
@@ -442,23 +475,23 @@ static const char *find_library(void)
 		self[n] = '\0';
 		slash = strrchr(self, '/');
 		*slash = '\0';
-		snprintf(path, sizeof(path), "%s/libheaptrace.so", self);
+		snprintf(path, sizeof(path), "%s/%s", self, name);
 		if (!access(path, R_OK))
 			return path;
-		snprintf(path, sizeof(path), "%s/../lib/heaptrace/libheaptrace.so", self);
+		snprintf(path, sizeof(path), "%s/../lib/heaptrace/%s", self, name);
 		if (!access(path, R_OK) && realpath(path, self))
 			return strcpy(path, self);
 	}
-	snprintf(path, sizeof(path), "%s/libheaptrace.so", HT_LIBDIR);
+	snprintf(path, sizeof(path), "%s/%s", HT_LIBDIR, name);
 	if (!access(path, R_OK))
 		return path;
-	die("cannot find libheaptrace.so next to the launcher or in %s", HT_LIBDIR);
+	die("cannot find %s next to the launcher or in %s", name, HT_LIBDIR);
 	return NULL;
 }
 
 static void set_preload(void)
 {
-	const char *lib = find_library();
+	const char *lib = find_library("libheaptrace.so");
 	const char *old = getenv("LD_PRELOAD");
 	char *value;
 
@@ -537,6 +570,12 @@ int main(int argc, char **argv)
 		return diff_command(argc, argv, &g);
 	first = parse_options(argc, argv, &g);
 	check_flame_weights();
+	if (attach.detach && !attach.pid)
+		die("--detach needs --pid=PID");
+	if (attach.pid && first < argc)
+		die("--pid traces a running process: no PROGRAM ('%s') with it", argv[first]);
+	if (attach.pid)
+		return attach_main(attach.pid, attach.detach, find_library("libheaptrace-pid.so"));
 	if (first >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -213,6 +214,43 @@ sigaction_fn hooks_real_sigaction(void)
 void (*hooks_cxx_freeres(void))(void)
 {
 	return cxx_freeres;
+}
+
+int hooks_count(void)
+{
+	return R_COUNT;
+}
+
+const char *hooks_name(int i)
+{
+	return real_syms[i];
+}
+
+/*
+ * The global scope is the main program's handle's: dlsym(RTLD_DEFAULT)
+ * would search ours too, and malloc's address may be the program's PLT
+ * stub (a non-PIE program that takes it, as python3 does).
+ */
+static void *global_heaptrace(void)
+{
+	void *main = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
+	void *p = main ? dlsym(main, "heaptrace_attach") : NULL;
+
+	if (main)
+		dlclose(main);
+	return p;
+}
+
+bool hooks_interposed(void)
+{
+	return is_ours(global_heaptrace());
+}
+
+bool hooks_other_heaptrace(void)
+{
+	void *p = global_heaptrace();
+
+	return p && !is_ours(p);
 }
 
 /* ---------------------------------------------------------------- boot arena */
@@ -680,6 +718,18 @@ static void *tracer_realloc(void *old, size_t size)
 /* ---------------------------------------------------------------- hook bodies */
 
 /*
+ * --pid: a release by the program of a block the map does not hold was
+ * allocated before the attach (lib/attach.c); not while the tracer's own
+ * code (a report's libbfd, whose blocks may predate its redirection) runs,
+ * nor with --sample, whose filter lets most such releases by unseen.
+ */
+static inline void freed_before(void *p)
+{
+	if (unlikely(ht_process.attached) && !ht_sample_rate && p && !ht_self.tracer)
+		acct_freed_before();
+}
+
+/*
  * Forget p before it is released.  True when p was a block of the
  * tracer's, which is then freed here.
  */
@@ -692,8 +742,12 @@ static inline bool untrack(void *p)
 		last_alloc = NULL;
 		return false;
 	}
-	if (!p || !acct_free(p, &b, released_at_once(p)))
+	if (!p)
 		return false;
+	if (!acct_free(p, &b, released_at_once(p))) {
+		freed_before(p);
+		return false;
+	}
 	if (likely(b.id != ACCT_TRACER_ID))
 		return false;
 	tracer_move(p, &b, NULL, 0);
@@ -793,6 +847,8 @@ static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
 		if ((old) && (old) != ht_self.freeing) {                            \
 			at_once_ = released_at_once(old);                           \
 			had_ = acct_free((old), &b_, at_once_);                     \
+			if (!had_)                                                  \
+				freed_before(old);                                  \
 		}                                                                   \
 		if (unlikely(had_ && b_.id == ACCT_TRACER_ID))                      \
 			p_ = (size) ? REAL(malloc)(size) : NULL;                    \
@@ -846,10 +902,55 @@ static NOINLINE void restore(void *old, const struct acct_block *b, bool at_once
 
 /* ---------------------------------------------------------------- C hooks */
 
+/*
+ * libheaptrace-pid.so (compat.h): ld.so's own calls (a thread's dynamic
+ * TLS block among them) may reach these hooks through a redirected PLT
+ * stub of the program's.  They are the loader's, not the program's, and
+ * are forwarded before anything touches TLS, whose first touch on a
+ * thread is such a call.  The loader's code range is set by the
+ * constructor, before anything can come here.
+ */
+#ifdef HT_PID_BUILD
+static uintptr_t loader_lo, loader_hi;
+#define FROM_LOADER() \
+	unlikely((uintptr_t)__builtin_return_address(0) - loader_lo < loader_hi - loader_lo)
+
+static int find_loader(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if (info->dlpi_addr != *(uintptr_t *)arg)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			loader_lo = info->dlpi_addr + ph->p_vaddr;
+			loader_hi = loader_lo + ph->p_memsz;
+		}
+	}
+	return 1;
+}
+
+void hooks_find_loader(void)
+{
+	uintptr_t base = getauxval(AT_BASE);
+
+	dl_iterate_phdr(find_loader, &base);
+}
+#else
+#define FROM_LOADER() 0
+
+void hooks_find_loader(void)
+{
+}
+#endif
+
 EXPORT void *malloc(size_t size)
 {
 	if (unlikely(!real_get(R_malloc)))
 		return boot_alloc(size, 16);
+	if (FROM_LOADER())
+		return REAL(malloc)(size);
 	if (unlikely(ht_self.tracer))
 		return tracer_alloc(size);
 	TRACE_ALLOC(REAL(malloc)(size), size);
@@ -859,6 +960,8 @@ EXPORT void free(void *p)
 {
 	if (unlikely(is_boot(p) || !real_get(R_free)))
 		return;
+	if (FROM_LOADER())
+		return REAL(free)(p);
 	TRACE_RELEASE(R_free, p, 0, 0, REAL(free)(p));
 }
 
@@ -866,6 +969,8 @@ EXPORT void *calloc(size_t n, size_t m)
 {
 	if (unlikely(!real_get(R_calloc)))
 		return boot_calloc(n, m);
+	if (FROM_LOADER())
+		return REAL(calloc)(n, m);
 	if (unlikely(ht_self.tracer))
 		return tracer_calloc(n, m);
 	TRACE_ALLOC(REAL(calloc)(n, m), n * m); /* on overflow calloc fails: no record */
@@ -875,6 +980,8 @@ EXPORT void *realloc(void *old, size_t size)
 {
 	if (unlikely(is_boot(old) || !real_get(R_realloc)))
 		return boot_realloc(old, size);
+	if (FROM_LOADER())
+		return REAL(realloc)(old, size);
 	if (unlikely(ht_self.tracer))
 		return tracer_realloc(old, size);
 	TRACE_REALLOC(old, size, REAL(realloc)(old, size));

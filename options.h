@@ -210,6 +210,22 @@ struct ht_signal_list {
 enum ht_format { HT_FORMATS(HT_FORMAT_ID) HT_FORMAT_COUNT };
 #undef HT_FORMAT_ID
 
+/*
+ * --pid: what heaptrace_attach() and heaptrace_detach() (lib/attach.c)
+ * return to the launcher, which prints the text, X(ID, text): 0 is success.
+ */
+#define HT_ATTACH_RESULTS(X)                                                        \
+	X(OK, "")                                                                   \
+	X(PRELOADED, "is traced by heaptrace from its start already")               \
+	X(ALREADY, "is traced by an earlier --pid already")                         \
+	X(NOT_ATTACHED, "is not traced: nothing to detach")                         \
+	X(NO_REDIRECT, "has no call of the allocation functions that heaptrace could redirect") \
+	X(OPTIONS_KEPT, "was traced before: its first attach's options are kept")
+
+#define HT_ATTACH_ID(id, text) HT_ATTACH_##id,
+enum ht_attach_result { HT_ATTACH_RESULTS(HT_ATTACH_ID) HT_ATTACH_COUNT };
+#undef HT_ATTACH_ID
+
 /* A value of any kind: what the launcher parses into to check a value. */
 union ht_value {
 	unsigned long number, bytes;

@@ -945,6 +945,68 @@ void acct_restore(void *ptr, const struct acct_block *b, bool temporary)
 		count_untracked();
 }
 
+/* ------------------------------------------------------------ attach */
+
+/*
+ * Releases of blocks the map does not hold, while tracing a process it
+ * attached to (--pid): blocks allocated before the attach.  A line of its
+ * own, written once per such block at most (each is freed once): their
+ * number is bounded by the blocks live at the attach, not by run time.
+ */
+static struct {
+	uint64_t n __attribute__((aligned(CACHELINE)));
+} freed_before;
+
+void acct_freed_before(void)
+{
+	atomic_add_relaxed(&freed_before.n, 1);
+}
+
+uint64_t acct_freed_before_count(void)
+{
+	return atomic_load_relaxed(&freed_before.n);
+}
+
+/* A block acct_reset() forgets: --sample's filter forgets it too. */
+static void reset_block(uintptr_t key)
+{
+	if (ht_sample_rate)
+		sample_filter_add(key, -1);
+}
+
+/*
+ * Start over (an attach after a detach): forget every block and zero every
+ * count, so that the report shows what was allocated since.  Every shard
+ * lock is held, as fork() holds them: no event is counted meanwhile (the
+ * hooks forward until the caller says otherwise, and one that started
+ * before the detach finishes first).  What a thread carries of the heap's
+ * bytes (heap_pending, at most HEAP_BATCH) stays with it.
+ */
+void acct_reset(void)
+{
+	am_fork_prepare();
+	am_remove_all_but(ACCT_TRACER_ID, reset_block);
+	for (struct tcache *t = atomic_load_acquire(&tc_all); t; t = t->next)
+		for (int i = 0; i < TC_SLOTS; i++)
+			t->slot[i].c = (struct change){ 0 };
+	for (uint32_t id = 0; id < bt_count(); id++) {
+		struct bt_stats *st = &bt_get(id)->st;
+
+		spin_lock_nested(&st->lock);
+		*st = (struct bt_stats){ .lock = st->lock, .cached = st->cached,
+					 .writer = st->writer };
+		spin_unlock_nested(&st->lock);
+	}
+	atomic_store_relaxed(&heap.bytes, 0);
+	atomic_store_relaxed(&peak.bytes, 0);
+	atomic_store_relaxed(&peak.ns, 0);
+	atomic_store_relaxed(&tab.untracked, 0);
+	atomic_store_relaxed(&tab.missed[0], 0);
+	atomic_store_relaxed(&tab.missed[1], 0);
+	atomic_store_relaxed(&freed_before.n, 0);
+	am_fork_parent();
+}
+
 /* ------------------------------------------------------------ fork */
 
 void bt_threads_init(void)

@@ -192,6 +192,15 @@ uint64_t acct_untracked(void);
 void acct_missed(bool release);
 uint64_t acct_missed_count(bool release);
 
+/*
+ * --pid: a release of a block the map does not hold, allocated before the
+ * attach (libheaptrace.c counts it while attached); and the start of a new
+ * recording, when attached again after a detach (lib/attach.c).
+ */
+void acct_freed_before(void);
+uint64_t acct_freed_before_count(void);
+void acct_reset(void);
+
 /* At start-up: threads' exits carry their count of the heap's bytes. */
 void bt_threads_init(void);
 

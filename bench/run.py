@@ -255,6 +255,35 @@ def dump_cost(rounds):
     return costs
 
 
+def churn_wait_ns(mode, tmp):
+    """ns of churn-wait's loop: untraced, preloaded (heaptrace churn-wait),
+    or attached (started untraced, heaptrace --pid while it waits)."""
+    argv = [B / "churn-wait", "4M"]
+    if mode == "preloaded":
+        argv = [HEAPTRACE, "--outfile=%s/ht.out" % tmp] + argv
+    p = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, cwd=tmp)
+    assert p.stdout.readline() == b"ready\n"
+    if mode == "attached":
+        subprocess.run([str(HEAPTRACE), "--pid=%d" % p.pid, "--outfile=%s/ht.out" % tmp],
+                       check=True, capture_output=True)
+    out, _ = p.communicate(b"go\n", timeout=120)
+    return int(re.search(rb"ns=(\d+)", out).group(1))
+
+
+def attach_cost(rounds):
+    """{mode: ratio of churn-wait's loop to the untraced one}, medians of
+    per-round ratios: what the --pid build (dynamic TLS, redirected GOT)
+    costs beside the preloaded one."""
+    ratios = {"preloaded": [], "attached": []}
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="htbench.") as tmp:
+            base = churn_wait_ns("untraced", tmp)
+            for mode in ratios:
+                ratios[mode].append(churn_wait_ns(mode, tmp) / base)
+    return {m: statistics.median(r) for m, r in ratios.items()}
+
+
 def steady_memory(rounds):
     """Tracer memory of steady at OPS and 10 x OPS; bytes per live block
     from LIVE 100k to 1M."""
@@ -389,6 +418,9 @@ def main():
         check("leak scan of about 1 GB in 10M blocks, at least 1 GB/s of pause",
               scanned / pause >= 1e9, "%.2f GB in %.3f s: %.2f GB/s, %s of tracer memory"
               % (scanned / 1e9, pause, scanned / pause / 1e9, fmt_mem(memory)))
+        ac = attach_cost(max(args.rounds, 5))
+        print("- churn traced after --pid: %.2fx its untraced loop, preloaded %.2fx"
+              % (ac["attached"], ac["preloaded"]))
         st = startup(max(args.rounds, 10) * 2)
         print("- start-up added to /bin/true: %s" %
               ", ".join("%s %.1f ms" % (k, v) for k, v in st.items()))

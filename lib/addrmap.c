@@ -295,6 +295,35 @@ bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out
 	return false;
 }
 
+/*
+ * Remove every record whose backtrace id is not keep, shard by shard, with
+ * every shard lock held (the caller's), telling removed() of each key.
+ * Backward-shift deletion may move a later record into slot i: so i is
+ * looked at again.  Tables keep their size: a map emptied and refilled
+ * takes no more memory than before.
+ */
+void am_remove_all_but(uint32_t keep, void (*removed)(uintptr_t key))
+{
+	for (int k = 0; k < AM_SHARDS; k++) {
+		struct am_shard *s = &am_shards[k];
+
+		for (uint32_t i = 0; s->mask && i <= s->mask;) {
+			struct am_rec rec;
+
+			if (!s->slots[i].key || (uint32_t)s->slots[i].val == keep) {
+				i++;
+				continue;
+			}
+			unpack(s, &s->slots[i], &rec);
+			removed(s->slots[i].key);
+			backshift(s, i);
+			set_used(s, s->used - 1);
+		}
+		s->pending = 0;
+	}
+	atomic_store_relaxed(&am_size.count, (int64_t)am_count());
+}
+
 void am_each(void (*fn)(uintptr_t key, const struct am_rec *rec, void *arg), void *arg)
 {
 	for (int k = 0; k < AM_SHARDS; k++) {

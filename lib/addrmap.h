@@ -84,6 +84,11 @@ bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out
  * (am_fork_prepare()), as the leak scan does. */
 void am_each(void (*fn)(uintptr_t key, const struct am_rec *rec, void *arg), void *arg);
 
+/* Forget every record but keep's (ACCT_TRACER_ID: the tracer's blocks),
+ * each key to removed(); the caller holds every shard lock
+ * (am_fork_prepare()). */
+void am_remove_all_but(uint32_t keep, void (*removed)(uintptr_t key));
+
 /* Live records in all shards (approximate while other threads run). */
 uint64_t am_count(void);
 /* The table size every shard has at least (see addrmap.c); for tests. */

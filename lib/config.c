@@ -34,6 +34,41 @@ static const struct {
 } vars[HT_OPT_COUNT] = { HT_OPTIONS(HT_OPTION_ROW) };
 #undef HT_OPTION_ROW
 
+/* --pid's variables (config_from_text()), or NULL: the environment. */
+static const char *attach_text;
+
+/*
+ * Variable name's value, from the text the launcher passed or the
+ * environment.  A value from the text is copied out to the newline that
+ * ends it, into a buffer that the next call reuses: each caller parses
+ * (and set_path() copies) a value before it reads another.
+ */
+static const char *config_getenv(const char *name)
+{
+	static char value[PATH_MAX + 64];
+	size_t len = strlen(name), n;
+
+	if (!attach_text)
+		return getenv(name);
+	for (const char *p = attach_text; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		if (strncmp(p, name, len) || p[len] != '=')
+			continue;
+		p += len + 1;
+		n = strcspn(p, "\n");
+		if (n >= sizeof(value))
+			n = sizeof(value) - 1; /* the parser then names what it got */
+		memcpy(value, p, n);
+		value[n] = '\0';
+		return value;
+	}
+	return NULL;
+}
+
+void config_from_text(const char *text)
+{
+	attach_text = text;
+}
+
 static const char *copy_string(const char *s)
 {
 	size_t len = strlen(s) + 1;
@@ -79,7 +114,8 @@ static const char *set_path(enum ht_option id, const char **field)
 	if (!*field)
 		return "cannot be stored (out of memory)";
 	if (path == buf)
-		setenv(vars[id].var, path, 1); /* if this fails, children resolve it anew */
+		if (!attach_text) /* the launcher made --pid's paths absolute */
+			setenv(vars[id].var, path, 1); /* if this fails, children resolve it anew */
 	return NULL;
 }
 
@@ -103,7 +139,7 @@ static const char *set(enum ht_option id, const char *s)
 
 static void load_root_pid(void)
 {
-	const char *s = getenv(HT_ENV_ROOT_PID);
+	const char *s = config_getenv(HT_ENV_ROOT_PID);
 	unsigned long pid;
 
 	if (s && !ht_parse_ulong(s, 0x7fffffff, &pid) && pid > 0) {
@@ -126,7 +162,7 @@ static void warn_value(const char *var, const char *value, const char *err, cons
 /* Variable id names key, by which a flame graph cannot weigh: its default. */
 static void refuse_weight(enum ht_option id, enum ht_sort key)
 {
-	const char *value = getenv(vars[id].var);
+	const char *value = config_getenv(vars[id].var);
 	char err[160];
 	struct sbuf sb = SBUF_INIT(err);
 
@@ -161,7 +197,7 @@ static void check_flame_weights(void)
 static void load(enum ht_option i)
 {
 	static bool loaded[HT_OPT_COUNT];
-	const char *s = getenv(vars[i].var);
+	const char *s = config_getenv(vars[i].var);
 	const char *err;
 
 	if (loaded[i] || vars[i].kind == HT_KIND_ALIAS) /* an alias is the launcher's */

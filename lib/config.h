@@ -46,6 +46,10 @@ extern struct ht_config ht_cfg;
  */
 struct ht_process {
 	bool untraced;
+	/* tracing a process that was running before (--pid, lib/attach.c):
+	 * releases of blocks the map does not hold are counted, as blocks
+	 * allocated before the attach */
+	bool attached;
 } __attribute__((aligned(CACHELINE)));
 extern struct ht_process ht_process;
 
@@ -55,6 +59,13 @@ bool config_traced(void);
 
 /* Parse the environment; warn once per bad value and keep its default. */
 void config_load(void);
+
+/*
+ * --pid: the variables come from the launcher's text, "NAME=VALUE" lines,
+ * instead of the environment of a process that was not started with them;
+ * the text is read during the call that sets it (lib/attach.c).
+ */
+void config_from_text(const char *text);
 
 /*
  * --sample, read as early as the depth (process_setup()): every block of

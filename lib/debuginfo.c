@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "attach.h"
 #include "debuginfo.h"
 #include "dwarf.h"
 
@@ -108,6 +109,7 @@ bool dbg_load(void)
 		h = dlopen("libbfd.so", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return false; /* maybe not for good: no memory, a sandbox */
+	attach_loaded();
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		if (!(*fns[i].slot = dlsym(h, fns[i].name))) {
 			unusable = true;

@@ -180,8 +180,12 @@ static void put_summary(struct out *o, struct sbuf *sb, const struct report *r)
 	if (m->peaks_bounded)
 		sb_printf(sb, ",\"within_per_thread\":{\"bytes\":%d,\"blocks\":%d}",
 			  BT_PEAK_BYTES, BT_PEAK_BLOCKS);
-	sb_printf(sb, "},\"tracer_bytes\":%llu,\"untracked\":%llu}",
+	sb_printf(sb, "},\"tracer_bytes\":%llu,\"untracked\":%llu",
 		  (unsigned long long)s->tracer_bytes, (unsigned long long)m->untracked);
+	/* --pid: traced since the attach */
+	if (m->freed_before_counted)
+		sb_printf(sb, ",\"freed_before_attach\":%llu", (unsigned long long)m->freed_before);
+	sb_putc(sb, '}');
 	out_sbuf(o, sb);
 }
 

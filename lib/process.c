@@ -255,6 +255,17 @@ static void start_tracing(void)
 	on_exit(heaptrace_exit, NULL);
 }
 
+/* --pid (attach.c): the start-up that the constructor left, from now on;
+ * the program's handlers are taken over before ours go in. */
+void process_attach(void (*take_handlers)(void))
+{
+	ht_start_ns = ht_now_ns();
+	config_load();
+	handlers_init(hooks_real_sigaction());
+	take_handlers();
+	start_tracing();
+}
+
 /*
  * A program that an untraced child executes is untraced too: it keeps the
  * hooks (LD_PRELOAD is inherited) and they only forward.  What it
@@ -267,6 +278,15 @@ __attribute__((constructor)) static void heaptrace_init(void)
 	tracer_enter();
 	ht_start_ns = ht_now_ns();
 	hooks_resolve_all();
+	hooks_find_loader();
+	if (!hooks_interposed()) {
+		/* dlopen'ed by --pid: nothing comes here before the launcher's
+		 * heaptrace_attach() redirects the calls (attach.c) */
+		ht_process.untraced = true;
+		tracer_exit();
+		errno = saved;
+		return;
+	}
 	process_setup(); /* if no allocation did: before config_load()'s own */
 	config_load();
 	handlers_init(hooks_real_sigaction());

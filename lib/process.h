@@ -21,6 +21,9 @@
 extern bool process_ready;
 void process_setup(void);
 
+/* --pid: the start-up the constructor left to heaptrace_attach() (attach.c). */
+void process_attach(void (*take_handlers)(void));
+
 /*
  * Frames kept per backtrace (--depth, ht_cfg.depth): fixed before the
  * first backtrace is taken, as the table's entries are sized by it.

@@ -21,6 +21,7 @@
 #include "leaks.h"
 #include "output.h"
 #include "report.h"
+#include "sample.h"
 #include "snapshot.h"
 #include "stacktrace.h"
 #include "symbols.h"
@@ -106,6 +107,8 @@ static void gather(struct report *r)
 	m->missed_frees = acct_missed_count(true);
 	m->untracked = acct_untracked();
 	m->peaks_bounded = bt_peaks_bounded();
+	m->freed_before_counted = ht_process.attached && !ht_sample_rate;
+	m->freed_before = acct_freed_before_count();
 }
 
 /* ------------------------------------------------------------ entry */

@@ -104,22 +104,31 @@ static void on_signal(int signo)
 	errno = saved;
 }
 
+static void add_ms(struct timespec *t, unsigned long long ms)
+{
+	t->tv_sec += (time_t)(ms / 1000);
+	t->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* Move *t on by whole --interval periods until it is in the future: a slow
  * report does not make periodic reports pile up. */
 static void next_deadline(struct timespec *t)
 {
-	unsigned long long ms = ht_cfg.interval_ms;
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	do {
-		t->tv_sec += (time_t)(ms / 1000);
-		t->tv_nsec += (long)(ms % 1000) * 1000000;
-		if (t->tv_nsec >= 1000000000) {
-			t->tv_sec++;
-			t->tv_nsec -= 1000000000;
-		}
-	} while (t->tv_sec < now.tv_sec || (t->tv_sec == now.tv_sec && t->tv_nsec <= now.tv_nsec));
+	do
+		add_ms(t, ht_cfg.interval_ms);
+	while (!before(&now, t));
 }
 
 /*
@@ -145,23 +154,54 @@ static int sem_wait_until(sem_t *sem, const struct timespec *deadline)
 #endif
 }
 
-/* Wait for a signal's wake-up; true when the --interval deadline came first. */
+/* --pid: what the thread also runs every tick_ms (reporter_tick()). */
+static void (*tick_fn)(void);
+static unsigned tick_ms;
+
+void reporter_tick(void (*fn)(void), unsigned ms)
+{
+	tick_ms = ms;
+	atomic_store_release(&tick_fn, fn);
+	sem_post(&wake); /* a thread asleep without a deadline takes it up */
+}
+
+/*
+ * Wait for a signal's wake-up; true when the --interval deadline came
+ * first.  The ticks come between, each tick_ms after the last wake-up.
+ */
 static bool wait_for_work(struct timespec *deadline)
 {
-	if (!ht_cfg.interval_ms) {
-		while (sem_wait(&wake) && errno == EINTR)
-			;
-		return false;
-	}
-	while (sem_wait_until(&wake, deadline)) {
-		if (errno == ETIMEDOUT) {
-			next_deadline(deadline);
-			return true;
+	void (*tick)(void);
+	struct timespec at;
+	const struct timespec *until;
+
+	for (;;) {
+		until = ht_cfg.interval_ms ? deadline : NULL;
+		tick = atomic_load_acquire(&tick_fn);
+		if (tick) {
+			clock_gettime(CLOCK_MONOTONIC, &at);
+			add_ms(&at, tick_ms);
+			if (!until || before(&at, until))
+				until = &at;
 		}
-		if (errno != EINTR)
+		if (!until) {
+			while (sem_wait(&wake) && errno == EINTR)
+				;
 			return false;
+		}
+		if (!sem_wait_until(&wake, until))
+			return false;
+		if (errno == EINTR)
+			continue;
+		if (errno != ETIMEDOUT)
+			return false;
+		if (until == &at) {
+			tick();
+			continue;
+		}
+		next_deadline(deadline);
+		return true;
 	}
-	return false;
 }
 
 static HT_TLS bool on_reporter; /* this thread is the reporter */
@@ -188,7 +228,8 @@ static void *reporter_main(void *arg)
 		bool (*fn)(void);
 
 		if (wait_for_work(&next)) {
-			report_write(REPORT_PERIODIC, ht_cfg.sort.keys, ht_cfg.sort.n);
+			if (!ht_process.untraced) /* --pid --detach'ed */
+				report_write(REPORT_PERIODIC, ht_cfg.sort.keys, ht_cfg.sort.n);
 			oom_run();
 			continue;
 		}
@@ -313,11 +354,12 @@ static void install(unsigned i, sigaction_fn real)
 }
 
 static int trigger_of(int signo);
+static void give_back(void);
 
-void reporter_start(sigaction_fn real, bool (*last)(void))
+/* The signals that dump, then a row per fatal signal: each where the
+ * program left its default (install()). */
+static void take_signals(void)
 {
-	real_sigaction = real;
-	last_report = last;
 	for (int i = 0; i < ht_cfg.signals.n; i++)
 		triggers[ntriggers++] = (typeof(triggers[0])){ .signo = ht_cfg.signals.sigs[i].signo,
 							      .key = ht_cfg.signals.sigs[i].key };
@@ -326,13 +368,36 @@ void reporter_start(sigaction_fn real, bool (*last)(void))
 		if (trigger_of(fatal[i]) < 0)
 			triggers[ntriggers++] =
 				(typeof(triggers[0])){ .signo = fatal[i], .fatal = true };
+	for (unsigned i = 0; i < ntriggers; i++)
+		if (running || !triggers[i].fatal) /* no thread: no last report */
+			install(i, real_sigaction);
+}
+
+void reporter_start(sigaction_fn real, bool (*last)(void))
+{
+	real_sigaction = real;
+	last_report = last;
 	sem_init(&wake, 0, 0);
 	sem_init(&started, 0, 0);
 	sem_init(&job.done, 0, 0);
 	start_thread();
-	for (unsigned i = 0; i < ntriggers; i++)
-		if (running || !triggers[i].fatal) /* no thread: no last report */
-			install(i, real);
+	take_signals();
+}
+
+/* --pid --detach, and an attach after it: the thread stays, waiting. */
+void reporter_pause(void)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	give_back();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void reporter_resume(void)
+{
+	take_signals();
 }
 
 void reporter_wake(void)
@@ -521,7 +586,7 @@ static void on_fatal(int signo, siginfo_t *si, void *uc)
  * have dumped gets its default action back, as it has untraced.  Called
  * with every signal blocked.
  */
-void reporter_give_back_signals(void)
+static void give_back(void)
 {
 	struct sigaction cur, dfl;
 
@@ -535,6 +600,11 @@ void reporter_give_back_signals(void)
 			real_sigaction(triggers[i].signo, &dfl, NULL);
 	}
 	ntriggers = 0;
+}
+
+void reporter_give_back_signals(void)
+{
+	give_back();
 	running = 0;
 }
 

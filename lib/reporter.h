@@ -50,4 +50,14 @@ void reporter_fork_child(void);
  * the disposition it had before ours (its default). */
 void reporter_give_back_signals(void);
 
+/*
+ * --pid (attach.c): --detach gives the signals back and stops the periodic
+ * reports, the thread staying; an attach after it takes them again.  The
+ * thread calls fn every ms milliseconds from then on (objects the process
+ * loads later are redirected).
+ */
+void reporter_pause(void);
+void reporter_resume(void);
+void reporter_tick(void (*fn)(void), unsigned ms);
+
 #endif

@@ -263,6 +263,12 @@ static void put_lost(struct out *o, struct sbuf *sb, const struct report_summary
 		sb_puts(sb, " (their queue was full)\n");
 		out_sbuf(o, sb);
 	}
+	if (m->freed_before_counted) {
+		put_label(sb, "freed before tracing");
+		ht_fmt_count(sb, m->freed_before, "block");
+		sb_puts(sb, " allocated before heaptrace attached\n");
+		out_sbuf(o, sb);
+	}
 	if (m->untracked) {
 		put_label(sb, "not tracked");
 		ht_fmt_count(sb, m->untracked, "allocation");

@@ -27,6 +27,10 @@ struct report_summary {
 	uint64_t missed_allocs, missed_frees; /* in signal handlers: queue full */
 	uint64_t untracked;     /* allocations without room in the tables */
 	bool peaks_bounded;     /* bt_peaks_bounded(): peaks are within batches */
+	/* --pid without --sample: releases of blocks allocated before the
+	 * attach (sampling looks up too few releases to count them) */
+	bool freed_before_counted;
+	uint64_t freed_before;
 };
 
 /* One report: what it is of, and its numbers. */

@@ -30,7 +30,7 @@ HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outf
                 "--unwind=METHOD",
                 "--debug-dir=DIR", "--signals=KEY:SIG,...", "--interval=SECONDS",
                 "--format=FORMAT", "--json", "--oom-report=PCT", "--check[=live]",
-                "--leak-check=yes|no", "--trace-children", "--diff",
+                "--leak-check=yes|no", "--trace-children", "--diff", "-p, --pid=PID", "--detach",
                 "-h, --help", "-V, --version"]
 
 

@@ -971,6 +971,53 @@ static void test_fork(void)
 	REC_EQ(r, 1, 2);
 }
 
+/* ------------------------------------------------------------ am_remove_all_but */
+
+static uintptr_t removed_keys[4096];
+static int nremoved;
+
+static void note_removed(uintptr_t key)
+{
+	if (nremoved < (int)ARRAY_SIZE(removed_keys))
+		removed_keys[nremoved++] = key;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* An attach after a detach (acct_reset()): every record but the kept id's
+ * goes, each removed key told once, in runs that backward shifts move. */
+static void test_remove_all_but(void)
+{
+	enum { N = 3000, KEEP = 1 };
+	struct am_rec r;
+
+	am_reset();
+	nremoved = 0;
+	for (uintptr_t i = 0; i < N; i++) /* every third one kept */
+		CHECK_EQ(ins(0x7f0000000000 + 16 * i, i % 3 ? 5 + (uint32_t)i % 7 : KEEP,
+			     i == 10 ? 1ULL << 33 : 32, &r), AM_INSERTED);
+	am_fork_prepare();
+	am_remove_all_but(KEEP, note_removed);
+	am_fork_parent();
+	CHECK_EQ(am_count(), N / 3);
+	CHECK_EQ(nremoved, N - N / 3);
+	qsort(removed_keys, (size_t)nremoved, sizeof(removed_keys[0]), by_key);
+	for (uintptr_t i = 0, k = 0; i < N; i++) {
+		bool kept = i % 3 == 0;
+
+		CHECK_EQ(probe(0x7f0000000000 + 16 * i) >= 0, kept);
+		if (!kept)
+			CHECK_EQ(removed_keys[k++], 0x7f0000000000 + 16 * i);
+	}
+	for (int i = 0; i < AM_SHARDS; i++) /* nothing left of the big record */
+		CHECK_EQ(am_shards[i].nbig, 0);
+}
+
 int main(void)
 {
 	unit_watchdog(60);
@@ -984,6 +1031,7 @@ int main(void)
 	test_memory();
 	test_no_growth_with_run_time();
 	test_fork();
+	test_remove_all_but();
 	CHECK_EQ(ht_self.locks, 0);
 	return unit_done("unit-addrmap");
 }

@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""heaptrace --pid: attaching to a running process (lib/attach.c,
+launcher/inject.c).  Each program is started untraced, waits on stdin
+while heaptrace attaches, then allocates; its output and exit status stay
+its own, and the exit report lists what was allocated after the attach."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from htlib import (BIN, HEAPTRACE, SEPARATOR, Running, find_bt, fmt_bytes, need, one_report,
+                   parse_reports, plural, run, wait_until)
+
+
+def attach(pid, *opts):
+    return run([HEAPTRACE, "--pid=%d" % pid, *opts], timeout=60)
+
+
+def start(tmp_path, prog, *args, name="run"):
+    """prog untraced (no LD_PRELOAD), waiting for its first line on stdin."""
+    r = Running(tmp_path, prog, *args, launcher=False, env={"LD_PRELOAD": ""}, name=name)
+    r.wait_stdout("ready")
+    return r
+
+
+def go(r):
+    r.proc.stdin.write(b"go\n")
+    r.proc.stdin.flush()
+
+
+def traced_after(tmp_path, prog, *args, steps=(), done="done"):
+    """Start prog untraced; run each step(r) (heaptrace --pid and the
+    like) while it waits; let it go on and end (status 3): the Running."""
+    r = start(tmp_path, prog, *args)
+    try:
+        for step in steps:
+            step(r)
+        go(r)
+        r.wait_stdout(done)
+        assert r.finish() == 3
+    finally:
+        r.close()
+    return r
+
+
+def attached(*opts, message="tracing"):
+    """A step: heaptrace --pid=PID [opts], which must succeed."""
+    def step(r):
+        a = attach(r.pid, *opts)
+        assert a.returncode == 0, a.stderr
+        assert a.stderr.startswith("heaptrace: %s process %d (" % (message, r.pid)), a.stderr
+    return step
+
+
+def pause(seconds):
+    return lambda r: time.sleep(seconds)
+
+
+def test_attach_reports_what_came_after(tmp_path):
+    r = traced_after(tmp_path, "s-attach", steps=[attached()])
+    assert r.stdout() == "ready\ndone 1\n"
+    rep = one_report(r.stderr())
+    site = find_bt(rep, "attach_site")
+    assert (site.count, site.size) == (5, fmt_bytes(1500))
+    grown = find_bt(rep, "main")  # realloc's new block, of main's call
+    assert (grown.count, grown.size) == (1, fmt_bytes(2000))
+    assert rep.summary["freed before tracing"] == \
+        plural(2, "block") + " allocated before heaptrace attached"
+    assert rep.summary["heap traced allocation size"].startswith("3.500 KB in 6 blocks")
+
+
+def test_attach_with_sample_counts_no_releases_before(tmp_path):
+    """--sample's filter lets most releases by without a look-up: those of
+    blocks older than the attach cannot be counted, and are not shown."""
+    r = traced_after(tmp_path, "s-attach", steps=[attached("--sample=1", "--json")])
+    doc = json.loads(r.stderr())
+    assert "freed_before_attach" not in doc["summary"]
+    assert doc["sampled"]["bytes"] == 1
+
+
+def test_attach_says_what_it_did(tmp_path):
+    r = start(tmp_path, "s-attach")
+    try:
+        a = attach(r.pid)
+        assert (a.returncode, a.stderr) == (
+            0, "heaptrace: tracing process %d (s-attach) from now on\n" % r.pid)
+        d = attach(r.pid, "--detach")
+        assert (d.returncode, d.stderr) == (
+            0, "heaptrace: detached from process %d (s-attach)\n" % r.pid)
+    finally:
+        r.close()
+
+
+def test_attach_while_eight_threads_allocate(tmp_path):
+    # the threads churn before, during and after the attach
+    r = traced_after(tmp_path, "s-attach", "threads", steps=[pause(0.2), attached(), pause(0.3)])
+    rep = one_report(r.stderr())
+    site = find_bt(rep, "thread_site")
+    assert (site.count, site.size) == (80, fmt_bytes(80 * 64))
+    site = find_bt(rep, "attach_site")
+    assert (site.count, site.size) == (5, fmt_bytes(1500))
+
+
+def test_detach_stops_recording_and_reporting(tmp_path):
+    r = traced_after(tmp_path, "s-attach",
+                     steps=[attached(), attached("--detach", message="detached from")])
+    assert r.stderr() == ""  # no exit report, no output of ours
+
+
+def test_attach_again_after_detach_starts_over(tmp_path):
+    cycle = [attached(), attached("--detach", message="detached from")]
+    r = traced_after(tmp_path, "s-attach", steps=3 * cycle + [attached()])
+    rep = one_report(r.stderr())
+    site = find_bt(rep, "attach_site")
+    assert (site.count, site.size) == (5, fmt_bytes(1500))
+
+
+def test_library_loaded_after_the_attach(tmp_path):
+    """A library the process loads after the attach is redirected too (the
+    reporter's tick, within 0.1 s): its allocations are reported."""
+    plugin = BIN / "libsym-plugin.so"
+    r = traced_after(tmp_path, "s-attach", "plugin", str(plugin), steps=[attached()])
+    rep = one_report(r.stderr())
+    bt = [b for b in rep.section("size").backtraces if "plugin_alloc" in b.funcs]
+    assert len(bt) == 1 and (bt[0].count, bt[0].size) == (1, fmt_bytes(333))
+
+
+def test_attach_to_cxx(tmp_path):
+    r = traced_after(tmp_path, "s-attach-cxx", steps=[attached()])
+    assert r.stdout() == "ready\ndone\n"
+    rep = one_report(r.stderr())
+    node = find_bt(rep, "make_node()")
+    assert (node.count, node.size) == (4, fmt_bytes(4 * 48))
+    assert node.frames[0].func.startswith("operator new")
+
+
+def test_attach_to_python(tmp_path):
+    """python3 (libpython's calls redirected; a non-PIE program, whose PLT
+    stub of malloc ld.so calls for a new thread's TLS): its output and status
+    its own, and 10 bytearrays of 100,000 bytes made after the attach are
+    there, beside those of two threads started after it."""
+    script = ("import sys, threading\nprint('ready', flush=True)\nsys.stdin.readline()\n"
+              "keep = [bytearray(100000) for _ in range(10)]\n"
+              "more = []\nts = [threading.Thread(target=lambda: more.extend(\n"
+              "    bytearray(5000) for _ in range(100))) for _ in range(2)]\n"
+              "[t.start() for t in ts]\n[t.join() for t in ts]\n"
+              "print('done', len(more), flush=True)\nsys.stdin.read()\nsys.exit(3)\n")
+    (tmp_path / "s.py").write_text(script)
+    out, err = tmp_path / "py.out", tmp_path / "py.err"
+    with open(out, "w") as o, open(err, "w") as e:
+        p = subprocess.Popen([need("python3"), str(tmp_path / "s.py")], stdin=subprocess.PIPE,
+                             stdout=o, stderr=e, env={"PATH": os.environ["PATH"]})
+    try:
+        assert wait_until(lambda: "ready" in out.read_text(), 10)
+        a = attach(p.pid)
+        assert a.returncode == 0, a.stderr
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        assert wait_until(lambda: "done" in out.read_text(), 10)
+        os.kill(p.pid, signal.SIGUSR1)  # Python frees all at its exit: a dump now
+        assert wait_until(lambda: err.read_text().count(SEPARATOR) == 2, 20)
+        p.stdin.close()
+        assert p.wait(30) == 3
+    finally:
+        p.kill()
+        p.wait()
+    assert out.read_text() == "ready\ndone 200\n"
+    rep = parse_reports(err.read_text())[0]  # the dump; the exit report may follow
+    big = [bt for bt in rep.section("size").backtraces
+           if (bt.count, bt.size) == (10, fmt_bytes(10 * 100033))]
+    assert big, err.read_text()[:3000]
+
+
+def test_hundred_attach_detach_cycles_on_a_busy_program(tmp_path):
+    rss = {}
+
+    def cycles(r):
+        for i in range(100):
+            attached()(r)
+            attached("--detach", message="detached from")(r)
+            if i in (9, 99):
+                rss[i] = vm_rss(r.pid)
+
+    r = traced_after(tmp_path, "s-attach", "threads", steps=[cycles, attached()])
+    # the tracer's tables are reused: no growth from cycle 10 to 100
+    assert rss[99] - rss[9] < 256, rss
+    rep = one_report(r.stderr())
+    site = find_bt(rep, "thread_site")
+    assert (site.count, site.size) == (80, fmt_bytes(80 * 64))
+
+
+def vm_rss(pid):
+    """VmRSS of pid in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_refusals_change_nothing(tmp_path):
+    # no such process: bad input
+    a = run([HEAPTRACE, "--pid=4000000"])
+    assert (a.returncode, a.stderr) == (2, "heaptrace: --pid=4000000: no such process\n")
+    a = run([HEAPTRACE, "--pid=abc"])
+    assert a.returncode == 2 and a.stderr.startswith("heaptrace: --pid: 'abc' ")
+    a = run([HEAPTRACE, "--detach"])
+    assert (a.returncode, a.stderr) == (2, "heaptrace: --detach needs --pid=PID\n")
+    a = run([HEAPTRACE, "--pid=1", "true"])
+    assert a.returncode == 2 and "no PROGRAM ('true')" in a.stderr
+    # a process traced already: by strace, and by heaptrace from its start
+    strace = need("strace")
+    out = tmp_path / "strace.out"
+    p = subprocess.Popen([strace, "-o", str(out), str(BIN / "s-attach")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        p.stdout.readline()
+        kid = wait_until(lambda: child_of(p.pid), 5)
+        a = attach(kid)
+        assert a.returncode == 1
+        assert re.fullmatch(r"heaptrace: --pid=%d: pid %d \(s-attach\) is already traced by "
+                            r"pid %d \(strace\).*\n" % (kid, kid, p.pid), a.stderr), a.stderr
+        p.stdin.write(b"go\n")
+        p.stdin.close()
+        assert p.wait(20) == 3
+    finally:
+        p.kill()
+        p.wait()
+    r = Running(tmp_path, "s-attach", name="traced")
+    try:
+        r.wait_stdout("ready")
+        a = attach(r.pid)
+        assert (a.returncode, a.stderr) == (
+            1, "heaptrace: process %d (s-attach) is traced by heaptrace from its start "
+            "already\n" % r.pid)
+    finally:
+        r.close()
+    # a statically linked program: nothing to load a library with
+    p = subprocess.Popen([str(BIN / "static-wait")], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        a = attach(p.pid)
+        assert a.returncode == 1
+        assert a.stderr == ("heaptrace: --pid=%d: pid %d has no libc.so.6 "
+                            "mapped (statically linked or not a glibc program)\n" % (p.pid, p.pid))
+        p.stdin.write(b"go\n")
+        p.stdin.close()
+        assert p.stdout.read() == b"done\n" and p.wait(10) == 3
+    finally:
+        p.kill()
+        p.wait()
+    # detach from a process that is not traced
+    r = start(tmp_path, "s-attach", name="untraced")
+    try:
+        d = attach(r.pid, "--detach")
+        assert d.returncode == 1
+        assert d.stderr.endswith("is not traced: nothing to detach\n")
+        go(r)
+        r.wait_stdout("done 1")
+        assert r.finish() == 3
+    finally:
+        r.close()
+    assert r.stderr() == ""
+
+
+def child_of(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = f.read().split()
+        return int(kids[0]) if kids else None
+    except OSError:
+        return None
