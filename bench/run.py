@@ -222,8 +222,11 @@ def dump_time(rounds):
             out.seek(0)
             t0 = int(re.search(r"t0=(\d+)", out.read()).group(1))
             secs.append((end - t0) / 1e9)
-            n = re.search(r"num of backtrace : (\d+)", (Path(tmp) / "ht.out").read_text())
-    return statistics.median(secs), int(n.group(1)) if n else None
+            report = (Path(tmp) / "ht.out").read_text()
+            shown = re.search(r"num of backtrace : (\d+)", report)
+            more = re.search(r"and (\d+) more backtraces", report)
+            n = int(shown.group(1)) + (int(more.group(1)) if more else 0) if shown else None
+    return statistics.median(secs), n
 
 
 DUMP_PROGRAMS = {
