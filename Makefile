@@ -43,7 +43,7 @@ endif
 # compiled into libheaptrace.so only, launcher/ into heaptrace only.
 SHARED_SRCS := textfmt.c utils.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
-	tmem.c config.c snapshot.c report.c text.c json.c folded.c reporter.c handlers.c \
+	tmem.c config.c snapshot.c report.c text.c json.c folded.c pprof.c gzip.c reporter.c handlers.c \
 	scan.c world.c leaks.c oom.c sample.c attach.c got.c \
 	output.c symbols.c debuginfo.c dwarf.c ignore.c) \
 	$(SHARED_SRCS)
@@ -117,14 +117,15 @@ uninstall:
 # ------------------------------------------------------------------ set-up
 # Debian packages needed to build and test (the second and third lines:
 # programs the tests trace, or run beside heaptrace; jq also reformats
-# reports for --diff's tests; clang builds heaptrace with CC=clang).  A test
+# reports for --diff's tests; clang builds heaptrace with CC=clang; Go, the
+# pprof sources and protoc read --format=pprof's profiles).  A test
 # whose program is missing fails, it does not skip (tests/htlib.py need()).
 # The machine image may carry
 # LLVM's libunwind-14-dev, which conflicts with libunwind-dev: it goes
 # (together with libc++-14-dev, which needs it).
-DEB_PKGS := gcc g++ make libunwind-dev binutils-dev python3-pytest \
+DEB_PKGS := gcc g++ make libunwind-dev binutils-dev zlib1g-dev python3-pytest \
 	sqlite3 xz-utils zstd git perl jq nodejs openjdk-17-jre-headless cmake man-db \
-	clang valgrind strace gdb
+	clang valgrind strace gdb golang-go golang-github-google-pprof-dev protobuf-compiler
 DEB_CONFLICTS := libunwind-14-dev
 
 deps:
@@ -185,9 +186,16 @@ tests/bin/libleaktls.so: tests/lib-leaktls.c | tests/bin
 $(patsubst tests/%.c,tests/bin/%,$(wildcard tests/s-leak-*.c)): tests/leak.h tests/leak-thread.h
 
 # libraries and programs the tests load or exec beside tests/bin/s-*
-# (test_ignore, test_misuse, test_launcher, test_linkage, test_stress, test_attach)
+# (test_ignore, test_misuse, test_launcher, test_linkage, test_stress, test_attach,
+# test_pprof)
 TEST_EXTRA := tests/bin/libhtplug.so tests/bin/libearly-blocks.so tests/bin/libold-preload.so \
-	tests/bin/liblink-thrower.so tests/bin/link-main tests/bin/static-prog tests/bin/static-wait
+	tests/bin/liblink-thrower.so tests/bin/link-main tests/bin/static-prog tests/bin/static-wait \
+	tests/bin/pprof
+# google/pprof, the reader --format=pprof is tested with: built offline
+# from Debian's sources (golang-github-google-pprof-dev) by Debian's Go
+tests/bin/pprof: | tests/bin
+	GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(CURDIR)/build/gocache \
+		go build -o $@ github.com/google/pprof
 tests/bin/libhtplug.so: tests/ignore-plugin.c | tests/bin
 	$(CC) -O0 -g -fPIC -shared -fno-omit-frame-pointer -o $@ $<
 tests/bin/libearly-blocks.so: tests/lib-early-blocks.c | tests/bin

@@ -461,6 +461,18 @@ static void check_flame_weights(void)
 			refuse_weight("--signals", sigs[i].key);
 }
 
+/* A binary --format (options.h) is written to --outfile only. */
+static void check_binary_outfile(void)
+{
+	enum ht_format format = HT_FORMAT_TEXT;
+
+	ht_parse_kind(HT_KIND_FORMAT, env_value(HT_OPT_FORMAT), &format);
+	ht_parse_kind(HT_KIND_FOLDED, env_value(HT_OPT_FLAME_GRAPH), &format);
+	if (ht_format_binary(format) && !*env_value(HT_OPT_OUTFILE))
+		die("--format=%s writes a binary profile: it needs --outfile=FILE",
+		    env_value(HT_OPT_FORMAT));
+}
+
 /* The library name (libheaptrace.so, or libheaptrace-pid.so for --pid)
  * beside our real path (build tree), else in the install tree relative to
  * it, else where make install put it; never from ".". */
@@ -570,6 +582,7 @@ int main(int argc, char **argv)
 		return diff_command(argc, argv, &g);
 	first = parse_options(argc, argv, &g);
 	check_flame_weights();
+	check_binary_outfile();
 	if (attach.detach && !attach.pid)
 		die("--detach needs --pid=PID");
 	if (attach.pid && first < argc)

@@ -196,17 +196,22 @@ struct ht_signal_list {
 #define HT_INTERVAL_MAX_MS (7ULL * 24 * 3600 * 1000)
 
 /*
- * --format: how a report is written, X(ID, name, writer): the launcher
- * knows the names, the library writes with the writer (lib/writer.h, a
- * file of its own under lib/ each).  --flame-graph and
- * HEAPTRACE_FLAME_GRAPH=1 mean folded whatever --format says.
+ * --format: how a report is written, X(ID, name, writer, alone, binary):
+ * the launcher knows the names, the library writes with the writer
+ * (lib/writer.h, a file of its own under lib/ each).  alone: a report is
+ * whole only in a file of its own (each dump after the first gets its own
+ * FILE.dumpN) and is data, not a diagnostic (stdout without --outfile).
+ * binary: never to a terminal or a stream: --outfile is required.
+ * --flame-graph and HEAPTRACE_FLAME_GRAPH=1 mean folded whatever --format
+ * says.
  */
-#define HT_FORMATS(X)                              \
-	X(TEXT, "text", text_write)                \
-	X(JSON, "json", json_write)                \
-	X(FOLDED, "folded", folded_write)
+#define HT_FORMATS(X)                                      \
+	X(TEXT, "text", text_write, false, false)          \
+	X(JSON, "json", json_write, false, false)          \
+	X(FOLDED, "folded", folded_write, true, false)     \
+	X(PPROF, "pprof", pprof_write, true, true)
 
-#define HT_FORMAT_ID(id, name, writer) HT_FORMAT_##id,
+#define HT_FORMAT_ID(id, name, writer, alone, binary) HT_FORMAT_##id,
 enum ht_format { HT_FORMATS(HT_FORMAT_ID) HT_FORMAT_COUNT };
 #undef HT_FORMAT_ID
 
@@ -262,5 +267,8 @@ const char *ht_parse_interval(const char *s, unsigned long long *ms);
 const char *ht_parse_depth(const char *s, int *depth);
 /* --format: a name of HT_FORMATS. */
 const char *ht_parse_format(const char *s, enum ht_format *out);
+/* Its row's alone and binary columns. */
+bool ht_format_alone(enum ht_format f);
+bool ht_format_binary(enum ht_format f);
 
 #endif

@@ -112,9 +112,25 @@ const char *ht_parse_unwind(const char *s, enum ht_unwinder *out)
 	return use_names(err, sizeof(err), "is not an unwinder", unwinder_list());
 }
 
-#define HT_FORMAT_NAME(id, name, writer) [HT_FORMAT_##id] = name,
+#define HT_FORMAT_NAME(id, name, writer, alone, binary) [HT_FORMAT_##id] = name,
 static const char *const format_names[HT_FORMAT_COUNT] = { HT_FORMATS(HT_FORMAT_NAME) };
 #undef HT_FORMAT_NAME
+#define HT_FORMAT_ALONE(id, name, writer, alone, binary) [HT_FORMAT_##id] = alone,
+static const bool format_alone[HT_FORMAT_COUNT] = { HT_FORMATS(HT_FORMAT_ALONE) };
+#undef HT_FORMAT_ALONE
+#define HT_FORMAT_BINARY(id, name, writer, alone, binary) [HT_FORMAT_##id] = binary,
+static const bool format_binary[HT_FORMAT_COUNT] = { HT_FORMATS(HT_FORMAT_BINARY) };
+#undef HT_FORMAT_BINARY
+
+bool ht_format_alone(enum ht_format f)
+{
+	return format_alone[f];
+}
+
+bool ht_format_binary(enum ht_format f)
+{
+	return format_binary[f];
+}
 
 static const char *format_list(void)
 {

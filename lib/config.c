@@ -189,6 +189,17 @@ static void check_flame_weights(void)
 		}
 }
 
+/* A binary format (options.h) goes to a file only: without one, text. */
+static void check_binary_outfile(void)
+{
+	if (!ht_format_binary(ht_cfg.format) || ht_cfg.outfile)
+		return;
+	warn_value(vars[HT_OPT_FORMAT].var, config_getenv(vars[HT_OPT_FORMAT].var),
+		   "writes a binary profile, to a file only, and HEAPTRACE_OUTFILE is not set",
+		   vars[HT_OPT_FORMAT].def);
+	set(HT_OPT_FORMAT, vars[HT_OPT_FORMAT].def);
+}
+
 /*
  * Read variable i, once: config_depth() or config_traced() may have read
  * it already.  All run before the program has threads (the constructor, or
@@ -227,6 +238,7 @@ void config_load(void)
 	for (int i = 0; i < HT_OPT_COUNT; i++)
 		load((enum ht_option)i);
 	check_flame_weights();
+	check_binary_outfile();
 	load_root_pid();
 }
 

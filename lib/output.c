@@ -60,6 +60,13 @@ enum dest {
 };
 
 #define LAST_RESORT_NAME "heaptrace.%d.txt"
+/* a binary report's (options.h): never stdout or stderr */
+#define LAST_RESORT_BINARY "heaptrace.%d.pprof"
+
+static const char *last_resort_name(void)
+{
+	return ht_format_binary(ht_cfg.format) ? LAST_RESORT_BINARY : LAST_RESORT_NAME;
+}
 
 /* What stdout and stderr were when tracing began (indexed by fd). */
 static struct {
@@ -115,7 +122,7 @@ void out_private_fds(void)
 	if (ht_unshare_fds_below(STDERR_FILENO + 1))
 		return; /* the program's table: std_error() checks its fd 2 */
 	close(STDIN_FILENO);
-	if (ht_cfg.format != HT_FORMAT_FOLDED || ht_cfg.outfile)
+	if (!ht_format_alone(ht_cfg.format) || ht_cfg.outfile)
 		close(STDOUT_FILENO);
 }
 
@@ -140,7 +147,7 @@ static const char *outfile_path(unsigned dump)
 	sb_puts(&sb, ht_cfg.outfile);
 	if (getpid() != ht_cfg.root_pid)
 		sb_printf(&sb, ".%d", (int)getpid());
-	if (ht_cfg.format == HT_FORMAT_FOLDED && dump > 1)
+	if (ht_format_alone(ht_cfg.format) && dump > 1)
 		sb_printf(&sb, ".dump%u", dump);
 	return sb_str(&sb);
 }
@@ -204,6 +211,8 @@ static void put_reason(struct sbuf *sb, int err)
 
 static enum dest next_dest(enum dest d)
 {
+	if (d == TO_OUTFILE && ht_format_binary(ht_cfg.format))
+		return TO_LAST_RESORT;
 	switch (d) {
 	case TO_OUTFILE:
 	case TO_STDOUT:
@@ -231,9 +240,11 @@ static void add_note(struct out *o, enum dest d, const char *verb, int err)
 	else
 		return;
 	put_reason(&sb, err);
-	if (d == TO_STDERR)
-		sb_printf(&sb, "; writing the report to " LAST_RESORT_NAME "\n", (int)getpid());
-	else
+	if (next_dest(d) == TO_LAST_RESORT) {
+		sb_puts(&sb, "; writing the report to ");
+		sb_printf(&sb, last_resort_name(), (int)getpid());
+		sb_putc(&sb, '\n');
+	} else
 		sb_puts(&sb, "; writing the report to stderr\n");
 	o->nnotes = sb.len;
 }
@@ -308,8 +319,8 @@ static int open_last_resort(struct out *o)
 
 		if (!dirs[i][0])
 			continue;
-		sb_printf(&sb, "%s/" LAST_RESORT_NAME, strcmp(dirs[i], "/") ? dirs[i] : "",
-			  (int)getpid());
+		sb_printf(&sb, "%s/", strcmp(dirs[i], "/") ? dirs[i] : "");
+		sb_printf(&sb, last_resort_name(), (int)getpid());
 		if (!open_file(o, sb_str(&sb), &last_resort_before, O_NOFOLLOW, last_resort_error))
 			return 0;
 	}
@@ -327,7 +338,7 @@ static int open_dest(struct out *o, enum dest d)
 		/* a flame graph's dumps each start a file of their own */
 		bool fresh = false;
 
-		bool *before = ht_cfg.format == HT_FORMAT_FOLDED ? &fresh : &outfile_before;
+		bool *before = ht_format_alone(ht_cfg.format) ? &fresh : &outfile_before;
 
 		return open_file(o, outfile_path(o->dump), before, 0, kind_error);
 	}
@@ -355,6 +366,10 @@ static void go_to(struct out *o, enum dest d)
 	o->err = 0;
 	/* the notes go out with the report, in one write when they fit in a
 	 * pipe's atomic size: processes sharing stderr do not mix */
+	if (ht_format_binary(ht_cfg.format)) { /* said apart from the data */
+		ht_write_all(STDERR_FILENO, o->notes, o->nnotes);
+		o->nnotes = 0;
+	}
 	memcpy(o->buf, o->notes, o->nnotes);
 	o->len = o->nnotes;
 }

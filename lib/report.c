@@ -18,6 +18,7 @@
 #include "compat.h"
 #include "config.h"
 #include "guard.h"
+#include "gzip.h"
 #include "leaks.h"
 #include "output.h"
 #include "report.h"
@@ -32,7 +33,7 @@ static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool closed; /* the exit report is written: it stays the last */
 static struct out out;  /* under report_lock */
 
-#define HT_WRITER_ROW(id, name, writer) [HT_FORMAT_##id] = writer,
+#define HT_WRITER_ROW(id, name, writer, alone, binary) [HT_FORMAT_##id] = writer,
 static report_writer *const writers[HT_FORMAT_COUNT] = { HT_FORMATS(HT_WRITER_ROW) };
 #undef HT_WRITER_ROW
 
@@ -92,8 +93,8 @@ static void gather(struct report *r)
 	ht_read_line("/proc/self/comm", r->comm, sizeof(r->comm));
 	r->time_ns = s->now_ns - ht_start_ns;
 	/* it sorts: folded stacks, which show no summary, keep the order
-	 * the snapshot was taken in (as they always did) */
-	if (ht_cfg.format != HT_FORMAT_FOLDED)
+	 * the snapshot was taken in (as they always did); pprof has no order */
+	if (!ht_format_alone(ht_cfg.format))
 		gather_shown(r);
 	m->virtual_bytes = mi.arena + mi.hblkhd;
 	m->in_use_bytes = mi.uordblks + mi.hblkhd;
@@ -169,6 +170,9 @@ static void scan_leaks(struct leaks *leaks)
 	tmem_free(hidden, n);
 }
 
+/* pprof's samples: allocations since start too, so every backtrace. */
+static const enum ht_sort pprof_keys[] = { HT_SORT_CALLS };
+
 bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 {
 	enum ht_sort with_leaks[HT_MAX_SORTS];
@@ -180,8 +184,10 @@ bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 	pthread_mutex_lock(&report_lock);
 	if (closed)
 		goto out;
-	if (ht_cfg.format == HT_FORMAT_FOLDED) /* one graph, by the first key */
+	if (ht_format_alone(ht_cfg.format)) /* one graph, by the first key */
 		nkeys = 1;
+	if (ht_cfg.format == HT_FORMAT_PPROF) /* every backtrace since start */
+		keys = pprof_keys;
 	if (when == REPORT_AT_EXIT)
 		closed = true;
 	sym_begin();
@@ -194,7 +200,7 @@ bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 	}
 	leaked = check_fails(&s);
 	if (when == REPORT_AT_EXIT && s.leaked_count + s.indirect_count &&
-	    ht_cfg.format != HT_FORMAT_FOLDED) {
+	    !ht_format_alone(ht_cfg.format)) {
 		nkeys = leaked_first(keys, nkeys, with_leaks);
 		keys = with_leaks;
 	}
@@ -206,7 +212,7 @@ bool report_write(enum report_when when, const enum ht_sort *keys, int nkeys)
 	r = (struct report){ .s = &s, .when = when, .keys = keys, .nkeys = nkeys };
 	gather(&r);
 	/* folded stacks are data for a pipe, the report a diagnostic */
-	out_open(&out, ht_cfg.format == HT_FORMAT_FOLDED ? STDOUT_FILENO : STDERR_FILENO);
+	out_open(&out, ht_format_alone(ht_cfg.format) ? STDOUT_FILENO : STDERR_FILENO);
 	do
 		writers[ht_cfg.format](&out, &r);
 	while (!out_close(&out)); /* again, whole, where it falls back to */
@@ -232,6 +238,8 @@ __attribute__((destructor)) static void report_fini(void)
 	tracer_enter();
 	pthread_mutex_lock(&report_lock);
 	sym_fini();
+	if (ht_cfg.format == HT_FORMAT_PPROF)
+		gz_fini();
 	pthread_mutex_unlock(&report_lock);
 	tracer_exit();
 	errno = saved;

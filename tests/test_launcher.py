@@ -507,7 +507,7 @@ BAD_OPTIONS = [
     bad("--unwind", "FP", "is not an unwinder (use dwarf, libunwind, fp or check)"),
     bad("--unwind", "", "is not an unwinder (use dwarf, libunwind, fp or check)"),
     bad("--ignore", "", "is empty"),
-    bad("--format", "xml", "is not a format (use text, json or folded)"),
+    bad("--format", "xml", "is not a format (use text, json, folded or pprof)"),
 ]
 
 
