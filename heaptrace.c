@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bfdfind.h"
 #include "options.h"
 #include "utils.h"
 #include "launcher/pidcmd.h"
@@ -300,6 +301,25 @@ static int getopt_in(int argc, char **argv, const struct getopt_tables *g, const
 	snprintf(optstring, sizeof(optstring), "%s%s", mode, g->shorts);
 	return getopt_long(argc, argv, optstring, g->longs, NULL);
 }
+/* --version, as GNU tools give it: what this build is and will load. */
+static void print_version(void)
+{
+	char bfd[PATH_MAX];
+	const char *path = ht_find_libbfd(bfd, sizeof(bfd));
+
+	printf("heaptrace %s (backtrace depth %d by default, at most %d)\n", HT_VERSION, HT_DEPTH,
+	       HT_DEPTH_MAX);
+	if (path)
+		printf("libbfd: %s\n", path);
+	else
+		printf("libbfd: none found (binutils' libbfd-*.so): reports name functions from\n"
+		       "  the dynamic symbols only, without file:line, C++ names mangled\n");
+	printf("License GPL-2.0-or-later <https://gnu.org/licenses/gpl.html>;\n"
+	       "GPL-3.0-or-later as it loads libbfd.\n"
+	       "This is free software: you are free to change and redistribute it.\n"
+	       "There is NO WARRANTY, to the extent permitted by law.\n");
+}
+
 
 /*
  * The next option of argv in getopt mode: its row, NULL at the end, or in
@@ -328,8 +348,7 @@ static const struct lopt *next_option(int argc, char **argv, const struct getopt
 		exit(0);
 	}
 	if (o->short_name == 'V') {
-		printf("heaptrace %s (backtrace depth %d by default, at most %d)\n", HT_VERSION,
-		       HT_DEPTH, HT_DEPTH_MAX);
+		print_version();
 		exit(0);
 	}
 	return o;

@@ -25,18 +25,17 @@
 #include <string.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "compat.h"
 #include "attach.h"
+#include "bfdfind.h"
 #include "debuginfo.h"
 #include "dwarf.h"
-
-#ifndef HT_LIBBFD
-#define HT_LIBBFD "libbfd.so"
-#endif
+#include "utils.h"
 
 static struct {
 	unsigned int (*init)(void);
@@ -100,13 +99,20 @@ bool dbg_load(void)
 		BFD_FN(set_error_handler, "bfd_set_error_handler"),
 		BFD_FN(demangle, "bfd_demangle"),
 	};
+	char buf[PATH_MAX];
+	const char *path;
 	void *h;
 
 	if (ready || unusable)
 		return ready;
-	h = dlopen(HT_LIBBFD, RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		h = dlopen("libbfd.so", RTLD_NOW | RTLD_LOCAL);
+	path = ht_find_libbfd(buf, sizeof(buf));
+	if (!path) {
+		unusable = true;
+		ht_warn("no libbfd found (binutils' libbfd-*.so): reports name functions from "
+			"the dynamic symbols only, without file:line, C++ names mangled");
+		return false;
+	}
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return false; /* maybe not for good: no memory, a sandbox */
 	attach_loaded();

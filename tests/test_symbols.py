@@ -14,8 +14,8 @@ import subprocess
 
 import pytest
 
-from htlib import (BIN, HEAPTRACE, ROOT, Running, complete_reports, fmt_bytes, need, one_report,
-                   parse_reports, trace, wait_until)
+from htlib import (BIN, HEAPTRACE, LIB, ROOT, Running, complete_reports, fmt_bytes, need,
+                   one_report, parse_reports, run, trace, wait_until)
 
 SRC = ROOT / "tests"
 STATIC = BIN / "sym-static"
@@ -322,3 +322,37 @@ def test_only_printed_frames_are_read(top, tmp_path):
     found = [line for line in log.read_text().splitlines()
              if '"%s"' % lib in line and "ENOENT" not in line]
     assert (len(found) > 1) == (top == 0), found
+
+
+# ------------------------------------------------------------------ no libbfd
+
+def private_libs(tmp_path):
+    """The loader and the libraries of heaptrace and s-malloc, copied into a
+    directory without libbfd: a program run by that loader with that
+    library path finds its C library there, and no libbfd beside it."""
+    d = tmp_path / "libs"
+    d.mkdir()
+    out = subprocess.run(["ldd", ROOT / "libheaptrace.so", ROOT / "heaptrace", BIN / "s-malloc"],
+                         capture_output=True, text=True, check=True).stdout
+    for path in set(re.findall(r"(?:=> )?(/\S+\.so[.\d]*) \(0x", out)):
+        shutil.copy(path, d)
+    [loader] = d.glob("ld-linux*")
+    return loader, d
+
+
+def test_without_libbfd_says_what_is_missing(tmp_path):
+    """Where no libbfd is installed, the report says so once, and names
+    functions from the dynamic symbols; --version says it too."""
+    loader, libs = private_libs(tmp_path)
+    r = run([loader, "--library-path", libs, BIN / "s-malloc"], env={"LD_PRELOAD": str(LIB)})
+    assert r.returncode == 0
+    first, rest = r.stderr.split("\n", 1)
+    assert first == ("heaptrace: no libbfd found (binutils' libbfd-*.so): reports name functions "
+                     "from the dynamic symbols only, without file:line, C++ names mangled")
+    assert "no libbfd" not in rest
+    bt = one_report(rest).backtraces[0]
+    assert bt.frames[1].func == "leak_big" and bt.frames[1].file == ""
+    v = run([loader, "--library-path", libs, HEAPTRACE, "--version"])
+    assert v.stdout.split("\n")[1:3] == [
+        "libbfd: none found (binutils' libbfd-*.so): reports name functions from",
+        "  the dynamic symbols only, without file:line, C++ names mangled"]

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "../bfdfind.c"
 #include "../utils.c"
 #include "unit.h"
 
@@ -657,6 +658,54 @@ static void test_output(void)
 	}
 }
 
+/* ------------------------------------------------------------ ht_find_libbfd_in */
+
+static void touch(const char *dir, const char *name)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0);
+	close(fd);
+}
+
+/* The name ht_find_libbfd_in() finds in dirs, or "" */
+static const char *found(const char *const *dirs, const char *built)
+{
+	static char buf[512];
+	const char *p = ht_find_libbfd_in(dirs, built, buf, sizeof(buf));
+
+	return p ? strrchr(p, '/') + 1 : "";
+}
+
+static void test_find_libbfd(void)
+{
+	char a[] = "/tmp/unit-bfd-a.XXXXXX", b[] = "/tmp/unit-bfd-b.XXXXXX";
+	const char *dirs[] = { a, "", b, NULL };
+	const char *built = "libbfd-2.40-system.so";
+	char cmd[128];
+
+	CHECK(mkdtemp(a) && mkdtemp(b));
+	CHECK_STR(found(dirs, built), "");
+	touch(b, "libbfd.so");
+	CHECK_STR(found(dirs, built), "libbfd.so"); /* binutils-dev's link */
+	touch(b, "libbfd-2.40.so.0");                /* not a libbfd-VERSION.so */
+	touch(b, "libbfd-2.9-system.so");
+	CHECK_STR(found(dirs, built), "libbfd-2.9-system.so");
+	touch(b, "libbfd-2.41-system.so");             /* binutils upgraded */
+	touch(b, "libbfd-2.10-system.so");
+	CHECK_STR(found(dirs, built), "libbfd-2.41-system.so");
+	touch(b, built);                               /* the build's, while it is there */
+	CHECK_STR(found(dirs, built), built);
+	CHECK_STR(found(dirs, NULL), "libbfd-2.41-system.so");
+	touch(a, "libbfd-2.38-system.so");             /* an earlier directory wins */
+	CHECK_STR(found(dirs, built), "libbfd-2.38-system.so");
+	snprintf(cmd, sizeof(cmd), "rm -r %s %s", a, b);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	unit_watchdog(60);
@@ -673,5 +722,6 @@ int main(void)
 	test_fmt_growth();
 	test_sbuf();
 	test_output();
+	test_find_libbfd();
 	return unit_done("unit-utils");
 }
