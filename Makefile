@@ -41,7 +41,7 @@ endif
 # The layout shows the two binaries: at the top, their entry points
 # (heaptrace.c, libheaptrace.c) and what both compile or share; lib/ is
 # compiled into libheaptrace.so only, launcher/ into heaptrace only.
-SHARED_SRCS := textfmt.c utils.c bfdfind.c
+SHARED_SRCS := textfmt.c utils.c bfdfind.c cxxname.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
 	tmem.c config.c snapshot.c report.c text.c json.c folded.c pprof.c gzip.c reporter.c handlers.c \
 	scan.c world.c leaks.c oom.c sample.c attach.c got.c \

@@ -69,6 +69,9 @@
 	  "write reports as %s (default text; json: one line per report)")                  \
 	X(JSON, "json", 0, "HEAPTRACE_FORMAT", format, ALIAS, "json", NULL,                 \
 	  "same as --format=json")                                                          \
+	X(SHORT_NAMES, "short-names", 0, "HEAPTRACE_SHORT_NAMES", short_names, BOOL, "0",   \
+	  NULL, "shorten C++ names in text reports and flame graphs (std::string, "         \
+	  "std::map<...>)")                                                                 \
 	X(OOM_REPORT, "oom-report", 0, "HEAPTRACE_OOM_REPORT", oom_report, PERCENT, "90",   \
 	  "PCT", "report when memory first passes PCT% of its limit (cgroup or RLIMIT_AS), " \
 	  "and at the first ENOMEM (default 90, 0: off)")                                   \

@@ -30,6 +30,7 @@ struct ht_config {
 	bool leak_check;     /* --leak-check: classify at exit */
 	int depth;           /* --depth: frames kept per backtrace (see config_depth) */
 	bool trace_children; /* --trace-children: every process of the tree */
+	bool short_names;    /* --short-names: text and folded only (cxxname.h) */
 	pid_t root_pid;      /* the process that writes outfile itself */
 };
 

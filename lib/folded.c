@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cxxname.h"
 #include "symbols.h"
 #include "writer.h"
 
@@ -20,14 +21,18 @@
 static void put_flame_frame(struct out *o, struct sbuf *sb, void *addr, bool ret)
 {
 	const struct sym *sym = sym_resolve(addr, ret);
+	char name[SYM_NAME_MAX];
 
 	for (int k = sym->n - 1; k >= 0; k--) {
 		const struct sym_frame *f = &sym->f[k];
 		size_t start = sb->len;
 
-		if (f->func[0])
+		if (f->func[0] && ht_cfg.short_names) {
+			cxx_short_name(name, sizeof(name), f->func);
+			sb_puts(sb, name);
+		} else if (f->func[0]) {
 			sb_puts(sb, f->func);
-		else if (sym->obj[0])
+		} else if (sym->obj[0])
 			sb_printf(sb, "%s+0x%lx", sym->obj, (unsigned long)sym->obj_off);
 		else
 			sb_printf(sb, "%#lx", (unsigned long)(uintptr_t)addr);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cxxname.h"
 #include "debuginfo.h"
 #include "symbols.h"
 #include "utils.h"
@@ -75,50 +76,6 @@ void sym_init(void)
 
 /* ------------------------------------------------------------ names */
 
-/* The end of the <...> or (...) group opening at s[i], or 0. */
-static size_t group_end(const char *s, size_t i)
-{
-	char open = s[i], close = open == '<' ? '>' : ')';
-	int depth = 0;
-
-	for (size_t j = i; s[j]; j++) {
-		if (s[j] == open)
-			depth++;
-		else if (s[j] == close && --depth == 0)
-			return j;
-	}
-	return 0;
-}
-
-/* Is the '<' at s[i] part of an operator's name (operator<, operator<<)? */
-static bool operator_lt(const char *s, size_t i)
-{
-	while (i > 0 && s[i - 1] == '<')
-		i--;
-	return i >= 8 && !strncmp(s + i - 8, "operator", 8);
-}
-
-/* Copy src to dst[cap] with every outermost group of kind open emptied to "...". */
-static void collapse(char *dst, size_t cap, const char *src, char open)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; src[i] && o + 1 < cap; i++) {
-		size_t end;
-
-		dst[o++] = src[i];
-		if (src[i] != open || (open == '<' && operator_lt(src, i)) ||
-		    !(end = group_end(src, i)) || end == i + 1)
-			continue;
-		if (o + 4 >= cap)
-			break;
-		memcpy(dst + o, "...", 3);
-		o += 3;
-		i = end - 1; /* the closing character is copied next */
-	}
-	dst[o] = '\0';
-}
-
 /*
  * A name that does not fit in cap loses its template arguments, then its
  * parameters (each group becomes "<...>" or "(...)"), and only then its
@@ -133,9 +90,9 @@ static void put_name(char *dst, size_t cap, const char *src)
 		memcpy(dst, src, len + 1);
 		return;
 	}
-	collapse(a, sizeof(a), src, '<');
+	cxx_collapse(a, sizeof(a), src, '<');
 	if (strlen(a) >= cap) {
-		collapse(b, sizeof(b), a, '(');
+		cxx_collapse(b, sizeof(b), a, '(');
 		memcpy(a, b, sizeof(a));
 	}
 	len = strlen(a);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cxxname.h"
 #include "sample.h"
 #include "symbols.h"
 #include "textfmt.h"
@@ -25,6 +26,7 @@
 static int put_frame(struct out *o, struct sbuf *sb, int num, int i, void *addr)
 {
 	const struct sym *sym = sym_resolve(addr, i > 0);
+	char name[SYM_NAME_MAX];
 
 	for (int k = 0; k < sym->n; k++) {
 		const struct sym_frame *f = &sym->f[k];
@@ -40,6 +42,10 @@ static int put_frame(struct out *o, struct sbuf *sb, int num, int i, void *addr)
 			.line = f->line,
 		};
 
+		if (ht_cfg.short_names) {
+			cxx_short_name(name, sizeof(name), f->func);
+			line.func = name;
+		}
 		textfmt_frame(sb, num++, &line);
 		out_sbuf(o, sb);
 	}

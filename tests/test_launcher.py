@@ -29,7 +29,7 @@ HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outf
                 "--ignore=FILE", "--depth=N", "--max-memory=BYTES", "--sample=BYTES",
                 "--unwind=METHOD",
                 "--debug-dir=DIR", "--signals=KEY:SIG,...", "--interval=SECONDS",
-                "--format=FORMAT", "--json", "--oom-report=PCT", "--check[=live]",
+                "--format=FORMAT", "--json", "--short-names", "--oom-report=PCT", "--check[=live]",
                 "--leak-check=yes|no", "--trace-children", "--diff", "-p, --pid=PID", "--detach",
                 "-h, --help", "-V, --version"]
 

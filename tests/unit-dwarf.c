@@ -240,9 +240,12 @@ int main(void)
 	compare("tests/bin/sym-static", 1, &quirks);
 	compare("tests/bin/libsym-shared.so", 1, &quirks);
 	CHECK_EQ(quirks, 0);
-	compare_all("tests/bin", &quirks);
+	/* before the others: libbfd, once it has read some C++ programs
+	 * (tests/bin/s-shortnames), misses inlined calls in this one that
+	 * addr2line and this reader find */
 	inlined = compare("/proc/self/exe", 7, &quirks);
 	CHECK(inlined > 1000);
+	compare_all("tests/bin", &quirks);
 	test_header_function();
 	test_damaged();
 	dw_release_files();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../bfdfind.c"
+#include "../cxxname.c"
 #include "../utils.c"
 #include "unit.h"
 
@@ -658,6 +659,44 @@ static void test_output(void)
 	}
 }
 
+/* ------------------------------------------------------------ cxx_short_name */
+
+static const char *shortened(const char *full)
+{
+	static char buf[512];
+
+	cxx_short_name(buf, sizeof(buf), full);
+	return buf;
+}
+
+#define STRING "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >"
+
+static void test_short_names(void)
+{
+	CHECK_STR(shortened("main"), "main");
+	CHECK_STR(shortened(STRING "::_M_mutate(unsigned long, unsigned long, char const*, "
+				  "unsigned long)"),
+		  "std::string::_M_mutate(unsigned long, unsigned long, char const*, unsigned long)");
+	CHECK_STR(shortened("make(" STRING " const&, std::basic_ostream<char, std::char_traits<char> >&)"),
+		  "make(std::string const&, std::ostream&)");
+	CHECK_STR(shortened("std::__cxx11::list<int, std::allocator<int> >::push_back(int const&)"),
+		  "std::list<int, std::allocator<...> >::push_back(int const&)");
+	/* an argument list longer than CXX_SHORT_ARGS once its inner lists are
+	 * emptied: emptied too */
+	CHECK_STR(shortened("std::map<" STRING ", int, std::less<" STRING ">, std::allocator<std::pair<"
+			    STRING " const, int> > >::operator[](" STRING " const&)"),
+		  "std::map<...>::operator[](std::string const&)");
+	CHECK_STR(shortened("std::vector<std::pair<int, int>, std::allocator<std::pair<int, int> > >::"
+			    "_M_realloc_insert<int, int>(int&&, int&&)"),
+		  "std::vector<std::pair<...>, std::allocator<...> >::_M_realloc_insert<int, int>(int&&, "
+		  "int&&)");
+	/* operator< and operator<< are names, not lists */
+	CHECK_STR(shortened("bool operator< <Key<int> >(Key<int> const&, Key<int> const&)"),
+		  "bool operator< <Key<...> >(Key<int> const&, Key<int> const&)");
+	CHECK_STR(shortened("std::ostream::operator<<(int)"), "std::ostream::operator<<(int)");
+	CHECK_STR(shortened("f<g<h<int> > >()"), "f<g<...> >()");
+}
+
 /* ------------------------------------------------------------ ht_find_libbfd_in */
 
 static void touch(const char *dir, const char *name)
@@ -723,5 +762,6 @@ int main(void)
 	test_sbuf();
 	test_output();
 	test_find_libbfd();
+	test_short_names();
 	return unit_done("unit-utils");
 }
