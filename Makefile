@@ -9,6 +9,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
 LIBDIR := $(PREFIX)/lib/heaptrace
+MANDIR := $(PREFIX)/share/man/man1
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
+DOCDIR := $(PREFIX)/share/doc/heaptrace
 
 CC ?= gcc
 ifeq ($(origin CC),default)
@@ -103,16 +106,31 @@ $(O)/libheaptrace-pid.so: $(PID_OBJS) lib/libheaptrace.map
 $(O)/heaptrace: $(LAUNCHER_OBJS)
 	$(CC) -o $@ $(LAUNCHER_OBJS) $(LDFLAGS)
 
+# what make install puts where, and make uninstall removes: one list
+INSTALLED := $(BINDIR)/heaptrace $(LIBDIR)/libheaptrace.so $(LIBDIR)/libheaptrace-pid.so \
+	$(MANDIR)/heaptrace.1 $(COMPLETIONDIR)/heaptrace $(DOCDIR)/README.md
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR) \
+		$(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(DOCDIR)
 	install -m 755 $(O)/heaptrace $(DESTDIR)$(BINDIR)/heaptrace
 	install -m 644 $(O)/libheaptrace.so $(DESTDIR)$(LIBDIR)/libheaptrace.so
 	install -m 644 $(O)/libheaptrace-pid.so $(DESTDIR)$(LIBDIR)/libheaptrace-pid.so
+	install -m 644 doc/heaptrace.1 $(DESTDIR)$(MANDIR)/heaptrace.1
+	install -m 644 doc/heaptrace.bash-completion $(DESTDIR)$(COMPLETIONDIR)/heaptrace
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/heaptrace $(DESTDIR)$(LIBDIR)/libheaptrace.so \
-		$(DESTDIR)$(LIBDIR)/libheaptrace-pid.so
-	-rmdir $(DESTDIR)$(LIBDIR)
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
+
+# a release tarball of the commit checked out: it builds and tests with
+# make && make test once unpacked (DIST=PATH writes it elsewhere)
+DIST ?= heaptrace-$(VERSION).tar.gz
+dist:
+	@git rev-parse --git-dir >/dev/null 2>&1 || \
+		{ echo "heaptrace: make dist needs a git checkout (it archives HEAD)" >&2; exit 1; }
+	git archive --format=tar.gz --prefix=heaptrace-$(VERSION)/ -o $(DIST) HEAD
 
 # ------------------------------------------------------------------ set-up
 # Debian packages needed to build and test (the second and third lines:
@@ -125,7 +143,8 @@ uninstall:
 # (together with libc++-14-dev, which needs it).
 DEB_PKGS := gcc g++ make libunwind-dev binutils-dev zlib1g-dev python3-pytest \
 	sqlite3 xz-utils zstd git perl jq nodejs openjdk-17-jre-headless cmake man-db \
-	clang valgrind strace gdb golang-go golang-github-google-pprof-dev protobuf-compiler
+	clang valgrind strace gdb golang-go golang-github-google-pprof-dev protobuf-compiler \
+	bash-completion
 DEB_CONFLICTS := libunwind-14-dev
 
 deps:
@@ -282,9 +301,11 @@ help:
 	@echo 'make demo       install missing build dependencies, build, trace a leaking sample'
 	@echo 'make test       install missing dependencies, build, run unit and integration tests'
 	@echo 'make bench      measure heaptrace against the untraced run, its floors and heaptrack'
-	@echo 'make install    install into $$(DESTDIR)$$(PREFIX) (default PREFIX=/usr/local)'
+	@echo 'make install    install into $$(DESTDIR)$$(PREFIX) (default PREFIX=/usr/local): the binaries,'
+	@echo '                the man page, bash completion and README; make uninstall removes them'
+	@echo 'make dist       a release tarball of HEAD, heaptrace-$(VERSION).tar.gz'
 	@echo 'make deps       install missing Debian build dependencies (root), or print the command'
 	@echo 'make clean      remove what the build made'
 
-.PHONY: all install uninstall deps demo test unit check-build depth30 bench clean help FORCE
+.PHONY: all install uninstall dist deps demo test unit check-build depth30 bench clean help FORCE
 .DELETE_ON_ERROR:

@@ -104,13 +104,15 @@ MAKE_ENV_DROP = ("DEPTH", "CC", "CFLAGS", "LDFLAGS", "OPT", "PREFIX", "DESTDIR",
 
 
 def source_copy(dst):
-    """The sources of both binaries (the top level, lib/, launcher/) and the
-    Makefile of this tree, copied to dst."""
-    for d in (ROOT, ROOT / "lib", ROOT / "launcher"):
+    """The sources of both binaries (the top level, lib/, launcher/), the
+    Makefile, README and doc/ (what make install installs) of this tree,
+    copied to dst."""
+    for d in (ROOT, ROOT / "lib", ROOT / "launcher", ROOT / "doc"):
         out = dst / d.relative_to(ROOT)
         out.mkdir()
         for p in d.iterdir():
-            if p.is_file() and (p.suffix in (".c", ".h", ".map") or p.name == "Makefile"):
+            if p.is_file() and (p.suffix in (".c", ".h", ".map") or
+                                p.name in ("Makefile", "README.md") or d.name == "doc"):
                 shutil.copy2(p, out / p.name)
     return dst
 
@@ -754,6 +756,57 @@ def test_make_install_relative_library(tmp_path):
     assert env == {"LD_PRELOAD": str(lib), "HEAPTRACE_ROOT_PID": str(pid)}
     s_malloc_ok(run([launcher, BIN / "s-malloc"], cwd=tmp_path), lib)
     assert version_of(launcher) == VERSION_LINE % 8
+
+
+INSTALLED = {"usr/bin/heaptrace": 0o755, "usr/lib/heaptrace/libheaptrace.so": 0o644,
+             "usr/lib/heaptrace/libheaptrace-pid.so": 0o644,
+             "usr/share/man/man1/heaptrace.1": 0o644,
+             "usr/share/bash-completion/completions/heaptrace": 0o644,
+             "usr/share/doc/heaptrace/README.md": 0o644}
+
+
+def test_make_install_and_uninstall(tmp_path):
+    """make install puts the binaries, the man page, bash completion and
+    README where Debian looks for them; make uninstall removes all of it."""
+    tree = source_copy(tmp_path / "src")
+    dest = tmp_path.resolve() / "dest"
+    make(tree, "install", "DESTDIR=%s" % dest, "PREFIX=/usr")
+    files = {str(p.relative_to(dest)): stat.S_IMODE(p.stat().st_mode)
+             for p in dest.rglob("*") if p.is_file()}
+    assert files == INSTALLED
+    assert (dest / "usr/share/man/man1/heaptrace.1").read_bytes() == \
+        (ROOT / "doc" / "heaptrace.1").read_bytes()
+    assert (dest / "usr/share/doc/heaptrace/README.md").read_bytes() == \
+        (ROOT / "README.md").read_bytes()
+    make(tree, "uninstall", "DESTDIR=%s" % dest, "PREFIX=/usr")
+    assert [p for p in dest.rglob("*") if not p.is_dir()] == []
+    assert not (dest / "usr/lib/heaptrace").exists()
+    assert not (dest / "usr/share/doc/heaptrace").exists()
+
+
+def test_make_dist(tmp_path):
+    """make dist: a tarball of HEAD, every tracked file under
+    heaptrace-VERSION/, that builds (make test runs from it as from a clone)."""
+    tarball = tmp_path / "ht.tar.gz"
+    r = subprocess.run(["make", "-s", "-C", str(ROOT), "dist", "DIST=%s" % tarball],
+                       capture_output=True, text=True)
+    if not (ROOT / ".git").exists():
+        assert r.returncode != 0
+        assert r.stderr.splitlines()[0] == \
+            "heaptrace: make dist needs a git checkout (it archives HEAD)"
+        return
+    assert r.returncode == 0, r.stderr
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "-r", "--name-only", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    listed = subprocess.run(["tar", "-tzf", tarball], capture_output=True, text=True,
+                            check=True).stdout.split()
+    top = "heaptrace-%s/" % VERSION
+    assert sorted(n[len(top):] for n in listed if not n.endswith("/")) == sorted(tracked)
+    subprocess.run(["tar", "-xzf", tarball, "-C", tmp_path], check=True)
+    make(tmp_path / top, "all")
+    assert version_of(tmp_path / top / "heaptrace") == VERSION_LINE % 8
+    s_malloc_ok(run([tmp_path / top / "heaptrace", BIN / "s-malloc"]),
+                (tmp_path / top / "libheaptrace.so").resolve())
 
 
 # ------------------------------------------------------------------ build variables
