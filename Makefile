@@ -46,7 +46,7 @@ endif
 # compiled into libheaptrace.so only, launcher/ into heaptrace only.
 SHARED_SRCS := textfmt.c utils.c bfdfind.c cxxname.c
 LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.c addrmap.c \
-	tmem.c config.c snapshot.c report.c text.c json.c folded.c pprof.c gzip.c reporter.c handlers.c \
+	tmem.c config.c snapshot.c report.c text.c json.c folded.c svg.c pprof.c gzip.c reporter.c handlers.c \
 	scan.c world.c leaks.c oom.c sample.c attach.c got.c \
 	output.c symbols.c debuginfo.c dwarf.c ignore.c) \
 	$(SHARED_SRCS)
@@ -136,7 +136,8 @@ dist:
 # Debian packages needed to build and test (the second and third lines:
 # programs the tests trace, or run beside heaptrace; jq also reformats
 # reports for --diff's tests; clang builds heaptrace with CC=clang; Go, the
-# pprof sources and protoc read --format=pprof's profiles).  A test
+# pprof sources and protoc read --format=pprof's profiles; chromium opens
+# --flame-graph=svg's).  A test
 # whose program is missing fails, it does not skip (tests/htlib.py need()).
 # The machine image may carry
 # LLVM's libunwind-14-dev, which conflicts with libunwind-dev: it goes
@@ -144,7 +145,7 @@ dist:
 DEB_PKGS := gcc g++ make libunwind-dev binutils-dev zlib1g-dev python3-pytest \
 	sqlite3 xz-utils zstd git perl jq nodejs openjdk-17-jre-headless cmake man-db \
 	clang valgrind strace gdb golang-go golang-github-google-pprof-dev protobuf-compiler \
-	bash-completion
+	bash-completion chromium
 DEB_CONFLICTS := libunwind-14-dev
 
 deps:

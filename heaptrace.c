@@ -469,7 +469,7 @@ static void check_flame_weights(void)
 	/* --flame-graph after --format, as the library reads them */
 	ht_parse_kind(HT_KIND_FORMAT, env_value(HT_OPT_FORMAT), &format);
 	ht_parse_kind(HT_KIND_FOLDED, env_value(HT_OPT_FLAME_GRAPH), &format);
-	if (format != HT_FORMAT_FOLDED)
+	if (!ht_format_flame(format))
 		return;
 	if (!ht_parse_sort(env_value(HT_OPT_SORT), keys, &n) && !ht_sort_weight(keys[0]))
 		refuse_weight("--sort", keys[0]);

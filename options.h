@@ -41,8 +41,8 @@
 	X(SORT, "sort", 's', "HEAPTRACE_SORT", sort, SORTS, "size", "KEY[,KEY...]",         \
 	  "sort by %s; a section each (default size)")                                      \
 	X(FLAME_GRAPH, "flame-graph", 0, "HEAPTRACE_FLAME_GRAPH", format, FOLDED, "0",     \
-	  NULL, "print folded stacks for flamegraph.pl (to stdout), weighed by the first "  \
-	  "--sort key")                                                                     \
+	  "[=svg]", "print folded stacks for flamegraph.pl (to stdout), weighed by the "    \
+	  "first --sort key; =svg: an interactive SVG flame graph instead")                \
 	X(OUTFILE, "outfile", 0, "HEAPTRACE_OUTFILE", outfile, OUTFILE, "", "FILE",         \
 	  "write reports to FILE (FILE.PID for children traced too)")                       \
 	X(IGNORE, "ignore", 0, "HEAPTRACE_IGNORE", ignore, INFILE, "", "FILE",              \
@@ -105,7 +105,7 @@ enum ht_kind {
 	HT_KIND_PERCENT, /* unsigned long, 0 to 100 */
 	HT_KIND_UNWIND,  /* enum ht_unwinder */
 	HT_KIND_FORMAT,  /* enum ht_format: a name of HT_FORMATS */
-	HT_KIND_FOLDED,  /* enum ht_format: a bool, true selects HT_FORMAT_FOLDED */
+	HT_KIND_FOLDED,  /* enum ht_format: a bool, true selects HT_FORMAT_FOLDED; svg HT_FORMAT_SVG */
 	HT_KIND_OUTFILE, /* const char *: a file to write */
 	HT_KIND_INFILE,  /* const char *: a text file to read */
 	HT_KIND_DIR,     /* const char *: a directory */
@@ -199,22 +199,25 @@ struct ht_signal_list {
 #define HT_INTERVAL_MAX_MS (7ULL * 24 * 3600 * 1000)
 
 /*
- * --format: how a report is written, X(ID, name, writer, alone, binary):
- * the launcher knows the names, the library writes with the writer
+ * --format: how a report is written, X(ID, name, writer, alone, binary,
+ * flame): the launcher knows the names, the library writes with the writer
  * (lib/writer.h, a file of its own under lib/ each).  alone: a report is
  * whole only in a file of its own (each dump after the first gets its own
  * FILE.dumpN) and is data, not a diagnostic (stdout without --outfile).
- * binary: never to a terminal or a stream: --outfile is required.
+ * binary: never to a terminal or a stream: --outfile is required.  flame:
+ * a flame graph, one stack per backtrace weighed by the first sort key
+ * (options' weight column: keys without one are refused).
  * --flame-graph and HEAPTRACE_FLAME_GRAPH=1 mean folded whatever --format
- * says.
+ * says, --flame-graph=svg means svg.
  */
-#define HT_FORMATS(X)                                      \
-	X(TEXT, "text", text_write, false, false)          \
-	X(JSON, "json", json_write, false, false)          \
-	X(FOLDED, "folded", folded_write, true, false)     \
-	X(PPROF, "pprof", pprof_write, true, true)
+#define HT_FORMATS(X)                                            \
+	X(TEXT, "text", text_write, false, false, false)         \
+	X(JSON, "json", json_write, false, false, false)         \
+	X(FOLDED, "folded", folded_write, true, false, true)     \
+	X(PPROF, "pprof", pprof_write, true, true, false)        \
+	X(SVG, "svg", svg_write, true, false, true)
 
-#define HT_FORMAT_ID(id, name, writer, alone, binary) HT_FORMAT_##id,
+#define HT_FORMAT_ID(id, name, writer, alone, binary, flame) HT_FORMAT_##id,
 enum ht_format { HT_FORMATS(HT_FORMAT_ID) HT_FORMAT_COUNT };
 #undef HT_FORMAT_ID
 
@@ -270,8 +273,9 @@ const char *ht_parse_interval(const char *s, unsigned long long *ms);
 const char *ht_parse_depth(const char *s, int *depth);
 /* --format: a name of HT_FORMATS. */
 const char *ht_parse_format(const char *s, enum ht_format *out);
-/* Its row's alone and binary columns. */
+/* Its row's alone, binary and flame columns. */
 bool ht_format_alone(enum ht_format f);
 bool ht_format_binary(enum ht_format f);
+bool ht_format_flame(enum ht_format f);
 
 #endif

@@ -112,13 +112,13 @@ const char *ht_parse_unwind(const char *s, enum ht_unwinder *out)
 	return use_names(err, sizeof(err), "is not an unwinder", unwinder_list());
 }
 
-#define HT_FORMAT_NAME(id, name, writer, alone, binary) [HT_FORMAT_##id] = name,
+#define HT_FORMAT_NAME(id, name, writer, alone, binary, flame) [HT_FORMAT_##id] = name,
 static const char *const format_names[HT_FORMAT_COUNT] = { HT_FORMATS(HT_FORMAT_NAME) };
 #undef HT_FORMAT_NAME
-#define HT_FORMAT_ALONE(id, name, writer, alone, binary) [HT_FORMAT_##id] = alone,
+#define HT_FORMAT_ALONE(id, name, writer, alone, binary, flame) [HT_FORMAT_##id] = alone,
 static const bool format_alone[HT_FORMAT_COUNT] = { HT_FORMATS(HT_FORMAT_ALONE) };
 #undef HT_FORMAT_ALONE
-#define HT_FORMAT_BINARY(id, name, writer, alone, binary) [HT_FORMAT_##id] = binary,
+#define HT_FORMAT_BINARY(id, name, writer, alone, binary, flame) [HT_FORMAT_##id] = binary,
 static const bool format_binary[HT_FORMAT_COUNT] = { HT_FORMATS(HT_FORMAT_BINARY) };
 #undef HT_FORMAT_BINARY
 
@@ -130,6 +130,15 @@ bool ht_format_alone(enum ht_format f)
 bool ht_format_binary(enum ht_format f)
 {
 	return format_binary[f];
+}
+
+#define HT_FORMAT_FLAME(id, name, writer, alone, binary, flame) [HT_FORMAT_##id] = flame,
+static const bool format_flame[HT_FORMAT_COUNT] = { HT_FORMATS(HT_FORMAT_FLAME) };
+#undef HT_FORMAT_FLAME
+
+bool ht_format_flame(enum ht_format f)
+{
+	return format_flame[f];
 }
 
 static const char *format_list(void)
@@ -464,11 +473,16 @@ static const char *parse_format(const char *s, void *out)
 static const char *parse_folded(const char *s, void *out)
 {
 	bool folded;
-	const char *err = ht_parse_bool(s, &folded);
+	const char *err;
 
+	if (!strcmp(s, "svg")) {
+		*(enum ht_format *)out = HT_FORMAT_SVG;
+		return NULL;
+	}
+	err = ht_parse_bool(s, &folded);
 	if (!err && folded)
 		*(enum ht_format *)out = HT_FORMAT_FOLDED;
-	return err;
+	return err ? "is not 1, 0 or svg" : NULL;
 }
 
 /* --check: a bool (leaks), or "live"; the launcher's bare flag says "1". */

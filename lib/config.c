@@ -178,7 +178,7 @@ static void refuse_weight(enum ht_option id, enum ht_sort key)
  */
 static void check_flame_weights(void)
 {
-	if (ht_cfg.format != HT_FORMAT_FOLDED)
+	if (!ht_format_flame(ht_cfg.format))
 		return;
 	if (!ht_sort_weight(ht_cfg.sort.keys[0]))
 		refuse_weight(HT_OPT_SORT, ht_cfg.sort.keys[0]);

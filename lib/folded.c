@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "cxxname.h"
+#include "folded.h"
 #include "symbols.h"
 #include "writer.h"
 
@@ -18,7 +19,7 @@
  * outer function first, then the calls inlined into it, each marked with
  * flamegraph.pl's "_[i]" suffix.
  */
-static void put_flame_frame(struct out *o, struct sbuf *sb, void *addr, bool ret)
+void folded_frame(struct sbuf *sb, void *addr, bool ret)
 {
 	const struct sym *sym = sym_resolve(addr, ret);
 	char name[SYM_NAME_MAX];
@@ -47,7 +48,6 @@ static void put_flame_frame(struct out *o, struct sbuf *sb, void *addr, bool ret
 		}
 		if (k)
 			sb_putc(sb, ';');
-		out_sbuf(o, sb);
 	}
 }
 
@@ -77,7 +77,7 @@ void folded_write(struct out *o, struct report *r)
 {
 	const struct snapshot *s = r->s;
 	enum ht_sort key = r->keys[0];
-	char buf[SYM_NAME_MAX + SYM_PATH_MAX + 64];
+	char buf[FOLDED_FRAME_MAX];
 	struct sbuf sb = SBUF_INIT(buf);
 
 	if (!ht_sort_weight(key))
@@ -91,7 +91,7 @@ void folded_write(struct out *o, struct report *r)
 		if (b->truncated)
 			sb_puts(&sb, "[truncated];");
 		for (int f = b->depth - 1; f >= 0; f--) {
-			put_flame_frame(o, &sb, b->frames[f], f > 0);
+			folded_frame(&sb, b->frames[f], f > 0);
 			if (f)
 				sb_putc(&sb, ';');
 			out_sbuf(o, &sb);

@@ -28,54 +28,9 @@
 
 /* ------------------------------------------------------------ encoding */
 
-/* A growing buffer of protobuf's wire format; nomem once it could not grow. */
-struct pb {
-	unsigned char *b;
-	size_t len, cap;
-	bool nomem;
-};
-
 enum { WIRE_VARINT = 0, WIRE_BYTES = 2 };
 
-static bool pb_reserve(struct pb *p, size_t more)
-{
-	size_t cap = p->cap ? p->cap : 4096;
-	unsigned char *b;
-
-	if (p->nomem)
-		return false;
-	if (p->len + more <= p->cap)
-		return true;
-	while (cap < p->len + more)
-		cap *= 2;
-	b = tmem_alloc_scratch(cap);
-	if (!b) {
-		p->nomem = true;
-		return false;
-	}
-	if (p->len)
-		memcpy(b, p->b, p->len);
-	tmem_free(p->b, p->cap);
-	p->b = b;
-	p->cap = cap;
-	return true;
-}
-
-static void pb_free(struct pb *p)
-{
-	tmem_free(p->b, p->cap);
-	*p = (struct pb){ 0 };
-}
-
-static void pb_raw(struct pb *p, const void *d, size_t n)
-{
-	if (n && pb_reserve(p, n)) {
-		memcpy(p->b + p->len, d, n);
-		p->len += n;
-	}
-}
-
-static void pb_varint(struct pb *p, uint64_t v)
+static void pb_varint(struct tbuf *p, uint64_t v)
 {
 	unsigned char b[10];
 	size_t n = 0;
@@ -84,11 +39,11 @@ static void pb_varint(struct pb *p, uint64_t v)
 		b[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
 		v >>= 7;
 	} while (v);
-	pb_raw(p, b, n);
+	tbuf_put(p, b, n);
 }
 
 /* A varint field; proto3 leaves zeros out. */
-static void pb_uint(struct pb *p, unsigned field, uint64_t v)
+static void pb_uint(struct tbuf *p, unsigned field, uint64_t v)
 {
 	if (!v)
 		return;
@@ -96,15 +51,15 @@ static void pb_uint(struct pb *p, unsigned field, uint64_t v)
 	pb_varint(p, v);
 }
 
-static void pb_bytes(struct pb *p, unsigned field, const void *d, size_t n)
+static void pb_bytes(struct tbuf *p, unsigned field, const void *d, size_t n)
 {
 	pb_varint(p, (uint64_t)field << 3 | WIRE_BYTES);
 	pb_varint(p, n);
-	pb_raw(p, d, n);
+	tbuf_put(p, d, n);
 }
 
 /* Message m as field of p; m is emptied for the next one. */
-static void pb_msg(struct pb *p, unsigned field, struct pb *m)
+static void pb_msg(struct tbuf *p, unsigned field, struct tbuf *m)
 {
 	p->nomem |= m->nomem;
 	pb_bytes(p, field, m->b, m->len);
@@ -179,16 +134,16 @@ struct pmap {
 
 /* Everything one profile is built from. */
 struct prof {
-	struct pb strings; /* string_table, as its field records already */
+	struct tbuf strings; /* string_table, as its field records already */
 	struct idmap strs; /* a string's hash -> index + 1 */
 	struct str_at {
 		uint32_t off, len; /* the string's bytes in strings */
 	} *str_at;         /* by index */
 	size_t str_cap, nstr;
 	struct idmap locs, funcs;
-	struct pb samples, locations, functions;
+	struct tbuf samples, locations, functions;
 	/* one message being built at each level: none is inside another of its own */
-	struct pb top, sample, ids, loc, line, fn;
+	struct tbuf top, sample, ids, loc, line, fn;
 	struct pmap maps[1024]; /* executable segments; past them, addresses unmapped */
 	size_t nmaps;
 	uint64_t truncated; /* the location id of "[truncated]", 0: none yet */
@@ -228,7 +183,7 @@ static uint64_t str_index(struct prof *p, const char *s)
 	pb_varint(&p->strings, 6 << 3 | WIRE_BYTES);
 	pb_varint(&p->strings, n);
 	p->str_at[p->nstr] = (struct str_at){ (uint32_t)p->strings.len, (uint32_t)n };
-	pb_raw(&p->strings, s, n);
+	tbuf_put(&p->strings, s, n);
 	*id = (uint32_t)++p->nstr;
 	return p->nstr - 1;
 nomem:
@@ -335,7 +290,7 @@ static struct pmap *map_of(struct prof *p, uintptr_t addr)
 	return NULL;
 }
 
-static void put_mappings(struct prof *p, struct pb *out)
+static void put_mappings(struct prof *p, struct tbuf *out)
 {
 	for (size_t i = 0; i < p->nmaps; i++) {
 		const struct pmap *m = &p->maps[i];
@@ -469,7 +424,7 @@ static void put_sample(struct prof *p, const struct item *it, int nvalues)
 	pb_msg(&p->samples, 2, &p->sample);
 }
 
-static void put_value_type(struct prof *p, struct pb *out, unsigned field, const char *type,
+static void put_value_type(struct prof *p, struct tbuf *out, unsigned field, const char *type,
 			   const char *unit)
 {
 	pb_uint(&p->top, 1, str_index(p, type));
@@ -478,7 +433,7 @@ static void put_value_type(struct prof *p, struct pb *out, unsigned field, const
 }
 
 /* What the profile is of, as pprof shows it (-comments). */
-static void put_comments(struct prof *p, struct pb *out, const struct report *r)
+static void put_comments(struct prof *p, struct tbuf *out, const struct report *r)
 {
 	char buf[256];
 	struct sbuf sb = SBUF_INIT(buf);
@@ -497,16 +452,16 @@ static void put_comments(struct prof *p, struct pb *out, const struct report *r)
 
 static void prof_free(struct prof *p)
 {
-	pb_free(&p->strings);
-	pb_free(&p->samples);
-	pb_free(&p->locations);
-	pb_free(&p->functions);
-	pb_free(&p->top);
-	pb_free(&p->sample);
-	pb_free(&p->ids);
-	pb_free(&p->loc);
-	pb_free(&p->line);
-	pb_free(&p->fn);
+	tbuf_free(&p->strings);
+	tbuf_free(&p->samples);
+	tbuf_free(&p->locations);
+	tbuf_free(&p->functions);
+	tbuf_free(&p->top);
+	tbuf_free(&p->sample);
+	tbuf_free(&p->ids);
+	tbuf_free(&p->loc);
+	tbuf_free(&p->line);
+	tbuf_free(&p->fn);
 	idmap_free(&p->strs);
 	idmap_free(&p->locs);
 	idmap_free(&p->funcs);
@@ -514,7 +469,7 @@ static void prof_free(struct prof *p)
 }
 
 /* The whole message, in field order; false without memory. */
-static bool build(struct prof *p, struct pb *msg, const struct report *r)
+static bool build(struct prof *p, struct tbuf *msg, const struct report *r)
 {
 	const struct snapshot *s = r->s;
 	int nvalues = s->leaks ? NVALUES : V_LEAK_N;
@@ -527,10 +482,10 @@ static bool build(struct prof *p, struct pb *msg, const struct report *r)
 		put_value_type(p, msg, 1, value_type[k][0], value_type[k][1]);
 	for (size_t i = 0; i < s->n; i++)
 		put_sample(p, &s->items[i], nvalues);
-	pb_raw(msg, p->samples.b, p->samples.len);
+	tbuf_put(msg, p->samples.b, p->samples.len);
 	put_mappings(p, msg);
-	pb_raw(msg, p->locations.b, p->locations.len);
-	pb_raw(msg, p->functions.b, p->functions.len);
+	tbuf_put(msg, p->locations.b, p->locations.len);
+	tbuf_put(msg, p->functions.b, p->functions.len);
 	clock_gettime(CLOCK_REALTIME, &now);
 	pb_uint(msg, 9, (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec);
 	pb_uint(msg, 10, r->time_ns);
@@ -539,7 +494,7 @@ static bool build(struct prof *p, struct pb *msg, const struct report *r)
 	put_comments(p, msg, r);
 	pb_uint(msg, 14, str_index(p, "inuse_space"));
 	/* last: every string is in by now */
-	pb_raw(msg, p->strings.b, p->strings.len);
+	tbuf_put(msg, p->strings.b, p->strings.len);
 	return !(p->nomem || msg->nomem || p->strings.nomem || p->samples.nomem ||
 		 p->locations.nomem || p->functions.nomem || p->top.nomem || p->sample.nomem ||
 		 p->ids.nomem || p->loc.nomem || p->line.nomem || p->fn.nomem);
@@ -548,7 +503,7 @@ static bool build(struct prof *p, struct pb *msg, const struct report *r)
 void pprof_write(struct out *o, struct report *r)
 {
 	struct prof *p = tmem_alloc_scratch(sizeof(*p));
-	struct pb msg = { 0 };
+	struct tbuf msg = { 0 };
 
 	if (!p) {
 		ht_warn("no memory for the pprof profile");
@@ -559,7 +514,7 @@ void pprof_write(struct out *o, struct report *r)
 		gz_write(o, msg.b, msg.len, true);
 	else
 		ht_warn("no memory for the pprof profile");
-	pb_free(&msg);
+	tbuf_free(&msg);
 	prof_free(p);
 	tmem_free(p, sizeof(*p));
 }

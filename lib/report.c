@@ -33,7 +33,7 @@ static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool closed; /* the exit report is written: it stays the last */
 static struct out out;  /* under report_lock */
 
-#define HT_WRITER_ROW(id, name, writer, alone, binary) [HT_FORMAT_##id] = writer,
+#define HT_WRITER_ROW(id, name, writer, alone, binary, flame) [HT_FORMAT_##id] = writer,
 static report_writer *const writers[HT_FORMAT_COUNT] = { HT_FORMATS(HT_WRITER_ROW) };
 #undef HT_WRITER_ROW
 

@@ -184,3 +184,43 @@ void tmem_fork_child(void)
 {
 	spin_unlock_in_child(&tm.lock);
 }
+
+/* ------------------------------------------------------------ tbuf */
+
+bool tbuf_reserve(struct tbuf *t, size_t more)
+{
+	size_t cap = t->cap ? t->cap : 4096;
+	unsigned char *b;
+
+	if (t->nomem)
+		return false;
+	if (t->len + more <= t->cap)
+		return true;
+	while (cap < t->len + more)
+		cap *= 2;
+	b = tmem_alloc_scratch(cap);
+	if (!b) {
+		t->nomem = true;
+		return false;
+	}
+	if (t->len)
+		memcpy(b, t->b, t->len);
+	tmem_free(t->b, t->cap);
+	t->b = b;
+	t->cap = cap;
+	return true;
+}
+
+void tbuf_put(struct tbuf *t, const void *d, size_t n)
+{
+	if (n && tbuf_reserve(t, n)) {
+		memcpy(t->b + t->len, d, n);
+		t->len += n;
+	}
+}
+
+void tbuf_free(struct tbuf *t)
+{
+	tmem_free(t->b, t->cap);
+	*t = (struct tbuf){ 0 };
+}

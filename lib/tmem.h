@@ -30,6 +30,19 @@ void tmem_free(void *p, size_t size);
  */
 bool tmem_grow(void **arr, size_t *cap, size_t n, size_t size, size_t first);
 
+/*
+ * A growing byte buffer for a report (scratch memory, the limit ignored):
+ * nomem once it could not grow, and what did not fit is dropped.
+ */
+struct tbuf {
+	unsigned char *b;
+	size_t len, cap;
+	bool nomem;
+};
+bool tbuf_reserve(struct tbuf *t, size_t more);
+void tbuf_put(struct tbuf *t, const void *d, size_t n);
+void tbuf_free(struct tbuf *t);
+
 /* HEAPTRACE_MAX_MEMORY: at most this many bytes for tables (0: no limit). */
 void tmem_set_limit(size_t bytes);
 

@@ -48,7 +48,7 @@ struct report {
  * change (snapshot_sort() for each section). */
 typedef void report_writer(struct out *o, struct report *r);
 
-#define HT_WRITER_DECL(id, name, writer, alone, binary) report_writer writer;
+#define HT_WRITER_DECL(id, name, writer, alone, binary, flame) report_writer writer;
 HT_FORMATS(HT_WRITER_DECL)
 #undef HT_WRITER_DECL
 

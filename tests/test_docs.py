@@ -87,6 +87,7 @@ def test_completion_of_values():
                                            "peak-share", "size", "temporary"]
     assert complete("--sort", "=", "size,pe") == ["size,peak", "size,peak-share"]
     assert complete("--format", "=", "p") == ["pprof"]
+    assert complete("--flame-graph", "=", "") == ["svg"]
     assert complete("--unwind", "=", "") == ["check", "dwarf", "fp", "libunwind"]
     assert complete("--leak-check", "=", "") == ["no", "yes"]
     assert complete("--signals", "=", "size", ":", "US") == ["USR1", "USR2"]

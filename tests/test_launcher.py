@@ -25,7 +25,7 @@ VERSION_LINE = "heaptrace %s (backtrace depth %%d by default, at most 256)\n" % 
 DEFAULT_LIBDIR = "/usr/local/lib/heaptrace"   # the Makefile's default PREFIX
 PATH_WITH_BIN = "%s:/usr/bin:/bin" % BIN
 
-HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph", "--outfile=FILE",
+HELP_OPTIONS = ["--top=NUM", "-s, --sort=KEY[,KEY...]", "--flame-graph[=svg]", "--outfile=FILE",
                 "--ignore=FILE", "--depth=N", "--max-memory=BYTES", "--sample=BYTES",
                 "--unwind=METHOD",
                 "--debug-dir=DIR", "--signals=KEY:SIG,...", "--interval=SECONDS",
@@ -532,7 +532,7 @@ BAD_OPTIONS = [
     bad("--unwind", "FP", "is not an unwinder (use dwarf, libunwind, fp or check)"),
     bad("--unwind", "", "is not an unwinder (use dwarf, libunwind, fp or check)"),
     bad("--ignore", "", "is empty"),
-    bad("--format", "xml", "is not a format (use text, json, folded or pprof)"),
+    bad("--format", "xml", "is not a format (use text, json, folded, pprof or svg)"),
 ]
 
 
@@ -549,11 +549,11 @@ def test_bad_option(tmp_path, opts, line):
 
 
 def test_flag_given_a_value(tmp_path):
-    """--flame-graph takes no value: refused in one line naming it."""
+    """--trace-children takes no value: refused in one line naming it."""
     marker = tmp_path / "ran"
-    r = run([HEAPTRACE, "--flame-graph=1", BIN / "s-touch", marker])
+    r = run([HEAPTRACE, "--trace-children=1", BIN / "s-touch", marker])
     assert (r.returncode, r.stdout) == (2, "")
-    assert r.stderr == "heaptrace: option '--flame-graph' takes no value\n"
+    assert r.stderr == "heaptrace: option '--trace-children' takes no value\n"
     assert not marker.exists()
 
 

@@ -273,7 +273,7 @@ static void test_sort_rows(void)
 	CHECK_STR(sb_str(&sb), ht_flame_names());
 	CHECK_STR(sb_str(&sb), "size, count, peak-share, calls, temporary or leaked");
 	CHECK_STR(ht_kind_names(HT_KIND_UNWIND), "dwarf, libunwind, fp or check");
-	CHECK_STR(ht_kind_names(HT_KIND_FORMAT), "text, json, folded or pprof");
+	CHECK_STR(ht_kind_names(HT_KIND_FORMAT), "text, json, folded, pprof or svg");
 	for (int k = 0; k < HT_SORT_NKEYS; k++) {
 		bool h = false, w = false;
 
