@@ -52,6 +52,7 @@ LIB_SRCS := libheaptrace.c stacktrace.c $(addprefix lib/,process.c unwind.c cfi.
 	$(SHARED_SRCS)
 LIB_OBJS := $(patsubst %.c,$(O)/build/lib/%.o,$(notdir $(LIB_SRCS)))
 PID_OBJS := $(patsubst %.c,$(O)/build/pid/%.o,$(notdir $(LIB_SRCS)))
+PIDDYN_OBJS := $(patsubst %.c,$(O)/build/piddyn/%.o,$(notdir $(LIB_SRCS)))
 LAUNCHER_SRCS := heaptrace.c $(addprefix launcher/,diff.c difftab.c jsonparse.c usage.c pidcmd.c inject.c) $(SHARED_SRCS)
 LAUNCHER_OBJS := $(patsubst %.c,$(O)/build/bin/%.o,$(notdir $(LAUNCHER_SRCS)))
 HEADERS := $(wildcard *.h lib/*.h launcher/*.h)
@@ -69,23 +70,26 @@ LIB_LDFLAGS := -shared -Wl,--version-script=lib/libheaptrace.map -Wl,-z,now -Wl,
 BIN_CFLAGS := $(CPPFLAGS_HT) -I. -DHT_LIBDIR='"$(LIBDIR)"' $(OPT) $(WARN) $(CFLAGS)
 
 # --pid loads the library into a running process, where glibc keeps only
-# some 1.5 KB of static TLS for late libraries, and ours has 14 KB of
-# queues and capture areas: the same code with dynamic TLS (compat.h:
-# HT_PID_BUILD), reached through TLS descriptors where the compiler has
-# them (clang 14 does not on x86-64: __tls_get_addr then).
+# a few hundred bytes of static TLS for late libraries: the same code with
+# its large per-thread areas out of TLS (compat.h: HT_PID_BUILD), and, for
+# a process whose other late libraries took that space, with dynamic TLS
+# too (HT_TLS_DYNAMIC), reached through TLS descriptors where the compiler
+# has them (clang 14 does not on x86-64: __tls_get_addr then).
 TLS_DIALECT := $(shell $(CC) -mtls-dialect=gnu2 -fPIC -x c -c /dev/null -o /dev/null 2>/dev/null \
 	&& echo -mtls-dialect=gnu2)
-PID_CFLAGS := $(subst -ftls-model=initial-exec,-DHT_PID_BUILD -ftls-model=global-dynamic \
-	$(TLS_DIALECT),$(LIB_CFLAGS))
+PID_CFLAGS := $(LIB_CFLAGS) -DHT_PID_BUILD
+PIDDYN_CFLAGS := $(subst -ftls-model=initial-exec,-DHT_PID_BUILD -DHT_TLS_DYNAMIC \
+	-ftls-model=global-dynamic $(TLS_DIALECT),$(LIB_CFLAGS))
 
-all: $(O)/heaptrace $(O)/libheaptrace.so $(O)/libheaptrace-pid.so
+PID_LIBS := $(O)/libheaptrace-pid.so $(O)/libheaptrace-pid-dyn.so
+all: $(O)/heaptrace $(O)/libheaptrace.so $(PID_LIBS)
 
 # Rebuild everything when DEPTH, CC or the flags change.
 $(O)/build/flags: FORCE | $(O)/build/lib $(O)/build/bin
 	@echo '$(CC) $(LIB_CFLAGS) $(BIN_CFLAGS) $(LIB_LDFLAGS)' | cmp -s - $@ || \
 		echo '$(CC) $(LIB_CFLAGS) $(BIN_CFLAGS) $(LIB_LDFLAGS)' > $@
 
-$(O)/build/lib $(O)/build/bin $(O)/build/pid build/unit:
+$(O)/build/lib $(O)/build/bin $(O)/build/pid $(O)/build/piddyn build/unit:
 	@mkdir -p $@
 
 $(O)/build/lib/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/lib
@@ -97,17 +101,24 @@ $(O)/build/bin/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/bin
 $(O)/build/pid/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/pid
 	$(CC) $(PID_CFLAGS) -c -o $@ $<
 
+$(O)/build/piddyn/%.o: %.c $(HEADERS) $(O)/build/flags | $(O)/build/piddyn
+	$(CC) $(PIDDYN_CFLAGS) -c -o $@ $<
+
 $(O)/libheaptrace.so: $(LIB_OBJS) lib/libheaptrace.map
 	$(CC) $(LIB_CFLAGS) -o $@ $(LIB_OBJS) $(LIB_LDFLAGS)
 
 $(O)/libheaptrace-pid.so: $(PID_OBJS) lib/libheaptrace.map
 	$(CC) $(PID_CFLAGS) -o $@ $(PID_OBJS) $(LIB_LDFLAGS)
 
+$(O)/libheaptrace-pid-dyn.so: $(PIDDYN_OBJS) lib/libheaptrace.map
+	$(CC) $(PIDDYN_CFLAGS) -o $@ $(PIDDYN_OBJS) $(LIB_LDFLAGS)
+
 $(O)/heaptrace: $(LAUNCHER_OBJS)
 	$(CC) -o $@ $(LAUNCHER_OBJS) $(LDFLAGS)
 
 # what make install puts where, and make uninstall removes: one list
 INSTALLED := $(BINDIR)/heaptrace $(LIBDIR)/libheaptrace.so $(LIBDIR)/libheaptrace-pid.so \
+	$(LIBDIR)/libheaptrace-pid-dyn.so \
 	$(MANDIR)/heaptrace.1 $(COMPLETIONDIR)/heaptrace $(DOCDIR)/README.md
 
 install: all
@@ -116,6 +127,7 @@ install: all
 	install -m 755 $(O)/heaptrace $(DESTDIR)$(BINDIR)/heaptrace
 	install -m 644 $(O)/libheaptrace.so $(DESTDIR)$(LIBDIR)/libheaptrace.so
 	install -m 644 $(O)/libheaptrace-pid.so $(DESTDIR)$(LIBDIR)/libheaptrace-pid.so
+	install -m 644 $(O)/libheaptrace-pid-dyn.so $(DESTDIR)$(LIBDIR)/libheaptrace-pid-dyn.so
 	install -m 644 doc/heaptrace.1 $(DESTDIR)$(MANDIR)/heaptrace.1
 	install -m 644 doc/heaptrace.bash-completion $(DESTDIR)$(COMPLETIONDIR)/heaptrace
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
@@ -295,7 +307,7 @@ bench: deps all
 
 # ------------------------------------------------------------------ misc
 clean:
-	rm -rf build tests/bin heaptrace libheaptrace.so libheaptrace-pid.so tests/__pycache__ .pytest_cache bench/build
+	rm -rf build tests/bin heaptrace libheaptrace.so libheaptrace-pid.so libheaptrace-pid-dyn.so tests/__pycache__ .pytest_cache bench/build
 
 help:
 	@echo 'make            build heaptrace and libheaptrace.so (DEPTH=N: the default of --depth, 8)'

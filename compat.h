@@ -23,16 +23,21 @@
 /*
  * Thread-local state of the library must be initial-exec: the general
  * dynamic model may call __tls_get_addr, which can allocate and take the
- * loader lock, from inside malloc.  Except in libheaptrace-pid.so, which
- * --pid loads into a running process, where glibc keeps only about 1.5 KB
- * of static TLS for late libraries and ours has 14 KB (the signal queue,
- * the capture area): there it is dynamic (Makefile: HT_PID_BUILD).  ld.so
- * allocates a thread's block at its first access with its own malloc,
- * which may come back to our hooks through a redirected PLT stub: the
- * hooks forward the loader's calls before they touch TLS
- * (libheaptrace.c: FROM_LOADER).
+ * loader lock, from inside malloc, and costs a call per access besides.
+ * libheaptrace-pid.so, which --pid loads into a running process, is
+ * initial-exec too: glibc keeps some static TLS for libraries loaded late
+ * (glibc.rtld.optional_static_tls, 512 bytes, and a little more), and its
+ * thread-locals fit in that (libheaptrace.c keeps its 14 KB queue and
+ * capture area elsewhere; a test holds them under 512 bytes).  Where other
+ * late libraries took it, that dlopen fails, and the launcher loads
+ * libheaptrace-pid-dyn.so (HT_TLS_DYNAMIC): the same code with dynamic
+ * TLS, through TLS descriptors.  ld.so allocates a thread's block there
+ * at its first access with its own malloc, which may come back to our
+ * hooks through a redirected PLT stub: the hooks of both --pid builds
+ * forward the loader's calls before they touch TLS (libheaptrace.c:
+ * FROM_LOADER).
  */
-#ifdef HT_PID_BUILD
+#ifdef HT_TLS_DYNAMIC
 #define HT_TLS __thread
 #else
 #define HT_TLS __thread __attribute__((tls_model("initial-exec")))

@@ -492,7 +492,7 @@ static void check_binary_outfile(void)
 		    env_value(HT_OPT_FORMAT));
 }
 
-/* The library name (libheaptrace.so, or libheaptrace-pid.so for --pid)
+/* The library name (libheaptrace.so, or a --pid library: pidcmd.c)
  * beside our real path (build tree), else in the install tree relative to
  * it, else where make install put it; never from ".". */
 static const char *find_library(const char *name)
@@ -607,7 +607,7 @@ int main(int argc, char **argv)
 	if (attach.pid && first < argc)
 		die("--pid traces a running process: no PROGRAM ('%s') with it", argv[first]);
 	if (attach.pid)
-		return attach_main(attach.pid, attach.detach, find_library("libheaptrace-pid.so"));
+		return attach_main(attach.pid, attach.detach, find_library);
 	if (first >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -362,13 +362,84 @@ struct pending {
 	void *p;
 	size_t a, b;   /* release: the real function's other arguments; alloc: a = size */
 	int kind;      /* PENDING_ALLOC, or the real_id of the release */
-	int n, cut;    /* alloc: n frames at pending_frames[at], or (n = 0) the entry at */
+	int n, cut;    /* alloc: n frames at spill->frames[at], or (n = 0) the entry at */
 	unsigned at;
 };
 
-static HT_TLS struct pending pending_ev[PENDING_MAX];
-static HT_TLS void *pending_frames[PENDING_WORDS];
-static HT_TLS unsigned pending_words; /* of pending_frames claimed */
+/* The capture area of deep --depth, described with its functions below. */
+#define CAPTURE_AREA (2 * HT_CAPTURE_LIMIT)
+
+/*
+ * A thread's queue and capture area, 14 KB.  In libheaptrace.so they are
+ * thread-locals.  libheaptrace-pid.so keeps its thread-locals in the few
+ * hundred bytes of static TLS that glibc has for a library loaded late
+ * (compat.h), so these live in tracer memory instead, mapped on a
+ * thread's first need (a handler's event inside a hook, or a --depth
+ * beyond DEPTH: mmap, which a handler may call) and unmapped at its exit.
+ * A thread whose exit is known not to be seen (acct_thread_exit_unseen(),
+ * in a process that used up the keys) gets none, so that they never
+ * outnumber the threads alive: its handlers' events inside hooks are
+ * counted missed, its deep backtraces cut at DEPTH, as when the queue or
+ * the area is full.  (One that needs them before its first counted event,
+ * which tells, may be left with them in such a process.)
+ */
+struct spill {
+	struct pending ev[PENDING_MAX];
+	void *frames[PENDING_WORDS];
+	void *capture[CAPTURE_AREA];
+};
+
+#ifdef HT_PID_BUILD
+/* Written by this thread and its signal handlers only: relaxed atomics,
+ * so that a handler never sees a torn or half-made store. */
+static HT_TLS struct spill *spill;
+
+/* The thread's exit (acct_on_thread_exit()): no hook of it runs. */
+static void spill_release(void)
+{
+	struct spill *s = spill;
+
+	atomic_store_relaxed(&spill, NULL);
+	signal_fence(); /* a handler from here on finds none */
+	tmem_free(s, sizeof(*s));
+}
+
+/*
+ * A handler may interrupt this and map areas of its own, and queue an
+ * event in them: then those are the thread's, and ours go back.
+ */
+static NOINLINE bool spill_map(void)
+{
+	struct spill *s, *none = NULL;
+	int saved;
+
+	if (acct_thread_exit_unseen())
+		return false;
+	acct_on_thread_exit(spill_release);
+	saved = errno; /* a failed mmap sets it: no hook or handler of ours may */
+	s = tmem_alloc(sizeof(*s)); /* whole pages: mmap, no lock (tmem.h) */
+	errno = saved;
+	if (s && !atomic_cas_strong_relaxed(&spill, &none, s))
+		tmem_free(s, sizeof(*s));
+	return atomic_load_relaxed(&spill) != NULL;
+}
+
+/* This thread's areas, mapped if they were not; false without them. */
+static inline bool spill_ready(void)
+{
+	return likely(atomic_load_relaxed(&spill)) || spill_map();
+}
+#else
+static HT_TLS struct spill spill_own;
+#define spill (&spill_own)
+
+static inline bool spill_ready(void)
+{
+	return true;
+}
+#endif
+
+static HT_TLS unsigned pending_words; /* of spill->frames claimed */
 static HT_TLS bool draining;
 
 /* Claim an event; NULL when the queue is full (the claim stays void). */
@@ -376,10 +447,10 @@ static struct pending *claim(void)
 {
 	unsigned i;
 
-	if (ht_self.pending >= PENDING_MAX)
+	if (ht_self.pending >= PENDING_MAX || !spill_ready())
 		return NULL;
 	i = atomic_fetch_add_relaxed(&ht_self.pending, 1);
-	return i < PENDING_MAX ? &pending_ev[i] : NULL;
+	return i < PENDING_MAX ? &spill->ev[i] : NULL;
 }
 
 /*
@@ -400,7 +471,7 @@ static NOINLINE void queue_alloc(void *p, size_t size, void *const *frames, int 
 		return;
 	}
 	if (!b)
-		memcpy(&pending_frames[at], frames, (size_t)n * sizeof(frames[0]));
+		memcpy(&spill->frames[at], frames, (size_t)n * sizeof(frames[0]));
 	*e = (struct pending){ p, size, 0, PENDING_ALLOC, b ? 0 : n, (int)cut, at };
 }
 
@@ -447,7 +518,7 @@ static void replay(const struct pending *e)
 {
 	if (e->kind == PENDING_ALLOC) {
 		if (e->n)
-			acct_alloc(e->p, e->a, &pending_frames[e->at], e->n, (enum ht_cut)e->cut);
+			acct_alloc(e->p, e->a, &spill->frames[e->at], e->n, (enum ht_cut)e->cut);
 		else
 			acct_alloc_bt(e->p, e->a, bt_get(e->at));
 		return;
@@ -477,7 +548,7 @@ void ht_drain(void)
 
 		if (i < n) {
 			if (i < PENDING_MAX)
-				replay(&pending_ev[i]);
+				replay(&spill->ev[i]);
 			i++;
 			continue;
 		}
@@ -528,9 +599,7 @@ static inline bool released_at_once(void *p)
  * finds too little of it left keeps DEPTH frames in its hook's own, cut
  * "stack" where the stack went on.
  */
-#define CAPTURE_AREA (2 * HT_CAPTURE_LIMIT)
-static HT_TLS void *capture_area[CAPTURE_AREA];
-static HT_TLS unsigned capture_used;
+static HT_TLS unsigned capture_used; /* of spill->capture */
 
 /* words of the area, from *from on; NULL when fewer are left */
 static inline void **capture_claim(unsigned words, unsigned *from)
@@ -538,11 +607,11 @@ static inline void **capture_claim(unsigned words, unsigned *from)
 	unsigned used = atomic_load_relaxed(&capture_used);
 
 	*from = used;
-	if (used > CAPTURE_AREA - words)
+	if (used > CAPTURE_AREA - words || !spill_ready())
 		return NULL;
 	atomic_store_relaxed(&capture_used, used + words);
 	signal_fence();
-	return &capture_area[used];
+	return &spill->capture[used];
 }
 
 static inline void capture_release(unsigned from)
@@ -903,12 +972,13 @@ static NOINLINE void restore(void *old, const struct acct_block *b, bool at_once
 /* ---------------------------------------------------------------- C hooks */
 
 /*
- * libheaptrace-pid.so (compat.h): ld.so's own calls (a thread's dynamic
- * TLS block among them) may reach these hooks through a redirected PLT
- * stub of the program's.  They are the loader's, not the program's, and
- * are forwarded before anything touches TLS, whose first touch on a
- * thread is such a call.  The loader's code range is set by the
- * constructor, before anything can come here.
+ * The --pid libraries (compat.h): ld.so's own calls (dlopen's, and in
+ * libheaptrace-pid-dyn.so a thread's dynamic TLS block) may reach these
+ * hooks through a redirected PLT stub of the program's.  They are the
+ * loader's, not the program's, and are forwarded before anything touches
+ * TLS, whose first touch on a thread of the -dyn library is such a call.
+ * The loader's code range is set by the constructor, before anything can
+ * come here.
  */
 #ifdef HT_PID_BUILD
 static uintptr_t loader_lo, loader_hi;

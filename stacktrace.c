@@ -603,14 +603,18 @@ static void tc_sum(uint32_t id, struct bt_stats *out)
 		out->peak_bytes = out->live_bytes;
 }
 
+static void (*thread_exit_fn)(void); /* acct_on_thread_exit() */
+
 /*
  * A thread's exit: carry its count of the heap's bytes and its table's
  * changes, and give the table back.  Under a counted shard lock, as events
  * are, so that a signal handler's hook on this thread queues, and fork()
- * copies no half-flushed table.
+ * copies no half-flushed table.  Then thread_exit_fn, unlocked: it may
+ * unmap.
  */
 static void heap_thread_exit(void *arg)
 {
+	void (*fn)(void) = atomic_load_relaxed(&thread_exit_fn);
 	int64_t d;
 
 	(void)arg;
@@ -627,6 +631,19 @@ static void heap_thread_exit(void *arg)
 	tc_usable = false;
 	atomic_sub_relaxed(&event_threads.n, 1);
 	spin_unlock(&am_shards[0].lock);
+	if (fn)
+		fn();
+}
+
+bool acct_thread_exit_unseen(void)
+{
+	return heap_keyed && !tc_usable;
+}
+
+/* Relaxed: the pointer is all there is to see, and it never changes once set. */
+void acct_on_thread_exit(void (*fn)(void))
+{
+	atomic_store_relaxed(&thread_exit_fn, fn);
 }
 
 /* A thread's first event: it counts, and its exit carries its count. */

@@ -203,6 +203,15 @@ void acct_reset(void);
 
 /* At start-up: threads' exits carry their count of the heap's bytes. */
 void bt_threads_init(void);
+/*
+ * A thread's exit is seen when its first counted event found a
+ * thread-specific key to spare (nearly always): fn, once set, runs there
+ * too, after the thread's counts are carried, so that what the hooks keep
+ * per thread outside TLS goes back (libheaptrace.c, --pid's spill areas).
+ * True when this thread's exit is known not to be seen.
+ */
+bool acct_thread_exit_unseen(void);
+void acct_on_thread_exit(void (*fn)(void));
 
 void bt_fork_prepare(void);
 void bt_fork_parent(void);

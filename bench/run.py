@@ -258,33 +258,39 @@ def dump_cost(rounds):
     return costs
 
 
-def churn_wait_ns(mode, tmp):
+def churn_wait_ns(mode, tmp, opts=()):
     """ns of churn-wait's loop: untraced, preloaded (heaptrace churn-wait),
-    or attached (started untraced, heaptrace --pid while it waits)."""
+    or attached (started untraced, heaptrace --pid while it waits), with
+    heaptrace's options opts."""
     argv = [B / "churn-wait", "4M"]
+    out = ["--outfile=%s/ht.out" % tmp] + list(opts)
     if mode == "preloaded":
-        argv = [HEAPTRACE, "--outfile=%s/ht.out" % tmp] + argv
+        argv = [HEAPTRACE] + out + argv
     p = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, cwd=tmp)
     assert p.stdout.readline() == b"ready\n"
     if mode == "attached":
-        subprocess.run([str(HEAPTRACE), "--pid=%d" % p.pid, "--outfile=%s/ht.out" % tmp],
-                       check=True, capture_output=True)
+        subprocess.run([str(HEAPTRACE), "--pid=%d" % p.pid] + out, check=True,
+                       capture_output=True)
     out, _ = p.communicate(b"go\n", timeout=120)
     return int(re.search(rb"ns=(\d+)", out).group(1))
 
 
+ATTACH_RATES = {"every allocation": (), "--sample=512k": ("--sample=512k",)}
+
+
 def attach_cost(rounds):
-    """{mode: ratio of churn-wait's loop to the untraced one}, medians of
-    per-round ratios: what the --pid build (dynamic TLS, redirected GOT)
-    costs beside the preloaded one."""
-    ratios = {"preloaded": [], "attached": []}
+    """{(mode, rate): ratio of churn-wait's loop to the untraced one},
+    medians of per-round ratios: what the --pid library (its per-thread
+    areas out of TLS, the calls through redirected GOT entries) costs
+    beside the preloaded one."""
+    ratios = {(m, r): [] for r in ATTACH_RATES for m in ("preloaded", "attached")}
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="htbench.") as tmp:
             base = churn_wait_ns("untraced", tmp)
-            for mode in ratios:
-                ratios[mode].append(churn_wait_ns(mode, tmp) / base)
-    return {m: statistics.median(r) for m, r in ratios.items()}
+            for mode, rate in ratios:
+                ratios[mode, rate].append(churn_wait_ns(mode, tmp, ATTACH_RATES[rate]) / base)
+    return {k: statistics.median(r) for k, r in ratios.items()}
 
 
 def steady_memory(rounds):
@@ -422,8 +428,9 @@ def main():
               scanned / pause >= 1e9, "%.2f GB in %.3f s: %.2f GB/s, %s of tracer memory"
               % (scanned / 1e9, pause, scanned / pause / 1e9, fmt_mem(memory)))
         ac = attach_cost(max(args.rounds, 5))
-        print("- churn traced after --pid: %.2fx its untraced loop, preloaded %.2fx"
-              % (ac["attached"], ac["preloaded"]))
+        for rate in ATTACH_RATES:
+            print("- churn's loop traced after --pid, %s: %.2fx untraced, preloaded %.2fx"
+                  % (rate, ac["attached", rate], ac["preloaded", rate]))
         st = startup(max(args.rounds, 10) * 2)
         print("- start-up added to /bin/true: %s" %
               ", ".join("%s %.1f ms" % (k, v) for k, v in st.items()))

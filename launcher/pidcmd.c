@@ -5,7 +5,8 @@
  * libheaptrace.so's heaptrace_attach() reads in the process instead of an
  * environment it was not started with; launcher/inject.c loads the library
  * there and makes the call.  --detach calls heaptrace_detach().  The
- * library's answer is a row of options.h' HT_ATTACH_RESULTS.
+ * library's answer is a row of options.h' HT_ATTACH_RESULTS.  Which
+ * library: pid_libs below.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,35 +57,71 @@ static void comm_of(pid_t pid, char *comm, size_t size)
 		fclose(f);
 }
 
-/* Is libheaptrace.so (preloaded: traced from its start) mapped in pid? */
-static bool preloaded(pid_t pid)
+/*
+ * The --pid libraries, in the order they are tried: initial-exec TLS, then
+ * dynamic TLS for a process whose other late libraries took the static
+ * TLS that glibc keeps for them (compat.h).  Loading fails then, leaving
+ * nothing behind, with ld.so's "cannot allocate memory in static TLS
+ * block".
+ */
+static const char *const pid_libs[] = { "libheaptrace-pid.so", "libheaptrace-pid-dyn.so" };
+#define NO_TLS_ROOM "static TLS"
+
+/*
+ * What of ours pid has mapped: libheaptrace.so (preloaded: traced from its
+ * start), or the index in pid_libs of the library an earlier --pid loaded,
+ * which any later --pid must use too (never a second copy); -1 for none.
+ */
+static int mapped_lib(pid_t pid, bool *preloaded)
 {
 	char path[64], line[4096];
-	bool found = false;
+	int found = -1;
 	FILE *f;
 
+	*preloaded = false;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	f = fopen(path, "r");
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, "/libheaptrace.so\n") != NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *name = strrchr(line, '/');
+
+		if (!name)
+			continue;
+		if (!strcmp(name, "/libheaptrace.so\n"))
+			*preloaded = true;
+		for (int i = 0; i < (int)ARRAY_SIZE(pid_libs); i++) {
+			size_t n = strlen(pid_libs[i]);
+
+			if (!strncmp(name + 1, pid_libs[i], n) && !strcmp(name + 1 + n, "\n"))
+				found = i;
+		}
+	}
 	if (f)
 		fclose(f);
 	return found;
 }
 
-int attach_main(pid_t pid, bool detach, const char *lib)
+int attach_main(pid_t pid, bool detach, const char *(*find_lib)(const char *name))
 {
 	const char *fn = detach ? "heaptrace_detach" : "heaptrace_attach";
 	struct inject_result res = { 0 };
 	char err[512], comm[64];
+	bool preloaded;
+	int lib, rc;
 
 	if (kill(pid, 0) && errno == ESRCH)
 		die("--pid=%d: no such process", (int)pid);
 	comm_of(pid, comm, sizeof(comm));
-	if (preloaded(pid)) /* nothing to load there, nothing changed */
+	lib = mapped_lib(pid, &preloaded);
+	if (preloaded) /* nothing to load there, nothing changed */
 		return error("process %d (%s) %s", (int)pid, comm, results[HT_ATTACH_PRELOADED]), 1;
-	if (inject_dlopen_ex(pid, lib, fn, detach ? "" : options_text(), NULL, &res, err,
-			     sizeof(err))) {
+	if (detach && lib < 0) /* nothing loaded: nothing to load either */
+		return error("process %d (%s) %s", (int)pid, comm, results[HT_ATTACH_NOT_ATTACHED]), 1;
+	rc = inject_dlopen_ex(pid, find_lib(pid_libs[lib < 0 ? 0 : lib]), fn,
+			      detach ? "" : options_text(), NULL, &res, err, sizeof(err));
+	if (rc && lib < 0 && strstr(err, NO_TLS_ROOM))
+		rc = inject_dlopen_ex(pid, find_lib(pid_libs[1]), fn, options_text(), NULL, &res,
+				      err, sizeof(err));
+	if (rc) {
 		error("--pid=%d: %s", (int)pid, err);
 		return 1;
 	}

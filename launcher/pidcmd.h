@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Load lib into pid and attach (or detach) with the HEAPTRACE_* variables
- * of our environment; the exit status of heaptrace. */
-int attach_main(pid_t pid, bool detach, const char *lib);
+/* Load a --pid library into pid, its path by find_lib(name), and attach
+ * (or detach) with the HEAPTRACE_* variables of our environment; the exit
+ * status of heaptrace. */
+int attach_main(pid_t pid, bool detach, const char *(*find_lib)(const char *name));
 
 #endif

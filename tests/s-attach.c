@@ -12,13 +12,22 @@
  * With "plugin LIB": after the line, LIB is loaded, and after 0.5 s (the
  * redirection of objects loaded later takes at most 0.1 s) its
  * plugin_alloc(333) is kept.
+ * With "signals": after the line, a SIGALRM handler that a 50 us timer
+ * runs keeps 1,000 blocks of 300 bytes (handler_site) while the thread
+ * allocates and frees in a loop, so that its allocations come inside the
+ * hooks (queued); then deep(20) keeps one block of 777 bytes from under
+ * 20 frames of deep() (a --depth beyond the build's DEPTH).
+ * With "spawn N": after the line, N threads one after another, each
+ * freeing what deep(20) allocated.
  */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #define THREADS 8
@@ -26,6 +35,8 @@
 static void *keep[5], *from_plugin;
 static void *kept[THREADS][10];
 static volatile int phase; /* 0: churn, 1: keep and stop */
+static void *from_handler[1000], *from_deep;
+static volatile int nhandler;
 
 void *attach_site(size_t n)
 {
@@ -53,6 +64,62 @@ static void *worker(void *arg)
 	for (int j = 0; j < 10; j++)
 		(*k)[j] = thread_site(64);
 	return NULL;
+}
+
+void *handler_site(void)
+{
+	return malloc(300);
+}
+
+static void on_alarm(int signo)
+{
+	(void)signo;
+	if (nhandler < 1000) {
+		from_handler[nhandler] = handler_site();
+		nhandler = nhandler + 1;
+	}
+}
+
+/* n frames of deep() above the allocation: not a tail call */
+__attribute__((noinline)) void *deep(int n)
+{
+	void *p = n ? deep(n - 1) : malloc(777);
+
+	__asm__ volatile("" ::: "memory");
+	return p;
+}
+
+static int signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct itimerval it = { { 0, 50 }, { 0, 50 } }, off = { { 0, 0 }, { 0, 0 } };
+
+	if (sigaction(SIGALRM, &sa, NULL) || setitimer(ITIMER_REAL, &it, NULL))
+		return 1;
+	while (nhandler < 1000)
+		for (int i = 0; i < 50; i++)
+			free(malloc(16 + i));
+	setitimer(ITIMER_REAL, &off, NULL);
+	from_deep = deep(20);
+	return 0;
+}
+
+static void *spawned(void *arg)
+{
+	(void)arg;
+	free(deep(20));
+	return NULL;
+}
+
+static int spawn(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, spawned, NULL) || pthread_join(t, NULL))
+			return 1;
+	}
+	return 0;
 }
 
 static void wait_line(void)
@@ -85,6 +152,10 @@ int main(int argc, char **argv)
 			return 1;
 		from_plugin = alloc(333);
 	}
+	if (argc > 1 && !strcmp(argv[1], "signals") && signals())
+		return 1;
+	if (argc > 2 && !strcmp(argv[1], "spawn") && spawn(atoi(argv[2])))
+		return 1;
 	if (threads) {
 		phase = 1;
 		for (int i = 0; i < THREADS; i++)

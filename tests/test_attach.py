@@ -130,6 +130,81 @@ def test_library_loaded_after_the_attach(tmp_path):
     assert len(bt) == 1 and (bt[0].count, bt[0].size) == (1, fmt_bytes(333))
 
 
+def maps_of(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return f.read()
+
+
+def mapped_libs(r):
+    """Basenames of heaptrace's libraries that r's process has mapped."""
+    return sorted({m for m in re.findall(r"/(libheaptrace[\w-]*\.so)$", maps_of(r.pid), re.M)})
+
+
+def handler_blocks(rep):
+    """Blocks of s-attach signals' handler, whose backtraces go on into
+    the code each signal interrupted: one or more of them."""
+    bts = [b for b in rep.section("size").backtraces if b.frames[1].func == "handler_site"]
+    assert all(b.frames[2].func == "on_alarm" for b in bts)
+    return sum(b.count for b in bts)
+
+
+def test_attach_queues_handlers_events_and_deep_backtraces(tmp_path):
+    """libheaptrace-pid.so keeps its queue of a handler's events inside
+    hooks and the capture area of a deep --depth out of TLS (compat.h),
+    mapped on a thread's first need: the handler's 1,000 blocks are all
+    recorded, none missed, and the block from under 20 frames of deep()
+    has them all.  The initial-exec library is the one loaded."""
+    libs = []
+    r = traced_after(tmp_path, "s-attach", "signals",
+                     steps=[attached("--depth=30", "--top=0"),
+                            lambda r: libs.extend(mapped_libs(r))])
+    assert libs == ["libheaptrace-pid.so"]
+    rep = one_report(r.stderr())
+    assert "missed in signal handlers" not in rep.summary
+    assert handler_blocks(rep) == 1000
+    deep = find_bt(rep, "deep")
+    assert (deep.count, deep.size) == (1, fmt_bytes(777))
+    assert [f.func for f in deep.frames[1:22]] == ["deep"] * 21 and not deep.truncated
+
+
+def test_spill_areas_go_with_their_threads(tmp_path):
+    """Each thread's areas out of TLS (a --depth beyond DEPTH maps them)
+    go back at its exit: 300 threads one after another leave the tracer's
+    memory where 10 do (300 areas kept would be 4.8 MB more)."""
+    mem = {}
+    for n in (10, 300):
+        r = traced_after(tmp_path, "s-attach", "spawn", str(n),
+                         steps=[attached("--depth=30")])
+        rep = one_report(r.stderr())
+        num, unit = rep.summary["tracer memory"].split()
+        mem[n] = float(num) * {"KB": 1e3, "MB": 1e6}[unit]
+    assert mem[300] - mem[10] < 400e3, mem
+
+
+def test_attach_where_static_tls_is_taken(tmp_path):
+    """A process whose static TLS has no room left for a late library (here
+    by glibc's tunables) gets libheaptrace-pid-dyn.so, the same code with
+    dynamic TLS; a detach and a new attach keep to it (never two copies)."""
+    tunables = "glibc.rtld.nns=1:glibc.rtld.optional_static_tls=0"
+    r = Running(tmp_path, "s-attach", "signals", launcher=False,
+                env={"LD_PRELOAD": "", "GLIBC_TUNABLES": tunables})
+    try:
+        r.wait_stdout("ready")
+        for opts, message in [(("--depth=30", "--top=0"), "tracing"), (("--detach",), "detached from"),
+                              (("--depth=30", "--top=0"), "tracing")]:
+            attached(*opts, message=message)(r)
+            assert mapped_libs(r) == ["libheaptrace-pid-dyn.so"]
+        go(r)
+        r.wait_stdout("done")
+        assert r.finish() == 3
+    finally:
+        r.close()
+    rep = one_report(r.stderr())
+    assert "missed in signal handlers" not in rep.summary
+    assert handler_blocks(rep) == 1000
+    assert [f.func for f in find_bt(rep, "deep").frames[1:22]] == ["deep"] * 21
+
+
 def test_attach_to_cxx(tmp_path):
     r = traced_after(tmp_path, "s-attach-cxx", steps=[attached()])
     assert r.stdout() == "ready\ndone\n"
@@ -258,6 +333,7 @@ def test_refusals_change_nothing(tmp_path):
         d = attach(r.pid, "--detach")
         assert d.returncode == 1
         assert d.stderr.endswith("is not traced: nothing to detach\n")
+        assert mapped_libs(r) == []  # nothing loaded to say so
         go(r)
         r.wait_stdout("done 1")
         assert r.finish() == 3

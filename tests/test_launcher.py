@@ -760,6 +760,7 @@ def test_make_install_relative_library(tmp_path):
 
 INSTALLED = {"usr/bin/heaptrace": 0o755, "usr/lib/heaptrace/libheaptrace.so": 0o644,
              "usr/lib/heaptrace/libheaptrace-pid.so": 0o644,
+             "usr/lib/heaptrace/libheaptrace-pid-dyn.so": 0o644,
              "usr/share/man/man1/heaptrace.1": 0o644,
              "usr/share/bash-completion/completions/heaptrace": 0o644,
              "usr/share/doc/heaptrace/README.md": 0o644}

@@ -25,8 +25,11 @@ INTERPOSED = {
 ATTACH = {"heaptrace_attach", "heaptrace_detach"}
 
 
+PID_LIBS = [LIB.with_name("libheaptrace-pid.so"), LIB.with_name("libheaptrace-pid-dyn.so")]
+
+
 def test_exports_only_the_interposers():
-    for lib in (LIB, LIB.with_name("libheaptrace-pid.so")):
+    for lib in [LIB] + PID_LIBS:
         out = subprocess.run(["nm", "-D", "--defined-only", str(lib)], capture_output=True,
                              text=True, check=True).stdout
         exported = {line.split()[-1] for line in out.splitlines() if line.strip()}
@@ -45,3 +48,22 @@ def test_unwind_symbols_stay_libgcc(tmp_path):
     assert bindings, "no binding of _Unwind_RaiseException logged"
     for line in bindings:
         assert "libgcc_s.so" in line.split(" to ")[1], line
+
+
+def tls_segment(lib):
+    """(memory size, DF_STATIC_TLS) of lib's PT_TLS segment."""
+    out = subprocess.run(["readelf", "-lWd", str(lib)], capture_output=True, text=True,
+                         check=True).stdout
+    seg = next(l.split() for l in out.splitlines() if l.split()[:1] == ["TLS"])
+    return int(seg[5], 16), "STATIC_TLS" in out
+
+
+def test_pid_library_fits_the_static_tls_kept_for_late_libraries():
+    """--pid dlopens libheaptrace-pid.so, initial-exec: its thread-locals
+    must fit in what glibc keeps for libraries loaded late
+    (glibc.rtld.optional_static_tls, 512 bytes by default; compat.h).  The
+    fallback, libheaptrace-pid-dyn.so, needs no static TLS at all."""
+    size, static = tls_segment(PID_LIBS[0])
+    assert static and size <= 512, size
+    size, static = tls_segment(PID_LIBS[1])
+    assert not static and size <= 512, size
