@@ -19,6 +19,9 @@
  * 20 frames of deep() (a --depth beyond the build's DEPTH).
  * With "spawn N": after the line, N threads one after another, each
  * freeing what deep(20) allocated.
+ * With "fork": after the line, a child keeps 3 blocks of 700 bytes from
+ * child_site() and exits with status 5; the parent waits for it and
+ * prints "child 5".
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -28,14 +31,16 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define THREADS 8
 
 static void *keep[5], *from_plugin;
 static void *kept[THREADS][10];
 static volatile int phase; /* 0: churn, 1: keep and stop */
-static void *from_handler[1000], *from_deep;
+static void *from_handler[1000], *from_deep, *kept_by_child[3];
 static volatile int nhandler;
 
 void *attach_site(size_t n)
@@ -122,6 +127,27 @@ static int spawn(int n)
 	return 0;
 }
 
+void *child_site(size_t n)
+{
+	return malloc(n);
+}
+
+static int fork_child(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (int i = 0; i < 3; i++)
+			kept_by_child[i] = child_site(700);
+		exit(5);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 1;
+	printf("child %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return 0;
+}
+
 static void wait_line(void)
 {
 	char line[64];
@@ -155,6 +181,8 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "signals") && signals())
 		return 1;
 	if (argc > 2 && !strcmp(argv[1], "spawn") && spawn(atoi(argv[2])))
+		return 1;
+	if (argc > 1 && !strcmp(argv[1], "fork") && fork_child())
 		return 1;
 	if (threads) {
 		phase = 1;

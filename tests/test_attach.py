@@ -4,6 +4,7 @@ launcher/inject.c).  Each program is started untraced, waits on stdin
 while heaptrace attaches, then allocates; its output and exit status stay
 its own, and the exit report lists what was allocated after the attach."""
 
+import contextlib
 import json
 import os
 import re
@@ -205,6 +206,28 @@ def test_attach_where_static_tls_is_taken(tmp_path):
     assert [f.func for f in find_bt(rep, "deep").frames[1:22]] == ["deep"] * 21
 
 
+@pytest.mark.parametrize("children", [False, True])
+def test_attach_to_a_process_that_forks(tmp_path, children):
+    """A child forked after the attach inherits the library and its
+    redirections: untraced by default, as a started program's children
+    are (its 3 blocks in no report), traced with --trace-children, with a
+    report of its own that lists them.  Output and statuses unchanged."""
+    opts = ["--trace-children"] if children else []
+    r = traced_after(tmp_path, "s-attach", "fork", steps=[attached(*opts)])
+    assert r.stdout() == "ready\nchild 5\ndone 1\n"
+    reps = {rep.sections[0].pid: rep for rep in parse_reports(r.stderr())}
+    parent = reps.pop(r.pid)
+    assert find_bt(parent, "attach_site").count == 5
+    assert all(b.frames[1].func != "child_site" for b in parent.section("size").backtraces)
+    if not children:
+        assert reps == {}
+        return
+    (child,) = reps.values()
+    site = find_bt(child, "child_site")
+    assert (site.count, site.size) == (3, fmt_bytes(2100))
+    assert child.summary["heap traced allocation size"] == "%s in 3 blocks" % fmt_bytes(2100)
+
+
 def test_attach_to_cxx(tmp_path):
     r = traced_after(tmp_path, "s-attach-cxx", steps=[attached()])
     assert r.stdout() == "ready\ndone\n"
@@ -329,17 +352,52 @@ def test_refusals_change_nothing(tmp_path):
         p.wait()
     # detach from a process that is not traced
     r = start(tmp_path, "s-attach", name="untraced")
-    try:
+    with ends_untouched(r):
         d = attach(r.pid, "--detach")
         assert d.returncode == 1
         assert d.stderr.endswith("is not traced: nothing to detach\n")
-        assert mapped_libs(r) == []  # nothing loaded to say so
+
+
+@contextlib.contextmanager
+def ends_untouched(r):
+    """Around a refusal: r's process has nothing of heaptrace loaded, runs
+    on and ends as its own (its output, status 3, nothing on stderr)."""
+    try:
+        yield
+        assert mapped_libs(r) == []
         go(r)
         r.wait_stdout("done 1")
         assert r.finish() == 3
     finally:
         r.close()
     assert r.stderr() == ""
+
+
+NOBODY = 65534
+
+
+def test_refuses_a_process_of_another_user(tmp_path):
+    """heaptrace run by another user (nobody) may not ptrace root's
+    process: one line that says why (and the Yama setting, where Yama is
+    active), status 1, nothing loaded, the process's run its own."""
+    if os.geteuid() != 0:
+        pytest.skip("running heaptrace as another user needs root")
+    yama = "/proc/sys/kernel/yama/ptrace_scope"
+    if os.path.exists(yama):
+        with open(yama) as f:
+            why = "kernel.yama.ptrace_scope=%s" % f.read().strip()
+    else:
+        why = ("Yama is not active, so the target must run as your user and be dumpable, "
+               "or run as root")
+    r = start(tmp_path, "s-attach", name="other")
+    with ends_untouched(r):
+        a = run([need("setpriv"), "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                 "--clear-groups", HEAPTRACE, "--pid=%d" % r.pid])
+        assert a.returncode == 1
+        assert a.stderr.startswith(
+            "heaptrace: --pid=%d: permission denied to trace pid %d (s-attach runs as uid 0, "
+            "you are uid %d); " % (r.pid, r.pid, NOBODY)), a.stderr
+        assert why in a.stderr and a.stderr.count("\n") == 1, a.stderr
 
 
 def child_of(pid):
