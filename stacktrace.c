@@ -836,7 +836,7 @@ void bt_stats_read(struct bt *b, struct bt_stats *out)
 static bool record(void *ptr, uint32_t id, struct bt *b, uint64_t size, enum came how)
 {
 	uint64_t h = am_hash((uintptr_t)ptr);
-	struct am_shard *s = am_shard_of(h);
+	struct am_shard *s = am_shard_of((uintptr_t)ptr, h);
 	struct am_rec rec = { id, size }, old;
 	enum am_result r;
 
@@ -891,7 +891,7 @@ bool acct_untraced_block(const void *ptr, size_t *size)
 	if (likely(a < tracer_lo || a >= tracer_hi))
 		return false;
 	h = am_hash(a);
-	if (!am_find(am_shard_of(h), h, a, &rec) || rec.id != ACCT_TRACER_ID)
+	if (!am_find(am_shard_of(a, h), h, a, &rec) || rec.id != ACCT_TRACER_ID)
 		return false;
 	*size = rec.size;
 	return true;
@@ -922,7 +922,7 @@ void acct_alloc(void *ptr, size_t size, void **frames, int n, enum ht_cut cut)
 bool acct_free(void *ptr, struct acct_block *out, bool temporary)
 {
 	uint64_t h = am_hash((uintptr_t)ptr);
-	struct am_shard *s = am_shard_of(h);
+	struct am_shard *s = am_shard_of((uintptr_t)ptr, h);
 	struct am_rec rec;
 	bool found;
 
@@ -943,7 +943,7 @@ bool acct_free(void *ptr, struct acct_block *out, bool temporary)
 bool acct_lookup(void *ptr, struct acct_block *out)
 {
 	uint64_t h = am_hash((uintptr_t)ptr);
-	struct am_shard *s = am_shard_of(h);
+	struct am_shard *s = am_shard_of((uintptr_t)ptr, h);
 	struct am_rec rec;
 	bool found;
 

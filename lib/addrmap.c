@@ -20,7 +20,6 @@ struct am_big {
 };
 
 struct am_shard am_shards[AM_SHARDS];
-
 /*
  * A shard's used and mask are written under its lock and read without it,
  * by am_count() and am_bytes() (another shard's flush_count(), a report):
@@ -109,59 +108,91 @@ static void unpack(struct am_shard *s, const struct am_slot *slot, struct am_rec
  * creep up with run time at a constant live count: the shards whose
  * counts wandered past the mark grew one by one (bench/'s steady: see
  * bench/README.md).  So the tables are sized from
- * the whole map's count instead: every shard has at least the target, the
- * smallest size that holds the average shard at 3/4 or less, and a shard
- * grows on its own only past 7/8.  A table of 1024 slots or more, where
- * the memory is, wanders about its average by far less than that (small
- * ones may cross it: a few KB at most).  The count is kept in batches
- * (a shard adds its changes once they reach AM_BATCH either way), so that
- * shards do not share a cache line on every event.
+ * their group's count instead: every shard of a group has at least the
+ * group's target, the smallest size that holds the group's average shard
+ * at 3/4 or less, and a shard grows on its own only past 7/8.  (Per
+ * group, not over the whole map: one thread's blocks fill one group, and
+ * the map's average would leave its shards near 7/8.)  A table of 1024
+ * slots or more, where the memory is, wanders about its average by far
+ * less than that (small ones may cross it: a few KB at most).  The count
+ * is kept in batches (a shard adds its changes once they reach AM_BATCH
+ * either way), so that a group's shards do not share a cache line on
+ * every event, and groups never do.
  */
 #define AM_BATCH 32
 /*
- * The batches leave the count behind while the map grows (by up to
+ * Below this size a group's tables hold its average shard at 1/2 or less:
+ * one thread's blocks fill 64 shards, not all of them, and a small map at
+ * 3/4 probes and shifts more per event (churn's 4096 live blocks in
+ * tables of 128: 5% slower than in 256); the memory is a few KB a shard.
+ * The first tables stay small (1 KB, no system call: the tracer's own
+ * blocks give a table to shards all over the map).
+ */
+#define AM_ROOMY 1024
+/*
+ * The batches leave the count behind while the group grows (by up to
  * AM_BATCH - 1 a shard), and at a constant live count a shard's batch
- * may never fill again: so now and then the shards' own counts are summed
- * instead, by each shard every AM_RECOUNT of its changes, the shards out
- * of step (one sum per AM_RECOUNT changes of the whole map).
+ * may never fill again: so now and then the group's shards' own counts are
+ * summed instead, by each shard every AM_RECOUNT of its changes, the
+ * shards out of step (one sum per AM_RECOUNT changes of the group).
  */
 #define AM_RECOUNT (1u << 14)
 
-static struct {
-	int64_t count __attribute__((aligned(CACHELINE)));
+/* A group's count and target, a line each: written by its shards' batches only. */
+static struct am_size {
+	int64_t count;
 	uint32_t target; /* 0: AM_MIN_SLOTS; only ever grows, as tables do */
-} am_size;
+} __attribute__((aligned(CACHELINE))) am_size[AM_GROUPS];
 
-uint32_t am_target(void)
+static inline unsigned group_of(const struct am_shard *s)
 {
-	uint32_t t = atomic_load_relaxed(&am_size.target);
+	return (unsigned)(s - am_shards) / AM_GROUP_SHARDS;
+}
+
+uint32_t am_target_of(const struct am_shard *s)
+{
+	uint32_t t = atomic_load_relaxed(&am_size[group_of(s)].target);
 
 	return t ? t : AM_MIN_SLOTS;
 }
 
 void am_size_reset(void)
 {
-	atomic_store_relaxed(&am_size.count, 0);
-	atomic_store_relaxed(&am_size.target, 0);
+	for (int g = 0; g < AM_GROUPS; g++) {
+		atomic_store_relaxed(&am_size[g].count, 0);
+		atomic_store_relaxed(&am_size[g].target, 0);
+	}
+}
+
+/* Live records in the shards of group g. */
+static uint64_t group_count(unsigned g)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < AM_GROUP_SHARDS; i++)
+		n += atomic_load_relaxed(&am_shards[g * AM_GROUP_SHARDS + i].used);
+	return n;
 }
 
 /* Flush s's batch; with recount, decide from the sum of the shards' counts. */
 static NOINLINE void flush_count(struct am_shard *s, bool recount)
 {
-	int64_t n = atomic_add_relaxed(&am_size.count, s->pending);
-	uint32_t raw = atomic_load_relaxed(&am_size.target);
+	struct am_size *z = &am_size[group_of(s)];
+	int64_t n = atomic_add_relaxed(&z->count, s->pending);
+	uint32_t raw = atomic_load_relaxed(&z->target);
 	uint32_t want = raw ? raw : AM_MIN_SLOTS;
 
 	s->pending = 0;
 	if (recount) {
 		s->countdown = AM_RECOUNT;
-		n = (int64_t)am_count();
+		n = (int64_t)group_count(group_of(s));
 	}
-	while (want < (1u << 31) && n > 0 && (uint64_t)n * 4 > (uint64_t)want * 3 * AM_SHARDS)
+	while (want < (1u << 31) && n > 0 &&
+	       ((uint64_t)n * 4 > (uint64_t)want * 3 * AM_GROUP_SHARDS ||
+		(want < AM_ROOMY && (uint64_t)n * 2 > (uint64_t)want * AM_GROUP_SHARDS)))
 		want *= 2;
 	/* another thread may raise it meanwhile: never lower it */
-	while (want > (raw ? raw : AM_MIN_SLOTS) &&
-	       !atomic_cas_weak_relaxed(&am_size.target, &raw, want))
+	while (want > (raw ? raw : AM_MIN_SLOTS) && !atomic_cas_weak_relaxed(&z->target, &raw, want))
 		;
 }
 
@@ -191,7 +222,8 @@ static bool grow(struct am_shard *s, uint32_t target)
 	if (!slots)
 		return false;
 	if (!old_cap) /* the shards out of step: one sum per AM_RECOUNT changes */
-		s->countdown = AM_RECOUNT - (uint32_t)(s - am_shards) * (AM_RECOUNT / AM_SHARDS);
+		s->countdown = AM_RECOUNT - (uint32_t)(s - am_shards) % AM_GROUP_SHARDS *
+						    (AM_RECOUNT / AM_GROUP_SHARDS);
 	s->slots = slots;
 	atomic_store_relaxed(&s->mask, cap - 1); /* see set_used() */
 	for (uint32_t i = 0; i < old_cap; i++) {
@@ -212,7 +244,7 @@ enum am_result am_insert(struct am_shard *s, uint64_t h, uintptr_t key, const st
 			 struct am_rec *old)
 {
 	bool big = rec->size >= AM_SIZE_BIG;
-	uint32_t i, cap = s->mask ? s->mask + 1 : 0, target = am_target();
+	uint32_t i, cap = s->mask ? s->mask + 1 : 0, target = am_target_of(s);
 	bool full = !cap || (uint64_t)(s->used + 1) * 8 > (uint64_t)cap * 7;
 
 	/* a table that cannot reach the target may still fill to 7/8 */
@@ -321,7 +353,8 @@ void am_remove_all_but(uint32_t keep, void (*removed)(uintptr_t key))
 		}
 		s->pending = 0;
 	}
-	atomic_store_relaxed(&am_size.count, (int64_t)am_count());
+	for (unsigned g = 0; g < AM_GROUPS; g++)
+		atomic_store_relaxed(&am_size[g].count, (int64_t)group_count(g));
 }
 
 void am_each(void (*fn)(uintptr_t key, const struct am_rec *rec, void *arg), void *arg)

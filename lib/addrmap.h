@@ -2,11 +2,15 @@
 /*
  * addrmap.h - the map from a live block's address to its backtrace id and
  * requested size: 16 bytes a slot, open addressing with linear probing,
- * split into AM_SHARDS independently locked shards so threads rarely meet,
- * sized together from the whole map's count.
+ * split into AM_SHARDS independently locked shards.  A block's 64 MiB
+ * region of address space picks a group of AM_GROUP_SHARDS shards, its
+ * hash one of them: glibc gives each thread an arena of its own, in a
+ * 64 MiB heap of its own, so threads that free their own blocks write
+ * their own shards (locks, slots, counts), and threads that free each
+ * other's meet in one of 64.  Tables are sized per group.
  *
- * Contract: the caller locks the shard of a key (am_shard_of(am_hash(key)))
- * around am_insert()/am_remove() and may update counters while holding it;
+ * Contract: the caller locks the shard of a key (am_shard_of()) around
+ * am_insert()/am_remove() and may update counters while holding it;
  * nothing else may be called with a shard lock held but tmem.  Key 0 is
  * never stored.  Entries are owned by the map; am_remove() copies them out.
  */
@@ -19,7 +23,10 @@
 #include "guard.h"
 #include "utils.h"
 
-#define AM_SHARDS 256
+#define AM_SHARDS 1024
+#define AM_GROUP_SHARDS 64
+#define AM_GROUPS (AM_SHARDS / AM_GROUP_SHARDS)
+#define AM_REGION_SHIFT 26 /* glibc's HEAP_MAX_SIZE: a thread's arena heap */
 
 struct am_slot {
 	uintptr_t key;
@@ -32,7 +39,7 @@ struct am_shard {
 	spinlock_t lock;
 	uint32_t mask; /* capacity - 1, or 0 before the first insert */
 	uint32_t used;
-	int32_t pending; /* changes of used not yet in the whole map's count */
+	int32_t pending; /* changes of used not yet in its group's count */
 	uint32_t countdown; /* changes until this shard sums them all (addrmap.c) */
 	struct am_slot *slots;
 	struct am_big *big;
@@ -60,9 +67,17 @@ static inline uint64_t am_hash(uintptr_t key)
 	return h ^ (h >> 32);
 }
 
-static inline struct am_shard *am_shard_of(uint64_t h)
+/*
+ * The group by the region's own bits, not a hash: the heaps of arenas are
+ * mapped next to each other, so up to AM_GROUPS threads' arenas get
+ * groups of their own (a hash of 8 regions into 16 groups would put two
+ * in one group most of the time).
+ */
+static inline struct am_shard *am_shard_of(uintptr_t key, uint64_t h)
 {
-	return &am_shards[h & (AM_SHARDS - 1)];
+	unsigned g = (unsigned)(key >> AM_REGION_SHIFT) & (AM_GROUPS - 1);
+
+	return &am_shards[g * AM_GROUP_SHARDS + (h & (AM_GROUP_SHARDS - 1))];
 }
 
 /*
@@ -91,8 +106,8 @@ void am_remove_all_but(uint32_t keep, void (*removed)(uintptr_t key));
 
 /* Live records in all shards (approximate while other threads run). */
 uint64_t am_count(void);
-/* The table size every shard has at least (see addrmap.c); for tests. */
-uint32_t am_target(void);
+/* The table size every shard of s's group has at least (see addrmap.c). */
+uint32_t am_target_of(const struct am_shard *s);
 /* Forget the whole map's size (tests that empty the shards by hand). */
 void am_size_reset(void);
 /* Bytes the map holds, for tests of the per-block overhead. */

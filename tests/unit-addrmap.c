@@ -45,13 +45,21 @@ static uintptr_t key_of_hash(uint64_t h)
 
 /*
  * A key of shard `shard` whose home slot is `home` in every table of up to
- * 2^16 slots (home modulo the capacity); `salt` (>0) makes it unique.
+ * 2^16 slots (home modulo the capacity); `salt` (>0) makes it unique.  The
+ * hash picks the shard within a group, the key's region the group: keys of
+ * the hash's other bits are tried until one lies in a region of the group
+ * (one in AM_GROUPS does).
  */
 static uintptr_t make_key(unsigned shard, uint32_t home, uint64_t salt)
 {
-	uint64_t h = salt << 24 | (uint64_t)(home & 0xffff) << 8 | (shard & (AM_SHARDS - 1));
+	shard &= AM_SHARDS - 1;
+	for (uint64_t t = salt << 12;; t++) {
+		uint64_t h = t << 24 | (uint64_t)(home & 0xffff) << 8 | shard % AM_GROUP_SHARDS;
+		uintptr_t key = key_of_hash(h);
 
-	return key_of_hash(h);
+		if (am_shard_of(key, h) == &am_shards[shard])
+			return key;
+	}
 }
 
 /* Back to the state of a fresh process: every shard empty and unallocated. */
@@ -73,7 +81,7 @@ static void am_reset(void)
 static enum am_result ins(uintptr_t key, uint32_t id, uint64_t size, struct am_rec *old)
 {
 	uint64_t h = am_hash(key);
-	struct am_shard *s = am_shard_of(h);
+	struct am_shard *s = am_shard_of(key, h);
 	struct am_rec rec = {id, size};
 	enum am_result r;
 
@@ -86,7 +94,7 @@ static enum am_result ins(uintptr_t key, uint32_t id, uint64_t size, struct am_r
 static bool rem(uintptr_t key, struct am_rec *out)
 {
 	uint64_t h = am_hash(key);
-	struct am_shard *s = am_shard_of(h);
+	struct am_shard *s = am_shard_of(key, h);
 	bool found;
 
 	spin_lock(&s->lock);
@@ -104,7 +112,7 @@ static bool rem(uintptr_t key, struct am_rec *out)
 static long probe(uintptr_t key)
 {
 	uint64_t h = am_hash(key);
-	struct am_shard *s = am_shard_of(h);
+	struct am_shard *s = am_shard_of(key, h);
 	uint32_t i = slot_of(s, h);
 
 	if (!s->mask)
@@ -117,7 +125,7 @@ static long probe(uintptr_t key)
 
 static bool find(uintptr_t key, struct am_rec *out)
 {
-	struct am_shard *s = am_shard_of(am_hash(key));
+	struct am_shard *s = am_shard_of(key, am_hash(key));
 	long i = probe(key);
 
 	if (i < 0)
@@ -153,7 +161,7 @@ static uint32_t check_shard(struct am_shard *s)
 			continue;
 		}
 		used++;
-		CHECK(am_shard_of(am_hash(s->slots[i].key)) == s);
+		CHECK(am_shard_of(s->slots[i].key, am_hash(s->slots[i].key)) == s);
 		/* reachable, and no copy of the key earlier in its run */
 		CHECK_EQ(probe(s->slots[i].key), i);
 		if (s->slots[i].val >> 32 == AM_SIZE_BIG) {
@@ -356,7 +364,7 @@ static void test_tmem(void)
 
 static void test_basic(void)
 {
-	uintptr_t k = 0x7f0000001230, k2 = 0x7f0000001240;
+	uintptr_t k = make_key(7, 5, 1), k2 = 0x7f0000001240;
 	struct am_rec r, sentinel = {0xdeadbeef, 0x1234};
 
 	am_reset();
@@ -376,7 +384,7 @@ static void test_basic(void)
 	r = sentinel;
 	CHECK(!rem(k2, &r));
 	REC_EQ(r, sentinel.id, sentinel.size);
-	CHECK(!rem(key_of_hash(am_hash(k) ^ (1ULL << 40)), &r)); /* same shard and home */
+	CHECK(!rem(make_key(7, 5, 2), &r)); /* same shard and home */
 	REC_EQ(r, sentinel.id, sentinel.size);
 	CHECK_EQ(am_count(), 1);
 
@@ -406,7 +414,7 @@ static void test_basic(void)
 	/* the extremes of the packed fields */
 	CHECK_EQ(ins(k, 0, 0, &r), AM_INSERTED);
 	CHECK_EQ(ins(k2, UINT32_MAX, 0xfffffffeu, &r), AM_INSERTED);
-	CHECK_EQ(am_shard_of(am_hash(k2))->nbig, 0); /* the largest inline size */
+	CHECK_EQ(am_shard_of(k2, am_hash(k2))->nbig, 0); /* the largest inline size */
 	CHECK(rem(k, &r));
 	REC_EQ(r, 0, 0);
 	CHECK(rem(k2, &r));
@@ -426,7 +434,8 @@ static void test_basic(void)
 	/* the hash inverse the other tests rely on */
 	for (uint64_t h = 1; h < 1000; h++)
 		CHECK_EQ(am_hash(key_of_hash(hash_word(h))), hash_word(h));
-	CHECK_EQ(am_shard_of(am_hash(make_key(5, 9, 3))) - am_shards, 5);
+	CHECK_EQ(am_shard_of(make_key(5, 9, 3), am_hash(make_key(5, 9, 3))) - am_shards, 5);
+	CHECK_EQ(am_shard_of(make_key(700, 9, 3), am_hash(make_key(700, 9, 3))) - am_shards, 700);
 }
 
 /* ------------------------------------------------------------ sizes >= 4 GiB */
@@ -567,7 +576,7 @@ static void check_layout(struct am_shard *s, struct placed *p, int n)
 	CHECK_EQ(check_shard(s), live);
 }
 
-/* Build a cluster in a fresh shard of 64 slots: key i has home homes[i]. */
+/* Build a cluster in a fresh shard (AM_MIN_SLOTS): key i has home homes[i]. */
 static void build(unsigned shard, struct placed *p, const uint32_t *homes, const long *slots, int n)
 {
 	struct am_shard *s = &am_shards[shard];
@@ -590,6 +599,9 @@ static void removed(struct placed *p, int i)
 	REC_EQ(r, (uint32_t)i, 1000u + (unsigned)i);
 	p[i].slot = -1;
 }
+
+/* The capacity of a fresh shard's table: where a run wraps. */
+#define C AM_MIN_SLOTS
 
 static void test_backshift(void)
 {
@@ -621,53 +633,53 @@ static void test_backshift(void)
 
 	/* a run wrapping around the end of the table, everything shifts back */
 	{
-		static const uint32_t homes[] = {62, 62, 63, 0, 62, 2};
-		static const long slots[] = {62, 63, 0, 1, 2, 3};
+		static const uint32_t homes[] = {C - 2, C - 2, C - 1, 0, C - 2, 2};
+		static const long slots[] = {C - 2, C - 1, 0, 1, 2, 3};
 		struct am_shard *s = &am_shards[2];
 
 		build(2, p, homes, slots, 6);
 		removed(p, 0);
-		p[1].slot = 62;
-		p[2].slot = 63;
+		p[1].slot = C - 2;
+		p[2].slot = C - 1;
 		p[3].slot = 0;
 		p[4].slot = 1;
 		p[5].slot = 2;
 		check_layout(s, p, 6);
-		/* a hole at 63: D stays at its home 0, E (home 62) jumps over it to 63,
-		 * F stays at its home 2 */
+		/* a hole at C-1: D stays at its home 0, E (home C-2) jumps over it
+		 * to C-1, F stays at its home 2 */
 		removed(p, 2);
-		p[4].slot = 63;
+		p[4].slot = C - 1;
 		check_layout(s, p, 6);
 		CHECK_EQ(s->used, 4);
 	}
 
 	/* across the wrap, a key at its home stays and one behind it jumps over */
 	{
-		static const uint32_t homes[] = {62, 62, 0, 63, 0};
-		static const long slots[] = {62, 63, 0, 1, 2};
+		static const uint32_t homes[] = {C - 2, C - 2, 0, C - 1, 0};
+		static const long slots[] = {C - 2, C - 1, 0, 1, 2};
 		struct am_shard *s = &am_shards[3];
 
 		build(3, p, homes, slots, 5);
-		removed(p, 0); /* Y 63->62; Z stays at its home 0; W (home 63) 1->63; V 2->1 */
-		p[1].slot = 62;
-		p[3].slot = 63;
+		removed(p, 0); /* Y C-1 -> C-2; Z stays at its home 0; W (home C-1) 1 -> C-1; V 2->1 */
+		p[1].slot = C - 2;
+		p[3].slot = C - 1;
 		p[4].slot = 1;
 		check_layout(s, p, 5);
-		removed(p, 1); /* W at 63 has home 63: it stays, nothing moves */
+		removed(p, 1); /* W at C-1 has home C-1: it stays, nothing moves */
 		check_layout(s, p, 5);
-		removed(p, 3); /* hole at 63: Z is at home, V (home 0) at 1 stays behind Z */
+		removed(p, 3); /* hole at C-1: Z is at home, V (home 0) at 1 stays behind Z */
 		check_layout(s, p, 5);
 	}
 
-	/* the last slot: a key homed at 63 wraps to 0 and comes back */
+	/* the last slot: a key homed at C-1 wraps to 0 and comes back */
 	{
-		static const uint32_t homes[] = {63, 63, 63};
-		static const long slots[] = {63, 0, 1};
+		static const uint32_t homes[] = {C - 1, C - 1, C - 1};
+		static const long slots[] = {C - 1, 0, 1};
 		struct am_shard *s = &am_shards[4];
 
 		build(4, p, homes, slots, 3);
 		removed(p, 0);
-		p[1].slot = 63;
+		p[1].slot = C - 1;
 		p[2].slot = 0;
 		check_layout(s, p, 3);
 		removed(p, 2);
@@ -684,18 +696,20 @@ static void test_backshift(void)
 		struct am_shard *s = &am_shards[5];
 
 		for (int i = 0; i < 8; i++) {
-			homes[i] = 60;
-			slots[i] = (60 + i) & 63;
+			homes[i] = C - 4;
+			slots[i] = (C - 4 + i) & (C - 1);
 		}
 		build(5, p, homes, slots, 8);
 		for (int i = 0; i < 8; i++) {
 			removed(p, i);
 			for (int j = i + 1; j < 8; j++)
-				p[j].slot = (60 + j - i - 1) & 63;
+				p[j].slot = (C - 4 + j - i - 1) & (C - 1);
 			check_layout(s, p, 8);
 		}
 	}
 }
+
+#undef C
 
 /* ------------------------------------------------------------ against a model */
 
@@ -890,13 +904,14 @@ static void test_memory(void)
 /*
  * A constant live count, the block replaced each time picked at random (as
  * bench/'s steady does): each shard's count wanders around its average.
- * The map's memory is set by the whole map's count and stays put; shards
- * that grew on their own when they passed 3/4 grew one by one for as long
- * as the run went on.
+ * The map's memory is set by the group's count and stays put; shards that
+ * grew on their own when they passed 3/4 grew one by one for as long as
+ * the run went on.  One thread's blocks: one 64 MiB region, one group.
  */
 static void test_no_growth_with_run_time(void)
 {
-	enum { LIVE = 100000, OPS = 1000000, SETTLE = 20000 };
+	enum { LIVE = 25000, OPS = 1000000, SETTLE = 20000 };
+	const uintptr_t base = (uintptr_t)0x7f0000000000 + (3u << AM_REGION_SHIFT);
 	static uintptr_t live[LIVE];
 	uint64_t rng = 0x9e3779b97f4a7c15ULL, settled = 0;
 	struct am_rec r;
@@ -910,24 +925,58 @@ static void test_no_growth_with_run_time(void)
 			i = (unsigned)(rng % LIVE);
 			CHECK(rem(live[i], &r));
 		}
-		/* somewhere in a GiB of heap, as malloc's blocks are scattered
-		 * over their arenas: each shard's count wanders around 390 */
+		/* somewhere in an arena's heap: each of its group's 64 shards'
+		 * counts wanders around 390 */
 		do
-			live[i] = 0x7f0000000000 + ((rng >>= 7, rng) & 0x3ffffff0);
+			live[i] = base + ((rng >>= 7, rng) & ((1u << AM_REGION_SHIFT) - 16));
 		while (find(live[i], &r));
 		CHECK_EQ(ins(live[i], 1, 16, &r), AM_INSERTED);
 		if (op == SETTLE) {
-			/* more than 3/4 of 512 on average: every shard at 1024,
-			 * whether its own count passed the mark or not */
-			CHECK_EQ(am_target(), 1024);
-			for (int k = 0; k < AM_SHARDS; k++)
-				CHECK_EQ(am_shards[k].mask + 1, 1024);
+			/* more than 3/4 of 512 on average: every shard of the
+			 * group at 1024, whether its own count passed the mark or
+			 * not; the other groups' shards have no table */
+			for (int k = 0; k < AM_SHARDS; k++) {
+				bool mine = k / AM_GROUP_SHARDS == 3;
+
+				CHECK_EQ(am_shards[k].mask + 1, mine ? 1024u : 1u);
+				if (mine)
+					CHECK_EQ(am_target_of(&am_shards[k]), 1024);
+			}
 			settled = am_bytes();
 		}
 		if (op > SETTLE && op % 10000 == 0)
 			CHECK_EQ(am_bytes(), settled);
 	}
 	CHECK_EQ(am_count(), LIVE);
+	am_reset();
+}
+
+/*
+ * Groups: the blocks of one 64 MiB region go to one group of shards, those
+ * of the next region to the next group, and a group's tables are sized
+ * from its own count, not the others'.
+ */
+static void test_groups_by_region(void)
+{
+	const uintptr_t base = (uintptr_t)0x7f0000000000;
+	struct am_rec r;
+
+	am_reset();
+	for (unsigned g = 0; g < AM_GROUPS; g++)
+		for (uintptr_t off = 16; off < (1u << AM_REGION_SHIFT); off += (1u << AM_REGION_SHIFT) / 97) {
+			uintptr_t key = base + ((uintptr_t)g << AM_REGION_SHIFT) + (off & ~(uintptr_t)15);
+
+			CHECK_EQ((am_shard_of(key, am_hash(key)) - am_shards) / AM_GROUP_SHARDS, g);
+		}
+	/* a full group: its shards grow, the next group's stay at their first table */
+	for (unsigned i = 0; i < 64 * 420; i++) /* 3/4 of 512 is 384 */
+		CHECK_EQ(ins(base + 16 * (i + 1), 1, 16, &r), AM_INSERTED);
+	CHECK_EQ(ins(base + (1u << AM_REGION_SHIFT) + 16, 1, 16, &r), AM_INSERTED);
+	CHECK_EQ(am_target_of(&am_shards[0]), 1024);
+	CHECK_EQ(am_target_of(&am_shards[AM_GROUP_SHARDS]), AM_MIN_SLOTS);
+	for (int k = 0; k < AM_GROUP_SHARDS; k++)
+		CHECK(am_shards[k].mask + 1 >= 1024);
+	CHECK_EQ(am_bytes(), (uint64_t)(AM_GROUP_SHARDS * 1024 + AM_MIN_SLOTS) * sizeof(struct am_slot));
 	am_reset();
 }
 
@@ -1030,6 +1079,7 @@ int main(void)
 	test_model();
 	test_memory();
 	test_no_growth_with_run_time();
+	test_groups_by_region();
 	test_fork();
 	test_remove_all_but();
 	CHECK_EQ(ht_self.locks, 0);
