@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,30 +70,42 @@ static const char *const pid_libs[] = { "libheaptrace-pid.so", "libheaptrace-pid
 
 /*
  * What of ours pid has mapped: libheaptrace.so (preloaded: traced from its
- * start), or the index in pid_libs of the library an earlier --pid loaded,
- * which any later --pid must use too (never a second copy); -1 for none.
+ * start), or a library an earlier --pid loaded, whose file (into mapped,
+ * PATH_MAX) any later --pid must load too: the same file is the same
+ * copy, wherever this launcher's libraries are.  Its index in pid_libs,
+ * or -1 for none; *gone when that file was deleted since (a reinstall):
+ * no file is that copy any more.
  */
-static int mapped_lib(pid_t pid, bool *preloaded)
+static int mapped_lib(pid_t pid, bool *preloaded, char *mapped, bool *gone)
 {
-	char path[64], line[4096];
+	static const char deleted[] = " (deleted)\n";
+	char path[64], line[PATH_MAX + 128];
 	int found = -1;
 	FILE *f;
 
-	*preloaded = false;
+	*preloaded = *gone = false;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f)) {
-		const char *name = strrchr(line, '/');
+		char *file = strchr(line, '/'), *name = strrchr(line, '/');
+		size_t len = name ? strlen(name) : 0, d = sizeof(deleted) - 1;
+		bool del = len > d && !strcmp(name + len - d, deleted);
 
 		if (!name)
 			continue;
+		if (del)
+			strcpy(name + len - d, "\n");
 		if (!strcmp(name, "/libheaptrace.so\n"))
 			*preloaded = true;
 		for (int i = 0; i < (int)ARRAY_SIZE(pid_libs); i++) {
 			size_t n = strlen(pid_libs[i]);
 
-			if (!strncmp(name + 1, pid_libs[i], n) && !strcmp(name + 1 + n, "\n"))
-				found = i;
+			if (strncmp(name + 1, pid_libs[i], n) || strcmp(name + 1 + n, "\n"))
+				continue;
+			found = i;
+			*gone = del;
+			file[strcspn(file, "\n")] = '\0';
+			snprintf(mapped, PATH_MAX, "%s", file);
 		}
 	}
 	if (f)
@@ -104,19 +117,23 @@ int attach_main(pid_t pid, bool detach, const char *(*find_lib)(const char *name
 {
 	const char *fn = detach ? "heaptrace_detach" : "heaptrace_attach";
 	struct inject_result res = { 0 };
-	char err[512], comm[64];
-	bool preloaded;
+	char err[512], comm[64], mapped[PATH_MAX];
+	bool preloaded, gone;
 	int lib, rc;
 
 	if (kill(pid, 0) && errno == ESRCH)
 		die("--pid=%d: no such process", (int)pid);
 	comm_of(pid, comm, sizeof(comm));
-	lib = mapped_lib(pid, &preloaded);
+	lib = mapped_lib(pid, &preloaded, mapped, &gone);
 	if (preloaded) /* nothing to load there, nothing changed */
 		return error("process %d (%s) %s", (int)pid, comm, results[HT_ATTACH_PRELOADED]), 1;
+	if (lib >= 0 && gone)
+		return error("process %d (%s) runs heaptrace's library from %s, deleted since: "
+			     "no heaptrace can reach it (restart the process to trace it anew)",
+			     (int)pid, comm, mapped), 1;
 	if (detach && lib < 0) /* nothing loaded: nothing to load either */
 		return error("process %d (%s) %s", (int)pid, comm, results[HT_ATTACH_NOT_ATTACHED]), 1;
-	rc = inject_dlopen_ex(pid, find_lib(pid_libs[lib < 0 ? 0 : lib]), fn,
+	rc = inject_dlopen_ex(pid, lib < 0 ? find_lib(pid_libs[0]) : mapped, fn,
 			      detach ? "" : options_text(), NULL, &res, err, sizeof(err));
 	if (rc && lib < 0 && strstr(err, NO_TLS_ROOM))
 		rc = inject_dlopen_ex(pid, find_lib(pid_libs[1]), fn, options_text(), NULL, &res,

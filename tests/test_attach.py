@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -226,6 +227,71 @@ def test_attach_to_a_process_that_forks(tmp_path, children):
     site = find_bt(child, "child_site")
     assert (site.count, site.size) == (3, fmt_bytes(2100))
     assert child.summary["heap traced allocation size"] == "%s in 3 blocks" % fmt_bytes(2100)
+
+
+def mapped_files(r):
+    """Full paths of heaptrace's --pid libraries that r's process has mapped
+    (deleted since or not)."""
+    return sorted(set(re.findall(r"\s(/\S*/libheaptrace-pid[\w-]*\.so)(?: \(deleted\))?$",
+                                 maps_of(r.pid), re.M)))
+
+
+def other_install(tmp_path):
+    """Another install: a copy of the build's launcher, its --pid libraries
+    beside it (where it looks first)."""
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("heaptrace", "libheaptrace-pid.so", "libheaptrace-pid-dyn.so"):
+        shutil.copy2(HEAPTRACE.parent / name, other / name)
+    return other
+
+
+def test_later_pid_uses_the_copy_loaded(tmp_path):
+    """A launcher of another install (a copy of the build's, with its own
+    libraries beside it) detaching from and attaching again to a process
+    that the build's launcher attached to loads no second copy: the file
+    the process has mapped is the one it uses."""
+    other = other_install(tmp_path)
+    mine = [str(HEAPTRACE.parent / "libheaptrace-pid.so")]
+
+    def by(launcher, *opts, message="tracing"):
+        def step(r):
+            a = run([launcher, "--pid=%d" % r.pid, *opts], timeout=60)
+            assert a.returncode == 0 and message in a.stderr, a.stderr
+            assert mapped_files(r) == mine
+        return step
+
+    r = traced_after(tmp_path, "s-attach", steps=[
+        by(HEAPTRACE), by(other / "heaptrace", "--detach", message="detached from"),
+        by(other / "heaptrace")])
+    site = find_bt(one_report(r.stderr()), "attach_site")
+    assert (site.count, site.size) == (5, fmt_bytes(1500))
+
+
+def test_library_deleted_since_is_refused(tmp_path):
+    """The copy a process runs, deleted since (a reinstall), is a file no
+    launcher can load again: a later --pid or --detach says so and loads
+    nothing, and the copy goes on tracing to the process's exit."""
+    other = other_install(tmp_path)
+    lib = other / "libheaptrace-pid.so"
+
+    def refused(r):
+        for opts in ((), ("--detach",)):
+            a = attach(r.pid, *opts)
+            assert (a.returncode, a.stderr) == (1, (
+                "heaptrace: process %d (s-attach) runs heaptrace's library from %s, deleted "
+                "since: no heaptrace can reach it (restart the process to trace it anew)\n")
+                % (r.pid, lib)), a.stderr
+        assert mapped_files(r) == [str(lib)]
+
+    def by_other(r):
+        a = run([other / "heaptrace", "--pid=%d" % r.pid], timeout=60)
+        assert a.returncode == 0, a.stderr
+        lib.unlink()
+
+    r = traced_after(tmp_path, "s-attach", steps=[by_other, refused])
+    site = find_bt(one_report(r.stderr()), "attach_site")
+    assert (site.count, site.size) == (5, fmt_bytes(1500))
 
 
 def test_attach_to_cxx(tmp_path):
