@@ -63,8 +63,10 @@ vpath %.c . lib launcher
 # binding (no lazy PLT resolution inside a hook), and exceptions may pass
 # through operator new.  libgcc_s is linked before libunwind so that the
 # process's _Unwind_* symbols stay libgcc's, whatever the program links.
+# A hook's entry reaches its recording path by a tail call (libheaptrace.c),
+# which -O1 does not make unless asked.
 LIB_CFLAGS := $(CPPFLAGS_HT) -I. $(LIB_OPT) $(WARN) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
-	-fexceptions -fno-omit-frame-pointer -fno-plt -pthread $(CFLAGS)
+	-fexceptions -fno-omit-frame-pointer -fno-plt -foptimize-sibling-calls -pthread $(CFLAGS)
 LIB_LDFLAGS := -shared -Wl,--version-script=lib/libheaptrace.map -Wl,-z,now -Wl,--no-as-needed \
 	-lgcc_s -lunwind -ldl -lm -pthread $(LDFLAGS)
 BIN_CFLAGS := $(CPPFLAGS_HT) -I. -DHT_LIBDIR='"$(LIBDIR)"' $(OPT) $(WARN) $(CFLAGS)

@@ -5,9 +5,12 @@
  * their real functions and boot arena, and the bookkeeping a signal
  * handler's hook queues.  Start-up, fork and exit are lib/process.c's.
  *
- * Every hook has one shape: enter the guard (a nested call, made by the
- * tracer or by the real function, is forwarded untouched), call the real
- * function, record what succeeded, leave the guard, return the real result.
+ * Every hook has one shape: an entry, the exported function, forwards what
+ * needs no record (with --sample, most events) and tail-calls its
+ * recording path otherwise, which enters the guard (a nested call, made by
+ * the tracer or by the real function, is forwarded untouched), calls the
+ * real function, records what succeeded, leaves the guard and returns the
+ * real result.
  * A release removes its record *before* the real free, because the address
  * may be handed to another thread the moment it is freed.  Hooks never
  * format, print, lock globally or call the program's allocator; errno is
@@ -80,6 +83,10 @@ HT_TLS struct ht_thread ht_self;
 CXX_OPS(CXX_DECL)
 
 EXPORT size_t malloc_usable_size(void *p);
+EXPORT void *memalign(size_t align, size_t size);
+EXPORT void *aligned_alloc(size_t align, size_t size);
+EXPORT void *valloc(size_t size);
+EXPORT void *pvalloc(size_t size);
 
 #define C_FUNCS(X)                                                                  \
 	X(malloc, "malloc", , )                                                     \
@@ -621,17 +628,20 @@ static inline void capture_release(unsigned from)
 }
 
 /*
- * Record p with n frames of the stack of the hook this is inlined into,
- * cut as they end.  learn: the depth, when a new backtrace's frames were
- * taken without the one more that tells whether its stack goes on (else 0).
+ * Record p with n frames of the stack of the recording path this is
+ * inlined into, cut as they end; frame 0 is the hook's entry, at pc hook
+ * (not the recording path's own).  learn: the depth, when a new
+ * backtrace's frames were taken without the one more that tells whether
+ * its stack goes on (else 0).
  */
-static inline __attribute__((always_inline)) void note_frames(void *p, size_t size, bool queue,
-							      void **frames, int n,
+static inline __attribute__((always_inline)) void note_frames(void *p, size_t size, void *hook,
+							      bool queue, void **frames, int n,
 							      enum ht_cut cut, int learn)
 {
 	struct bt *b;
 
-	n = bt_at_least_caller(frames, n, ht_current_pc(), __builtin_return_address(0), &cut);
+	n = bt_at_least_caller(frames, n, hook, __builtin_return_address(0), &cut);
+	frames[0] = hook;
 	if (unlikely(queue)) {
 		queue_alloc(p, size, frames, n, cut);
 	} else if (likely(b = bt_find(frames, n, cut))) {
@@ -649,8 +659,8 @@ static inline __attribute__((always_inline)) void note_frames(void *p, size_t si
  * capture area, so that a new backtrace needs no second unwind (and no
  * second claim) to learn whether its stack goes on.
  */
-static inline __attribute__((always_inline)) void note_deep(void *p, size_t size, bool queue,
-							    void **own, int depth)
+static inline __attribute__((always_inline)) void note_deep(void *p, size_t size, void *hook,
+							    bool queue, void **own, int depth)
 {
 	unsigned from;
 	void **frames = capture_claim((unsigned)depth + 1, &from);
@@ -662,7 +672,7 @@ static inline __attribute__((always_inline)) void note_deep(void *p, size_t size
 		n = keep;
 		cut = cut ? cut : HT_CUT_STACK;
 	}
-	note_frames(p, size, queue, frames ? frames : own, n, cut, 0);
+	note_frames(p, size, hook, queue, frames ? frames : own, n, cut, 0);
 	if (likely(frames))
 		capture_release(from);
 }
@@ -675,8 +685,9 @@ static NOINLINE void setup_keeping_errno(void)
 	errno = saved;
 }
 
-/* Record p with the stack of the hook this is inlined into. */
-static inline __attribute__((always_inline)) void note(void *p, size_t size)
+/* Record p with the stack of the recording path this is inlined into,
+ * reached from the entry at pc hook by a tail call. */
+static inline __attribute__((always_inline)) void note(void *p, size_t size, void *hook)
 {
 	void *own[HT_CAPTURE_OWN];
 	int *err, saved;
@@ -700,9 +711,9 @@ static inline __attribute__((always_inline)) void note(void *p, size_t size)
 	if (likely(depth <= HT_DEPTH)) {
 		/* a queued event has no second unwind: one frame more at once */
 		n = unwind_capture(own, unlikely(queue) ? depth + 1 : unwind_capture_hot(depth), &cut);
-		note_frames(p, size, queue, own, n, cut, depth);
+		note_frames(p, size, hook, queue, own, n, cut, depth);
 	} else {
-		note_deep(p, size, queue, own, depth);
+		note_deep(p, size, hook, queue, own, depth);
 	}
 	last_alloc = p;
 	*err = saved;
@@ -845,15 +856,16 @@ static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
 			call;                                                       \
 	} while (0)
 
-/* Allocation hooks: forward; record the result of an outermost call. */
-#define TRACE_ALLOC(call, size)                                                     \
+/* Allocation hooks' recording paths: forward; record the result of an
+ * outermost call, with frame 0 at pc hook (the entry's). */
+#define TRACE_ALLOC(hook, call, size)                                               \
 	do {                                                                        \
 		if (unlikely(ht_process.untraced))                                  \
 			return (call);                                              \
 		GUARD_SCOPE(g_);                                                    \
 		void *p_ = (call);                                                  \
 		if (g_.owned && p_)                                                 \
-			note(p_, (size));                                           \
+			note(p_, (size), (hook));                                   \
 		else if (unlikely(!p_) && errno == ENOMEM)                          \
 			oom_failed(size);                                           \
 		return p_;                                                          \
@@ -897,7 +909,7 @@ static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
  * directly follows that block's allocation; a failed call takes that back)
  * and the allocation of the new one.
  */
-#define TRACE_REALLOC(old, size, call)                                              \
+#define TRACE_REALLOC(hook, old, size, call)                                        \
 	do {                                                                        \
 		size_t have_;                                                       \
 		if (unlikely(ht_process.untraced))                                  \
@@ -910,7 +922,7 @@ static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
 		if (unlikely(must_defer()) && (old) && (old) != ht_self.freeing) {  \
 			p_ = realloc_queued((old), (size));                         \
 			if (p_ && g_.owned)                                         \
-				note(p_, (size));                                   \
+				note(p_, (size), (hook));                           \
 			return p_;                                                  \
 		}                                                                   \
 		if ((old) && (old) != ht_self.freeing) {                            \
@@ -924,7 +936,7 @@ static NOINLINE void *untraced_move(void *old, size_t have, size_t size)
 		else                                                                \
 			p_ = (call);                                                \
 		if (p_ && g_.owned)                                                 \
-			note(p_, (size));                                           \
+			note(p_, (size), (hook));                                   \
 		if (unlikely(had_ && b_.id == ACCT_TRACER_ID) && (p_ || !(size)))   \
 			tracer_move((old), &b_, p_, (size));                        \
 		else if (!p_ && had_ && (size))                                     \
@@ -1015,7 +1027,135 @@ void hooks_find_loader(void)
 }
 #endif
 
-EXPORT void *malloc(size_t size)
+/*
+ * Each hook is an entry, the exported function, and a recording path
+ * (name_rec), which is the whole of the hook.  With --sample most events
+ * are not recorded, and the entries forward those themselves, at the cost
+ * of the tests of pass_alloc() or pass_release() (sample.h: a subtraction
+ * and a compare; a load); the rest they hand to the recording path by a
+ * tail call, with their own pc, frame 0 of what is recorded (note()): the
+ * recording path's caller is the program, as the entry's was.  gcc sets
+ * up a function's whole frame before its first test (six registers saved,
+ * room for a backtrace's frames): the split spares an event not recorded
+ * the recording path's.  An entry forwards only what the recording path
+ * would forward untouched too.
+ *
+ * An allocation forwarded unguarded cannot tell a nested call from an
+ * outermost one: right where the real function calls no hook, as the
+ * malloc family's functions call none in glibc, jemalloc, tcmalloc or
+ * mimalloc.  Those that do (operator new calls malloc(), glibc's
+ * reallocarray() realloc()) forward guarded (PASS_ALLOC()).  Either way
+ * a failure is seen (--oom-report, on by default), so an allocation is
+ * a call, a release a tail call.
+ */
+
+/*
+ * An allocation of size bytes, with --sample on: forward it untouched?  A
+ * nested one (busy) is never recorded nor counted down, but the tracer's
+ * own goes to its memory (the recording path); an outermost one is
+ * counted down (sample.h), and recorded by the recording path when it
+ * brings the count to zero.
+ */
+static inline bool pass_alloc(size_t size)
+{
+	if (ht_self.busy)
+		return !ht_self.tracer;
+	if (!sample_pass(size))
+		return false;
+	last_alloc = NULL;
+	return true;
+}
+
+/*
+ * A release of p, with --sample on: forward it untouched?  Yes when p was
+ * not recorded (the filter says so, sample.h) and no queued event waits,
+ * as the queue keeps the order of events (must_defer()).  Whether the
+ * real function's own calls nest does not matter: a release of a block
+ * not recorded has nothing to forget.
+ */
+static inline bool pass_release(const void *p)
+{
+	if (must_defer() || sample_maybe((uintptr_t)p))
+		return false;
+	if (p)
+		last_alloc = NULL;
+	return true;
+}
+
+static inline bool pass_realloc(const void *old, size_t size)
+{
+	return (!old || pass_release(old)) && pass_alloc(size);
+}
+
+/*
+ * The real function id, for an entry to forward to, or NULL: without
+ * --sample (tested first, the rest is for it), not resolved yet (the
+ * recording path resolves it), or a call of the loader's (FROM_LOADER(),
+ * forwarded by the recording path).
+ */
+static inline __attribute__((always_inline)) void *entry_real(enum real_id id)
+{
+	void *real;
+
+	if (!ht_sample_rate)
+		return NULL;
+	real = atomic_load_relaxed(&reals[id]);
+	return real && !FROM_LOADER() ? real : NULL;
+}
+
+static NOINLINE void pass_failed(size_t size)
+{
+	if (errno == ENOMEM)
+		oom_failed(size);
+}
+
+/* An allocation an entry forwarded: its result, a failure told to
+ * --oom-report as the recording path does. */
+#define PASSED(p, size)                                                             \
+	do {                                                                        \
+		if (unlikely(!(p)))                                                 \
+			pass_failed(size);                                          \
+		return (p);                                                         \
+	} while (0)
+
+/* The same, guarded: for a real function that calls hooks (see above). */
+#define PASS_ALLOC(call, size)                                                      \
+	do {                                                                        \
+		GUARD_SCOPE(g_);                                                    \
+		void *p_ = (call);                                                  \
+		PASSED(p_, size);                                                   \
+	} while (0)
+
+#define ARGS(...) __VA_ARGS__
+
+/*
+ * A recording path is a function of its own where the entry's call of it
+ * is a tail call (the Makefile asks for sibling calls with any
+ * optimization), and inlined into the entry where it would not be (-O0,
+ * which makes none): either way the program's code is its caller.
+ */
+#ifdef __OPTIMIZE__
+#define REC_PATH NOINLINE
+#else
+#define REC_PATH inline __attribute__((always_inline))
+#endif
+
+/*
+ * The entry of an allocation hook fn(args) of size bytes, unguarded:
+ * forward when pass, else the recording path fn_rec(args, pc), whose
+ * note() counts down an allocation that pass did not.
+ */
+#define ENTRY_ALLOC(fn, args, size, pass)                                           \
+	do {                                                                        \
+		__typeof__(&fn) real_ = entry_real(R_##fn);                         \
+		if (real_ && (pass)) {                                              \
+			void *p_ = real_ args;                                      \
+			PASSED(p_, size);                                           \
+		}                                                                   \
+		return fn##_rec(ARGS args, ht_current_pc());                        \
+	} while (0)
+
+static REC_PATH void *malloc_rec(size_t size, void *hook)
 {
 	if (unlikely(!real_get(R_malloc)))
 		return boot_alloc(size, 16);
@@ -1023,10 +1163,15 @@ EXPORT void *malloc(size_t size)
 		return REAL(malloc)(size);
 	if (unlikely(ht_self.tracer))
 		return tracer_alloc(size);
-	TRACE_ALLOC(REAL(malloc)(size), size);
+	TRACE_ALLOC(hook, REAL(malloc)(size), size);
 }
 
-EXPORT void free(void *p)
+EXPORT void *malloc(size_t size)
+{
+	ENTRY_ALLOC(malloc, (size), size, pass_alloc(size));
+}
+
+static REC_PATH void free_rec(void *p)
 {
 	if (unlikely(is_boot(p) || !real_get(R_free)))
 		return;
@@ -1035,7 +1180,16 @@ EXPORT void free(void *p)
 	TRACE_RELEASE(R_free, p, 0, 0, REAL(free)(p));
 }
 
-EXPORT void *calloc(size_t n, size_t m)
+EXPORT void free(void *p)
+{
+	__typeof__(&free) real = entry_real(R_free);
+
+	if (real && !is_boot(p) && pass_release(p))
+		return real(p);
+	free_rec(p);
+}
+
+static REC_PATH void *calloc_rec(size_t n, size_t m, void *hook)
 {
 	if (unlikely(!real_get(R_calloc)))
 		return boot_calloc(n, m);
@@ -1043,10 +1197,15 @@ EXPORT void *calloc(size_t n, size_t m)
 		return REAL(calloc)(n, m);
 	if (unlikely(ht_self.tracer))
 		return tracer_calloc(n, m);
-	TRACE_ALLOC(REAL(calloc)(n, m), n * m); /* on overflow calloc fails: no record */
+	TRACE_ALLOC(hook, REAL(calloc)(n, m), n * m); /* on overflow calloc fails: no record */
 }
 
-EXPORT void *realloc(void *old, size_t size)
+EXPORT void *calloc(size_t n, size_t m)
+{
+	ENTRY_ALLOC(calloc, (n, m), n * m, pass_alloc(n * m));
+}
+
+static REC_PATH void *realloc_rec(void *old, size_t size, void *hook)
 {
 	if (unlikely(is_boot(old) || !real_get(R_realloc)))
 		return boot_realloc(old, size);
@@ -1054,9 +1213,15 @@ EXPORT void *realloc(void *old, size_t size)
 		return REAL(realloc)(old, size);
 	if (unlikely(ht_self.tracer))
 		return tracer_realloc(old, size);
-	TRACE_REALLOC(old, size, REAL(realloc)(old, size));
+	TRACE_REALLOC(hook, old, size, REAL(realloc)(old, size));
 }
 
+EXPORT void *realloc(void *old, size_t size)
+{
+	ENTRY_ALLOC(realloc, (old, size), size, !is_boot(old) && pass_realloc(old, size));
+}
+
+/* glibc's calls realloc(): guarded, in the recording path alone. */
 EXPORT void *reallocarray(void *old, size_t n, size_t m)
 {
 	size_t size;
@@ -1073,39 +1238,34 @@ EXPORT void *reallocarray(void *old, size_t n, size_t m)
 		return REAL(reallocarray)(old, n, m);
 	if (unlikely(ht_self.tracer))
 		return tracer_realloc(old, size);
-	TRACE_REALLOC(old, size, REAL(reallocarray)(old, n, m));
+	if (ht_sample_rate && pass_realloc(old, size))
+		PASS_ALLOC(REAL(reallocarray)(old, n, m), size);
+	TRACE_REALLOC(ht_current_pc(), old, size, REAL(reallocarray)(old, n, m));
 }
 
-EXPORT void *memalign(size_t align, size_t size)
-{
-	if (unlikely(!real_get(R_memalign)))
-		return boot_alloc(size, align);
-	TRACE_ALLOC(REAL(memalign)(align, size), size);
-}
+/* The allocation hooks that only forward and record: fn(params), whose
+ * real function allocates size bytes, an entry and its recording path. */
+#define ALLOC_HOOK(fn, params, args, size, boot)                                    \
+	static REC_PATH void *fn##_rec(ARGS params, void *hook)                     \
+	{                                                                           \
+		if (unlikely(!real_get(R_##fn)))                                    \
+			return boot;                                                \
+		TRACE_ALLOC(hook, REAL(fn) args, size);                             \
+	}                                                                           \
+	void *fn params                                                             \
+	{                                                                           \
+		ENTRY_ALLOC(fn, args, size, pass_alloc(size));                      \
+	}
 
-EXPORT void *aligned_alloc(size_t align, size_t size)
-{
-	if (unlikely(!real_get(R_aligned_alloc)))
-		return boot_alloc(size, align);
-	TRACE_ALLOC(REAL(aligned_alloc)(align, size), size);
-}
-
-EXPORT void *valloc(size_t size)
-{
-	if (unlikely(!real_get(R_valloc)))
-		return boot_alloc(size, 4096);
-	TRACE_ALLOC(REAL(valloc)(size), size);
-}
-
-EXPORT void *pvalloc(size_t size)
-{
-	if (unlikely(!real_get(R_pvalloc)))
-		return boot_alloc((size + 4095) & ~(size_t)4095, 4096);
-	TRACE_ALLOC(REAL(pvalloc)(size), size);
-}
+ALLOC_HOOK(memalign, (size_t align, size_t size), (align, size), size, boot_alloc(size, align))
+ALLOC_HOOK(aligned_alloc, (size_t align, size_t size), (align, size), size,
+	   boot_alloc(size, align))
+ALLOC_HOOK(valloc, (size_t size), (size), size, boot_alloc(size, 4096))
+ALLOC_HOOK(pvalloc, (size_t size), (size), size,
+	   boot_alloc((size + 4095) & ~(size_t)4095, 4096))
 
 /* POSIX: on failure *memptr is not modified and errno is not set. */
-EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
+static REC_PATH int posix_memalign_rec(void **memptr, size_t align, size_t size, void *hook)
 {
 	if (unlikely(!real_get(R_posix_memalign)))
 		return boot_posix_memalign(memptr, align, size);
@@ -1116,11 +1276,25 @@ EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
 		int r = REAL(posix_memalign)(memptr, align, size);
 
 		if (g.owned && r == 0 && *memptr)
-			note(*memptr, size);
+			note(*memptr, size, hook);
 		else if (unlikely(r == ENOMEM))
 			oom_failed(size);
 		return r;
 	}
+}
+
+EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
+{
+	__typeof__(&posix_memalign) real = entry_real(R_posix_memalign);
+
+	if (real && pass_alloc(size)) {
+		int r = real(memptr, align, size);
+
+		if (unlikely(r == ENOMEM))
+			oom_failed(size);
+		return r;
+	}
+	return posix_memalign_rec(memptr, align, size, ht_current_pc());
 }
 
 /* Arena blocks and the tracer's need us; glibc answers for its own. */
@@ -1142,38 +1316,58 @@ EXPORT size_t malloc_usable_size(void *p)
 
 /* ---------------------------------------------------------------- C++ hooks */
 
-/* Throwing forms: the real operator runs the new-handler and throws
- * std::bad_alloc; the guard is released by the cleanup as it unwinds. */
-void *op_new(size_t n) { TRACE_ALLOC(REAL_CXX(op_new)(n), n); }
-void *op_new_arr(size_t n) { TRACE_ALLOC(REAL_CXX(op_new_arr)(n), n); }
-void *op_new_nt(size_t n, NT t) { TRACE_ALLOC(REAL_CXX(op_new_nt)(n, t), n); }
-void *op_new_arr_nt(size_t n, NT t) { TRACE_ALLOC(REAL_CXX(op_new_arr_nt)(n, t), n); }
-void *op_new_al(size_t n, size_t a) { TRACE_ALLOC(REAL_CXX(op_new_al)(n, a), n); }
-void *op_new_arr_al(size_t n, size_t a) { TRACE_ALLOC(REAL_CXX(op_new_arr_al)(n, a), n); }
-void *op_new_al_nt(size_t n, size_t a, NT t) { TRACE_ALLOC(REAL_CXX(op_new_al_nt)(n, a, t), n); }
-void *op_new_arr_al_nt(size_t n, size_t a, NT t)
-{
-	TRACE_ALLOC(REAL_CXX(op_new_arr_al_nt)(n, a, t), n);
-}
+/*
+ * Throwing forms: the real operator runs the new-handler and throws
+ * std::bad_alloc; the guard is released by the cleanup as it unwinds.
+ * The real operator calls malloc(): forwarded guarded (see above).
+ */
+#define NEW_HOOK(fn, params, args)                                                  \
+	static REC_PATH void *fn##_rec(ARGS params, void *hook)                     \
+	{                                                                           \
+		TRACE_ALLOC(hook, REAL_CXX(fn) args, n);                            \
+	}                                                                           \
+	void *fn params                                                             \
+	{                                                                           \
+		if (ht_sample_rate && pass_alloc(n))                                \
+			PASS_ALLOC(REAL_CXX(fn) args, n);                           \
+		return fn##_rec(ARGS args, ht_current_pc());                        \
+	}
 
-void op_del(void *p) { TRACE_RELEASE(R_op_del, p, 0, 0, REAL_CXX(op_del)(p)); }
-void op_del_arr(void *p) { TRACE_RELEASE(R_op_del_arr, p, 0, 0, REAL_CXX(op_del_arr)(p)); }
-void op_del_sz(void *p, size_t n) { TRACE_RELEASE(R_op_del_sz, p, n, 0, REAL_CXX(op_del_sz)(p, n)); }
-void op_del_arr_sz(void *p, size_t n) { TRACE_RELEASE(R_op_del_arr_sz, p, n, 0, REAL_CXX(op_del_arr_sz)(p, n)); }
-void op_del_nt(void *p, NT t) { TRACE_RELEASE(R_op_del_nt, p, (size_t)t, 0, REAL_CXX(op_del_nt)(p, t)); }
-void op_del_arr_nt(void *p, NT t) { TRACE_RELEASE(R_op_del_arr_nt, p, (size_t)t, 0, REAL_CXX(op_del_arr_nt)(p, t)); }
-void op_del_al(void *p, size_t a) { TRACE_RELEASE(R_op_del_al, p, a, 0, REAL_CXX(op_del_al)(p, a)); }
-void op_del_arr_al(void *p, size_t a) { TRACE_RELEASE(R_op_del_arr_al, p, a, 0, REAL_CXX(op_del_arr_al)(p, a)); }
-void op_del_sz_al(void *p, size_t n, size_t a) { TRACE_RELEASE(R_op_del_sz_al, p, n, a, REAL_CXX(op_del_sz_al)(p, n, a)); }
-void op_del_arr_sz_al(void *p, size_t n, size_t a)
-{
-	TRACE_RELEASE(R_op_del_arr_sz_al, p, n, a, REAL_CXX(op_del_arr_sz_al)(p, n, a));
-}
-void op_del_al_nt(void *p, size_t a, NT t) { TRACE_RELEASE(R_op_del_al_nt, p, a, (size_t)t, REAL_CXX(op_del_al_nt)(p, a, t)); }
-void op_del_arr_al_nt(void *p, size_t a, NT t)
-{
-	TRACE_RELEASE(R_op_del_arr_al_nt, p, a, (size_t)t, REAL_CXX(op_del_arr_al_nt)(p, a, t));
-}
+NEW_HOOK(op_new, (size_t n), (n))
+NEW_HOOK(op_new_arr, (size_t n), (n))
+NEW_HOOK(op_new_nt, (size_t n, NT t), (n, t))
+NEW_HOOK(op_new_arr_nt, (size_t n, NT t), (n, t))
+NEW_HOOK(op_new_al, (size_t n, size_t a), (n, a))
+NEW_HOOK(op_new_arr_al, (size_t n, size_t a), (n, a))
+NEW_HOOK(op_new_al_nt, (size_t n, size_t a, NT t), (n, a, t))
+NEW_HOOK(op_new_arr_al_nt, (size_t n, size_t a, NT t), (n, a, t))
+
+/* a and b: how to replay a queued release (TRACE_RELEASE()). */
+#define DELETE_HOOK(fn, params, args, a, b)                                         \
+	static REC_PATH void fn##_rec params                                        \
+	{                                                                           \
+		TRACE_RELEASE(R_##fn, p, a, b, REAL_CXX(fn) args);                  \
+	}                                                                           \
+	void fn params                                                              \
+	{                                                                           \
+		__typeof__(&fn) real_ = entry_real(R_##fn);                         \
+		if (real_ && pass_release(p))                                       \
+			return real_ args;                                          \
+		fn##_rec args;                                                      \
+	}
+
+DELETE_HOOK(op_del, (void *p), (p), 0, 0)
+DELETE_HOOK(op_del_arr, (void *p), (p), 0, 0)
+DELETE_HOOK(op_del_sz, (void *p, size_t n), (p, n), n, 0)
+DELETE_HOOK(op_del_arr_sz, (void *p, size_t n), (p, n), n, 0)
+DELETE_HOOK(op_del_nt, (void *p, NT t), (p, t), (size_t)t, 0)
+DELETE_HOOK(op_del_arr_nt, (void *p, NT t), (p, t), (size_t)t, 0)
+DELETE_HOOK(op_del_al, (void *p, size_t a), (p, a), a, 0)
+DELETE_HOOK(op_del_arr_al, (void *p, size_t a), (p, a), a, 0)
+DELETE_HOOK(op_del_sz_al, (void *p, size_t n, size_t a), (p, n, a), n, a)
+DELETE_HOOK(op_del_arr_sz_al, (void *p, size_t n, size_t a), (p, n, a), n, a)
+DELETE_HOOK(op_del_al_nt, (void *p, size_t a, NT t), (p, a, t), a, (size_t)t)
+DELETE_HOOK(op_del_arr_al_nt, (void *p, size_t a, NT t), (p, a, t), a, (size_t)t)
 
 /* ---------------------------------------------------------------- signals */
 

@@ -10,9 +10,10 @@
  * estimator the allocators use.  Counts are kept in fixed point
  * (SAMPLE_ONE to a block), bytes whole.
  *
- * Hook path: sample_skip() (a thread-local subtraction and a compare for an
- * allocation not recorded) and sample_maybe() (a load, for a release: was
- * the block recorded?).  The rest runs once per recorded block.
+ * Hook path: sample_pass() in a hook's entry (a thread-local subtraction
+ * and a compare for an allocation not recorded), sample_skip() in its
+ * recording path, and sample_maybe() (a load, for a release: was the
+ * block recorded?).  The rest runs once per recorded block.
  */
 #ifndef HEAPTRACE_SAMPLE_H
 #define HEAPTRACE_SAMPLE_H
@@ -36,8 +37,22 @@ void sample_init(uint64_t rate);
 extern HT_TLS int64_t sample_left;
 bool sample_next(size_t size);
 
-/* Hook path, with sampling on: true when an allocation of size bytes is
- * not to be recorded. */
+/* A hook's entry, with sampling on: true when an allocation of size bytes
+ * is not to be recorded, and it is counted down; false leaves the count
+ * to sample_skip().  Stored only when the count stays above zero, so
+ * that the entry needs no second test. */
+static inline bool sample_pass(size_t size)
+{
+	int64_t left = sample_left - (int64_t)size;
+
+	if (unlikely(left <= 0))
+		return false;
+	sample_left = left;
+	return true;
+}
+
+/* The recording path, with sampling on: true when an allocation of size
+ * bytes is not to be recorded. */
 static inline bool sample_skip(size_t size)
 {
 	if (likely((sample_left -= (int64_t)size) > 0))

@@ -5,7 +5,8 @@
  *              page of each (resident), until malloc fails; then writes
  *              "failed after N" (N blocks allocated), waits for the end
  *              of stdin and exits 0.  Under a cgroup's limit the kernel
- *              kills it first. */
+ *              kills it first.
+ *   s-oom N k  the same with blocks of N KiB. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ __attribute__((noinline)) static void *grow(size_t size)
 
 int main(int argc, char **argv)
 {
-	size_t size = (size_t)atol(argc > 1 ? argv[1] : "8") << 20;
+	size_t size = (size_t)atol(argc > 1 ? argv[1] : "8") << (argc > 2 ? 10 : 20);
 	char buf[64];
 	void *p;
 	long n = 0;

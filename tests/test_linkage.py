@@ -2,6 +2,7 @@
 """How libheaptrace.so sits in the process: what it exports and whose
 _Unwind_* symbols the program's C++ runtime binds to."""
 
+import re
 import subprocess
 
 from htlib import BIN, HEAPTRACE, LIB, run
@@ -67,3 +68,25 @@ def test_pid_library_fits_the_static_tls_kept_for_late_libraries():
     assert static and size <= 512, size
     size, static = tls_segment(PID_LIBS[1])
     assert not static and size <= 512, size
+
+
+# each hook's entry and the name of its recording path (libheaptrace.c)
+ENTRIES = {"malloc": "malloc_rec", "free": "free_rec", "calloc": "calloc_rec",
+           "realloc": "realloc_rec", "memalign": "memalign_rec",
+           "aligned_alloc": "aligned_alloc_rec", "valloc": "valloc_rec",
+           "pvalloc": "pvalloc_rec", "posix_memalign": "posix_memalign_rec",
+           "_Znwm": "op_new_rec", "_ZdlPv": "op_del_rec", "_ZdaPvm": "op_del_arr_sz_rec"}
+
+
+def test_entries_jump_to_their_recording_paths():
+    """A hook's entry hands what it records to its recording path by a
+    tail call, a jump: a call would leave the entry's return address as
+    frame 1 of every backtrace.  (The Makefile asks for sibling calls; a
+    build without optimization inlines the recording paths instead.)"""
+    for lib in [LIB] + PID_LIBS:
+        out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(lib)],
+                             capture_output=True, text=True, check=True).stdout
+        for entry, rec in ENTRIES.items():
+            body = out.split("<%s>:\n" % entry, 1)[1].split("\n\n", 1)[0]
+            assert re.search(r"\sjmp\s+[0-9a-f]+ <%s>" % rec, body), (lib, entry)
+            assert not re.search(r"\scall\s+[0-9a-f]+ <%s>" % rec, body), (lib, entry)

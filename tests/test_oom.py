@@ -22,14 +22,14 @@ LIMIT = 512 << 20
 MB8 = 8 << 20
 
 
-def grow(tmp_path, opts=(), preexec=None, timeout=60):
-    """heaptrace OPTS s-oom 8 under preexec; returns (returncode, N, stderr):
+def grow(tmp_path, opts=(), preexec=None, timeout=60, args=("8",), env=None):
+    """heaptrace OPTS s-oom ARGS under preexec; returns (returncode, N, stderr):
     N the blocks it allocated before malloc failed (None if it never
     failed).  stdin is closed once it failed and its reports are out."""
     err_path = tmp_path / "stderr"
     with open(err_path, "w") as err:
-        p = subprocess.Popen([str(HEAPTRACE), *opts, str(BIN / "s-oom"), "8"],
-                             env=clean_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        p = subprocess.Popen([str(HEAPTRACE), *opts, str(BIN / "s-oom"), *args],
+                             env=clean_env(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=err, preexec_fn=preexec)
     try:
         line = p.stdout.readline().decode()
@@ -88,6 +88,19 @@ def test_off_with_zero(tmp_path):
     assert rc == 0 and n is not None
     assert "--oom-report" not in err
     assert len(parse_reports(err)) == 1
+
+
+def test_enomem_of_an_allocation_not_sampled(tmp_path):
+    """With --sample, the hook's entry forwards an allocation that is not
+    recorded, and still sees it fail: blocks of 4 KiB at --sample=1M are
+    recorded one in 257, so the one that fails almost never is, and the
+    ENOMEM report comes, once."""
+    rc, n, err = grow(tmp_path, opts=["--sample=1M"], preexec=rlimit_as, args=("4", "k"),
+                      env={"HEAPTRACE_SAMPLE_SEED": "1"})
+    assert rc == 0 and n is not None
+    assert err.count("heaptrace: an allocation failed for lack of memory (ENOMEM): "
+                     "report (--oom-report)\n") == 1
+    assert len(parse_reports(err)) == 3  # 90%, ENOMEM, exit
 
 
 CGROOT = "/sys/fs/cgroup/memory"

@@ -79,3 +79,14 @@ def test_handler_allocates_inside_hooks(unwind):
         assert all(b.frames[1].func == "handler_site" and
                    any(f.func == "on_alarm" for f in b.frames) for b in rep.backtraces)
         assert sum(b.count for b in rep.backtraces) == 1000
+
+
+@pytest.mark.parametrize("unwind", UNWINDERS)
+def test_handler_pairs_inside_hooks_sampled(unwind):
+    """s-sigtemp at --sample=64 (most blocks recorded, most of main's hooks
+    holding a lock at some point): a handler's block is allocated and
+    freed inside a hook, its record queued; the release is queued behind
+    it, not forwarded as a block never recorded, so nothing is left live
+    (--check=live)."""
+    for r in many(traced(unwind, "s-sigtemp", opts=["--check=live", "--sample=64"])):
+        assert (r.returncode, r.stdout, r.stderr) == (0, "pairs 1000\n", "")
