@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * addrmap.c - address -> (backtrace id, size) for every live traced block.
- * Runs on the hot path under a shard lock: no allocation but tmem on growth,
- * no syscalls but mmap on growth, no output.  Linear probing with
- * backward-shift deletion keeps probes short without tombstones.
+ * Runs on the hot path under a shard lock: no allocation but tmem when a
+ * table grows or shrinks, no syscalls but its mmap and munmap, no output.
+ * Linear probing with backward-shift deletion keeps probes short without
+ * tombstones.
  */
 #include <string.h>
 
@@ -138,10 +139,19 @@ static void unpack(struct am_shard *s, const struct am_slot *slot, struct am_rec
  */
 #define AM_RECOUNT (1u << 14)
 
+/*
+ * Tables shrink when their records go: the target follows the group's
+ * count down as it does up, and a shard whose table is larger than the
+ * target and holds 1/8 of it or less shrinks at its next removal, to
+ * the target or what holds its records at 1/2.  Between 1/8 and 7/8 a
+ * table keeps its size, so a count that wanders about a target's edge
+ * moves the target, not the tables.  So --max-memory's budget comes back
+ * when the program frees, for the blocks of another region too.
+ */
 /* A group's count and target, a line each: written by its shards' batches only. */
 static struct am_size {
 	int64_t count;
-	uint32_t target; /* 0: AM_MIN_SLOTS; only ever grows, as tables do */
+	uint32_t target; /* 0: AM_MIN_SLOTS */
 } __attribute__((aligned(CACHELINE))) am_size[AM_GROUPS];
 
 static inline unsigned group_of(const struct am_shard *s)
@@ -174,13 +184,39 @@ static uint64_t group_count(unsigned g)
 	return n;
 }
 
+static void shrink(struct am_shard *s);
+
+/* Is s's table larger than the least and at 1/8 or less: one to shrink? */
+static inline bool sparse(const struct am_shard *s)
+{
+	return (uint64_t)s->used * 8 < s->mask && s->mask >= AM_MIN_SLOTS;
+}
+
+/*
+ * The target of s's group came down: the group's other shards that hold
+ * 1/8 of their table or less shrink now, those whose lock is free (a
+ * shard that emptied while its group was large has no removal left to
+ * shrink it).  Under s's lock: the others are only tried, never waited for.
+ */
+static NOINLINE void shrink_group(struct am_shard *s, uint32_t target)
+{
+	struct am_shard *t = &am_shards[group_of(s) * AM_GROUP_SHARDS];
+
+	for (int i = 0; i < AM_GROUP_SHARDS; i++, t++) {
+		if (t == s || atomic_load_relaxed(&t->mask) < target || !spin_trylock(&t->lock))
+			continue;
+		if (sparse(t))
+			shrink(t);
+		spin_unlock(&t->lock);
+	}
+}
+
 /* Flush s's batch; with recount, decide from the sum of the shards' counts. */
 static NOINLINE void flush_count(struct am_shard *s, bool recount)
 {
 	struct am_size *z = &am_size[group_of(s)];
 	int64_t n = atomic_add_relaxed(&z->count, s->pending);
-	uint32_t raw = atomic_load_relaxed(&z->target);
-	uint32_t want = raw ? raw : AM_MIN_SLOTS;
+	uint32_t raw = atomic_load_relaxed(&z->target), want = AM_MIN_SLOTS;
 
 	s->pending = 0;
 	if (recount) {
@@ -191,9 +227,15 @@ static NOINLINE void flush_count(struct am_shard *s, bool recount)
 	       ((uint64_t)n * 4 > (uint64_t)want * 3 * AM_GROUP_SHARDS ||
 		(want < AM_ROOMY && (uint64_t)n * 2 > (uint64_t)want * AM_GROUP_SHARDS)))
 		want *= 2;
-	/* another thread may raise it meanwhile: never lower it */
-	while (want > (raw ? raw : AM_MIN_SLOTS) && !atomic_cas_weak_relaxed(&z->target, &raw, want))
+	/*
+	 * Another shard may change it meanwhile, from a count of its own:
+	 * counts are batched anyway, and the next flush puts it right.
+	 */
+	while (want != (raw ? raw : AM_MIN_SLOTS) &&
+	       !atomic_cas_weak_relaxed(&z->target, &raw, want))
 		;
+	if (want < (raw ? raw : AM_MIN_SLOTS))
+		shrink_group(s, want);
 }
 
 static inline void count_change(struct am_shard *s, int d)
@@ -207,23 +249,12 @@ static inline void count_change(struct am_shard *s, int d)
 
 /* ---------------------------------------------------- table */
 
-/* To the target, or twice the size past 7/8; false when it cannot. */
-static bool grow(struct am_shard *s, uint32_t target)
+/* Make slots, of cap slots, s's table: its records moved there, the old freed. */
+static void move_to(struct am_shard *s, struct am_slot *slots, uint32_t cap)
 {
-	uint32_t cap = s->mask ? (s->mask + 1) * 2 : AM_MIN_SLOTS;
-	struct am_slot *slots, *old = s->slots;
+	struct am_slot *old = s->slots;
 	uint32_t old_cap = s->mask ? s->mask + 1 : 0;
 
-	if (cap < target)
-		cap = target;
-	if (cap == 0) /* 2^32 slots in one shard: refuse rather than wrap */
-		return false;
-	slots = tmem_alloc((size_t)cap * sizeof(*slots));
-	if (!slots)
-		return false;
-	if (!old_cap) /* the shards out of step: one sum per AM_RECOUNT changes */
-		s->countdown = AM_RECOUNT - (uint32_t)(s - am_shards) % AM_GROUP_SHARDS *
-						    (AM_RECOUNT / AM_GROUP_SHARDS);
 	s->slots = slots;
 	atomic_store_relaxed(&s->mask, cap - 1); /* see set_used() */
 	for (uint32_t i = 0; i < old_cap; i++) {
@@ -237,6 +268,25 @@ static bool grow(struct am_shard *s, uint32_t target)
 		slots[j] = old[i];
 	}
 	tmem_free(old, (size_t)old_cap * sizeof(*old));
+}
+
+/* To the target, or twice the size past 7/8; false when it cannot. */
+static bool grow(struct am_shard *s, uint32_t target)
+{
+	uint32_t cap = s->mask ? (s->mask + 1) * 2 : AM_MIN_SLOTS;
+	struct am_slot *slots;
+
+	if (cap < target)
+		cap = target;
+	if (cap == 0) /* 2^32 slots in one shard: refuse rather than wrap */
+		return false;
+	slots = tmem_alloc((size_t)cap * sizeof(*slots));
+	if (!slots)
+		return false;
+	if (!s->mask) /* the shards out of step: one sum per AM_RECOUNT changes */
+		s->countdown = AM_RECOUNT - (uint32_t)(s - am_shards) % AM_GROUP_SHARDS *
+						    (AM_RECOUNT / AM_GROUP_SHARDS);
+	move_to(s, slots, cap);
 	return true;
 }
 
@@ -311,6 +361,25 @@ bool am_find(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out)
 	return false;
 }
 
+/*
+ * s's table, larger than its group's target and at 1/8 or less, to the
+ * target or the size that holds its records at 1/2 or less.  Shrinking
+ * gives memory back, so it may take a table of tracer memory past
+ * --max-memory's limit for as long as it copies; when it cannot, the
+ * table stays.
+ */
+static void shrink(struct am_shard *s)
+{
+	uint32_t want = am_target_of(s);
+	struct am_slot *slots;
+
+	while ((uint64_t)want < (uint64_t)s->used * 2)
+		want *= 2;
+	if (want > s->mask || !(slots = tmem_alloc_scratch((size_t)want * sizeof(*slots))))
+		return;
+	move_to(s, slots, want);
+}
+
 bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out)
 {
 	if (!s->mask)
@@ -322,6 +391,8 @@ bool am_remove(struct am_shard *s, uint64_t h, uintptr_t key, struct am_rec *out
 		backshift(s, i);
 		set_used(s, s->used - 1);
 		count_change(s, -1);
+		if (unlikely(sparse(s)))
+			shrink(s);
 		return true;
 	}
 	return false;

@@ -29,8 +29,9 @@
  *   3. learn_lock (cfi.c): the call-frame rules learned by return
  *      address; takes 6 when the rule table grows.
  *   4. the address map's shard locks (addrmap.h): a hook holds one, for
- *      one block's record; only fork holds them all, in index order.
- *      Takes 5 and, when a shard's table grows, 6.
+ *      one block's record, and may try (never wait for) the others of
+ *      its group, to shrink their tables; only fork holds them all, in
+ *      index order.  Takes 5 and, when a shard's table grows, 6.
  *   5. a backtrace's statistics lock (struct bt_stats, stacktrace.h):
  *      nested in its block's shard lock (spin_lock_nested(), uncounted),
  *      or taken alone by a report under 1.  Fork holds 1 and every 4, so

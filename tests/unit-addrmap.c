@@ -980,6 +980,49 @@ static void test_groups_by_region(void)
 	am_reset();
 }
 
+/*
+ * Tables give their memory back when their records go (addrmap.c):
+ * one group's tables take a limit of tracer memory whole, another
+ * group's shard cannot get a table; once the records are removed, the
+ * first group's target and tables are down to the least (shards that
+ * emptied while the group was still large too), and the other shard gets
+ * its table.
+ */
+static void test_shrink_gives_back(void)
+{
+	const uintptr_t base = (uintptr_t)0x7f0000000000;
+	const uintptr_t other = base + (1u << AM_REGION_SHIFT) + 16;
+	size_t before = tmem_bytes(), limit = 1u << 20;
+	unsigned n = 0, refused = 0;
+	struct am_rec r;
+
+	am_reset();
+	tmem_set_limit(before + limit);
+	/* until nothing fits: 1,000 refusals in a row */
+	for (uintptr_t i = 1; refused < 1000; i++) {
+		if (ins(base + 16 * i, 1, 16, &r) == AM_INSERTED) {
+			n++;
+			refused = 0;
+		} else {
+			CHECK(rem(base + 16 * i, &r) == false);
+			refused++;
+		}
+	}
+	CHECK(n > 20000);
+	CHECK(tmem_bytes() > before + limit / 2);
+	CHECK_EQ(ins(other, 2, 16, &r), AM_NOMEM);
+	for (uintptr_t i = 1; n; i++)
+		if (rem(base + 16 * i, &r))
+			n--;
+	CHECK_EQ(am_count(), 0);
+	CHECK_EQ(am_target_of(&am_shards[0]), AM_MIN_SLOTS);
+	for (int k = 0; k < AM_GROUP_SHARDS; k++)
+		CHECK_EQ(am_shards[k].mask + 1, AM_MIN_SLOTS);
+	CHECK_EQ(ins(other, 2, 16, &r), AM_INSERTED);
+	tmem_set_limit(0);
+	am_reset();
+}
+
 /* ------------------------------------------------------------ fork */
 
 static void test_fork(void)
@@ -1080,6 +1123,7 @@ int main(void)
 	test_memory();
 	test_no_growth_with_run_time();
 	test_groups_by_region();
+	test_shrink_gives_back();
 	test_fork();
 	test_remove_all_but();
 	CHECK_EQ(ht_self.locks, 0);
